@@ -1,0 +1,77 @@
+// One registry of coded errors, in the manner of fastify's FST_ERR_*.
+// The codes are the contract: logs, metrics labels, dead letters and tests
+// all use them; message text is for people and may change.
+
+export const ErrorCodes = {
+  // configuration and start-up
+  GW_ERR_CONFIG_INVALID: 'invalid configuration: %s',
+  GW_ERR_CONFIG_FILE: 'cannot read config file %s',
+  GW_ERR_PORT_IN_USE: '%s port %s on %s is in use',
+  GW_ERR_LISTEN: 'cannot listen on %s port %s on %s',
+  // storage
+  GW_ERR_STORAGE_OPEN: 'cannot open database %s',
+  GW_ERR_STORAGE_CORRUPT: 'database %s is corrupt or not a SQLite database',
+  GW_ERR_STORAGE_FULL: 'storage is full (disk or database size limit)',
+  GW_ERR_STORAGE_BUSY: 'storage is busy (database locked)',
+  GW_ERR_STORAGE_IO: 'storage I/O error',
+  GW_ERR_STORAGE_READONLY: 'storage is read-only',
+  GW_ERR_STORAGE_WRITE: 'storage write failed',
+  GW_ERR_STORAGE_CLOSED: 'storage is closed',
+  GW_ERR_SHUTTING_DOWN: 'gateway is shutting down',
+  // ingest: topic
+  GW_ERR_TOPIC_INVALID: 'topic %s does not match devices/{deviceId}/telemetry[/{metric}]',
+  GW_ERR_DEVICE_ID_INVALID: 'device id must match [A-Za-z0-9_.-]{1,64}',
+  GW_ERR_SYS_TOPIC: '$SYS/ topics are reserved',
+  // ingest: payload (whole message)
+  GW_ERR_PAYLOAD_EMPTY: 'payload is empty',
+  GW_ERR_PAYLOAD_TOO_LARGE: 'payload is %s bytes, over the limit of %s',
+  GW_ERR_PAYLOAD_NOT_UTF8: 'payload is not valid UTF-8',
+  GW_ERR_PAYLOAD_NOT_JSON: 'payload is not valid JSON',
+  GW_ERR_PAYLOAD_NOT_NUMBER: 'payload on a per-metric topic must be a bare number',
+  GW_ERR_PAYLOAD_SHAPE: 'payload must be an object, {"ts","values"} or an array of them',
+  GW_ERR_TOO_MANY_READINGS: 'message holds %s readings, over the limit of %s',
+  // ingest: one reading
+  GW_ERR_READING_SHAPE: 'reading must be an object',
+  GW_ERR_READING_EMPTY: 'reading has no values',
+  GW_ERR_FIELD_UNKNOWN: 'unknown field %s',
+  GW_ERR_METRIC_NAME_INVALID: 'metric name must match [A-Za-z0-9_.-]{1,64}',
+  GW_ERR_VALUE_NOT_NUMBER: 'value must be a JSON number',
+  GW_ERR_VALUE_NOT_FINITE: 'value must be finite',
+  GW_ERR_TS_INVALID: 'ts must be epoch milliseconds or an ISO 8601 string',
+  GW_ERR_TS_OUT_OF_RANGE: 'ts is too far in the future or the past',
+  GW_ERR_READING_DUPLICATE: 'the same device, metric and ts appear twice in one message',
+  // command-line tools (sim, demo, query)
+  GW_ERR_CLI_USAGE: '%s',
+  GW_ERR_SIM_FD_LIMIT: 'open-file limit %s is too low for %s devices; run: ulimit -n %s',
+  GW_ERR_SIM_UNACKED: '%s messages sent with QoS >= 1 were never acknowledged',
+  GW_ERR_SIM_CONNECT: 'cannot connect to %s',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, args: readonly unknown[] = [], options?: { cause?: unknown }) {
+    super(format(ErrorCodes[code], args), options);
+    this.name = 'GatewayError';
+    this.code = code;
+  }
+}
+
+export function gatewayError(code: ErrorCode, ...args: unknown[]): GatewayError {
+  return new GatewayError(code, args);
+}
+
+export function wrapError(code: ErrorCode, cause: unknown, ...args: unknown[]): GatewayError {
+  return new GatewayError(code, args, { cause });
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ErrorCodes, value);
+}
+
+function format(template: string, args: readonly unknown[]): string {
+  let i = 0;
+  return template.replace(/%s/g, () => (i < args.length ? String(args[i++]) : '%s'));
+}

@@ -1,0 +1,141 @@
+// The storage port: the only surface the pipeline and the query tools see.
+// SQLite implements it today; PostgreSQL must pass the same contract suite
+// (test/storage/contract.ts) to take over.
+
+import type { ErrorCode } from '../gateway/errors.js';
+
+/**
+ * Readings of one group commit, columnar so that a batch crosses the thread
+ * boundary as a few typed arrays instead of thousands of small objects.
+ * Row i is (devices[deviceIndex[i]], metrics[metricIndex[i]], ts[i], value[i]).
+ */
+export interface ReadingColumns {
+  devices: string[];
+  metrics: string[];
+  deviceIndex: Uint32Array;
+  metricIndex: Uint32Array;
+  /** epoch milliseconds (integers) */
+  ts: Float64Array;
+  value: Float64Array;
+}
+
+export interface Rejection {
+  /** index of the reading within the message's array, 0 for a single object */
+  index: number;
+  metric?: string;
+  code: ErrorCode;
+}
+
+export interface DeadLetter {
+  receivedAt: number;
+  /** null when the topic did not name a valid device */
+  deviceId: string | null;
+  topic: string;
+  /** the first rejection's code; a summary for the row */
+  code: ErrorCode;
+  /** every rejection in the message (capped by the pipeline) */
+  rejections: Rejection[];
+  /** how many readings of the message were rejected */
+  rejectedCount: number;
+  /** how many readings of the same message were accepted */
+  acceptedCount: number;
+  /** the raw payload, already truncated by the pipeline */
+  payload: Uint8Array;
+  payloadBytes: number;
+}
+
+export interface DeviceSeen {
+  deviceId: string;
+  /** epoch ms of the message that carried it */
+  seenAt: number;
+}
+
+export interface WriteBatch {
+  readings: ReadingColumns;
+  deadLetters: DeadLetter[];
+  devices: DeviceSeen[];
+}
+
+export interface WriteResult {
+  /** rows newly stored */
+  inserted: number;
+  /** rows ignored because (device, metric, ts) was already stored */
+  duplicates: number;
+  deadLetters: number;
+  /** time spent inside the transaction, ms */
+  commitMs: number;
+}
+
+export type StorageState = 'ok' | 'failing' | 'closed';
+
+export interface StorageHealth {
+  state: StorageState;
+  /** the code of the last failure, kept until a later write succeeds */
+  lastErrorCode?: ErrorCode;
+  lastErrorMessage?: string;
+  lastErrorAt?: number;
+  /** batches sent to the writer and not yet settled */
+  pendingBatches: number;
+}
+
+/** The write side: one writer, off the main thread. */
+export interface StorageWriter {
+  /** Resolves once the batch is durable (committed); rejects with a GatewayError. */
+  write(batch: WriteBatch): Promise<WriteResult>;
+  health(): StorageHealth;
+  /** Waits for pending writes, checkpoints and closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ReadingRow {
+  ts: number;
+  value: number;
+}
+
+export interface ReadingsQuery {
+  deviceId: string;
+  metric: string;
+  /** inclusive, epoch ms */
+  from?: number;
+  /** exclusive, epoch ms */
+  to?: number;
+  limit?: number;
+}
+
+export interface DeviceRow {
+  deviceId: string;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface DeadLetterRow {
+  id: number;
+  receivedAt: number;
+  deviceId: string | null;
+  topic: string;
+  code: ErrorCode;
+  rejections: Rejection[];
+  rejectedCount: number;
+  acceptedCount: number;
+  payload: Uint8Array;
+  payloadBytes: number;
+}
+
+export interface MetricSummaryRow {
+  metric: string;
+  count: number;
+  min: number;
+  avg: number;
+  max: number;
+}
+
+/** The read side: its own connections; never the writer's. */
+export interface StorageReader {
+  readings(query: ReadingsQuery): Promise<ReadingRow[]>;
+  devices(): Promise<DeviceRow[]>;
+  deadLetters(query?: { deviceId?: string; limit?: number }): Promise<DeadLetterRow[]>;
+  metricSummary(query?: { from?: number; to?: number }): Promise<MetricSummaryRow[]>;
+  /** count of stored readings, optionally for one device */
+  countReadings(query?: { deviceId?: string }): Promise<number>;
+  close(): Promise<void>;
+}
