@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The composition root: read and validate config, then wire storage, the
+// pipeline, the broker and the HTTP server. Nothing else reads process.env.
+
+import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
+import type { StorageWriter } from '../storage/port.js';
+import { loadConfig, helpText } from './config.js';
+import { GatewayError } from './errors.js';
+import { startGateway } from './gateway.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<number> {
+  const { config, help, configFile } = loadConfig({ argv: process.argv.slice(2), env: process.env });
+  if (help) {
+    process.stdout.write(`${helpText()}\n`);
+    return 0;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, isTTY: process.stdout.isTTY === true });
+
+  const writer: StorageWriter = await openSqliteWriter({
+    path: config.db,
+    synchronous: config.synchronous,
+    ...(config.maxDbBytes > 0 ? { maxDbBytes: config.maxDbBytes } : {}),
+  });
+  let gateway: Awaited<ReturnType<typeof startGateway>>;
+  try {
+    gateway = await startGateway({ config, logger, writer });
+  } catch (err) {
+    await writer.close();
+    throw err;
+  }
+
+  logger.info(
+    {
+      host: gateway.mqtt.host,
+      mqttPort: gateway.mqtt.port,
+      httpPort: gateway.http.port,
+      db: config.db,
+      synchronous: config.synchronous,
+      ...(configFile === undefined ? {} : { configFile }),
+    },
+    'gateway ready',
+  );
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down: draining the pipeline');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await gateway.close();
+  await writer.close();
+  logger.info({ totals: gateway.metrics.totals }, 'stopped');
+  logger.flush();
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // One line a person can act on; the code is for scripts and tests.
+    if (err instanceof GatewayError) process.stderr.write(`gateway: ${err.code}: ${err.message}\n`);
+    else process.stderr.write(`gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

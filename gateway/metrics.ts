@@ -1,0 +1,116 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SettledBatch } from '../pipelines/commit-batches.js';
+import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
+import type { ParsedMessage } from '../pipelines/telemetry.js';
+import type { EventLoopMonitor } from './event-loop-monitor.js';
+import { isErrorCode } from './errors.js';
+
+/** Running totals for the stats line; prom-client keeps the same facts for scrapers. */
+export interface IngestTotals {
+  messages: number;
+  acked: number;
+  readingsStored: number;
+  duplicates: number;
+  rejected: number;
+  deadLetters: number;
+  writeFailures: number;
+  batches: number;
+}
+
+export interface GatewayMetrics {
+  registry: Registry;
+  totals: IngestTotals;
+  observer: IngestObserver;
+}
+
+export interface MetricsSources {
+  eventLoop: EventLoopMonitor;
+  connectedClients: () => number;
+  pendingReadings: () => number;
+  parkedMessages: () => number;
+}
+
+export function createMetrics(sources: () => MetricsSources | undefined): GatewayMetrics {
+  const registry = new Registry();
+  const totals: IngestTotals = {
+    messages: 0,
+    acked: 0,
+    readingsStored: 0,
+    duplicates: 0,
+    rejected: 0,
+    deadLetters: 0,
+    writeFailures: 0,
+    batches: 0,
+  };
+  const registers = [registry];
+  const messages = new Counter({ name: 'gateway_messages_total', help: 'Telemetry messages received', labelNames: ['qos'], registers });
+  const acks = new Counter({ name: 'gateway_acks_total', help: 'QoS 1/2 messages acknowledged after commit', registers });
+  const stored = new Counter({ name: 'gateway_readings_stored_total', help: 'Readings committed', registers });
+  const duplicates = new Counter({ name: 'gateway_readings_duplicate_total', help: 'Readings already stored (retransmits)', registers });
+  const rejections = new Counter({ name: 'gateway_rejections_total', help: 'Rejected readings or messages, by reason code', labelNames: ['code'], registers });
+  const deadLetters = new Counter({ name: 'gateway_dead_letters_total', help: 'Dead-letter rows committed', registers });
+  const storageErrors = new Counter({ name: 'gateway_storage_errors_total', help: 'Failed group commits, by code', labelNames: ['code'], registers });
+  const batchSize = new Histogram({ name: 'gateway_batch_readings', help: 'Readings per group commit', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers });
+  const commitSeconds = new Histogram({ name: 'gateway_commit_seconds', help: 'Time inside the write transaction', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5], registers });
+  const writeSeconds = new Histogram({ name: 'gateway_write_seconds', help: 'Hand-off to writer until commit answered (main thread view)', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
+  new Gauge({
+    name: 'gateway_event_loop_delay_seconds',
+    help: 'Event-loop delay over the last stats window',
+    labelNames: ['quantile'],
+    registers,
+    collect() {
+      const w = sources()?.eventLoop.last();
+      if (w === undefined) return;
+      this.set({ quantile: '0.5' }, w.p50Ms / 1000);
+      this.set({ quantile: '0.99' }, w.p99Ms / 1000);
+      this.set({ quantile: '1' }, w.maxMs / 1000);
+    },
+  });
+  new Gauge({ name: 'gateway_connected_clients', help: 'Connected MQTT clients', registers, collect() { this.set(sources()?.connectedClients() ?? 0); } });
+  new Gauge({ name: 'gateway_write_queue_readings', help: 'Readings admitted and not yet committed', registers, collect() { this.set(sources()?.pendingReadings() ?? 0); } });
+  new Gauge({ name: 'gateway_parked_messages', help: 'Messages waiting for the write queue to fall below its high-water mark', registers, collect() { this.set(sources()?.parkedMessages() ?? 0); } });
+
+  const observer: IngestObserver = {
+    parsed(p: ParsedMessage) {
+      totals.messages++;
+      messages.inc({ qos: String(p.message.qos) });
+      if (p.rejectedCount === 0) return;
+      totals.rejected += p.rejectedCount;
+      // Only the kept rejections carry codes; the rest of a huge batch is
+      // counted under the first code so the totals still add up.
+      let counted = 0;
+      for (const r of p.rejections) {
+        rejections.inc({ code: r.code });
+        counted++;
+      }
+      const rest = p.rejectedCount - counted;
+      const first = p.rejections[0]?.code;
+      if (rest > 0 && first !== undefined) rejections.inc({ code: first }, rest);
+    },
+    settled(s: SettledBatch) {
+      totals.batches++;
+      writeSeconds.observe(s.writeMs / 1000);
+      batchSize.observe(s.readings);
+      if (s.error !== undefined) {
+        totals.writeFailures++;
+        const code = (s.error as { code?: unknown }).code;
+        storageErrors.inc({ code: isErrorCode(code) ? code : 'GW_ERR_STORAGE_WRITE' });
+        return;
+      }
+      const r = s.result;
+      if (r === undefined) return;
+      totals.readingsStored += r.inserted;
+      totals.duplicates += r.duplicates;
+      totals.deadLetters += r.deadLetters;
+      stored.inc(r.inserted);
+      duplicates.inc(r.duplicates);
+      deadLetters.inc(r.deadLetters);
+      commitSeconds.observe(r.commitMs / 1000);
+      let qosAcked = 0;
+      for (const p of s.messages) if (p.message.qos > 0) qosAcked++;
+      totals.acked += qosAcked;
+      acks.inc(qosAcked);
+    },
+  };
+  return { registry, totals, observer };
+}

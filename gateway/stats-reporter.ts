@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { EventLoopMonitor } from './event-loop-monitor.js';
+import type { IngestTotals } from './metrics.js';
+
+export interface StatsReporterDeps {
+  logger: Logger;
+  intervalMs: number;
+  totals: IngestTotals;
+  eventLoop: EventLoopMonitor;
+  connectedClients: () => number;
+  pendingReadings: () => number;
+}
+
+/** The periodic one-line health of ingest: rates over the window, and event-loop delay. */
+export function createStatsReporter(deps: StatsReporterDeps) {
+  let last = { ...deps.totals };
+  let lastAt = performance.now();
+  const round = (n: number) => Math.round(n * 100) / 100;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const seconds = (now - lastAt) / 1000;
+    const t = deps.totals;
+    const loop = deps.eventLoop.rotate();
+    deps.logger.info(
+      {
+        stats: {
+          clients: deps.connectedClients(),
+          msgsPerSec: round((t.messages - last.messages) / seconds),
+          readingsPerSec: round((t.readingsStored - last.readingsStored) / seconds),
+          acksPerSec: round((t.acked - last.acked) / seconds),
+          rejected: t.rejected - last.rejected,
+          duplicates: t.duplicates - last.duplicates,
+          writeFailures: t.writeFailures - last.writeFailures,
+          batches: t.batches - last.batches,
+          queue: deps.pendingReadings(),
+          eventLoopP50Ms: round(loop.p50Ms),
+          eventLoopP99Ms: round(loop.p99Ms),
+          eventLoopMaxMs: round(loop.maxMs),
+        },
+      },
+      'stats',
+    );
+    last = { ...t };
+    lastAt = now;
+  }, deps.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,47 @@
+// Types that flow through the ingest pipeline.
+
+import type { ErrorCode } from '../gateway/errors.js';
+import type { Rejection } from '../storage/port.js';
+
+export interface Reading {
+  metric: string;
+  ts: number;
+  value: number;
+}
+
+/** What the broker hands the pipeline: one PUBLISH on a telemetry topic. */
+export interface IngestMessage {
+  topic: string;
+  payload: Uint8Array;
+  qos: 0 | 1 | 2;
+  receivedAt: number;
+  /**
+   * Settles the message: called once, after its readings and dead letter are
+   * committed (err undefined), or with the storage error. For QoS >= 1 this is
+   * what releases the PUBACK/PUBREC.
+   */
+  settle: (err?: Error) => void;
+}
+
+/** A message after decoding and validation. */
+export interface ParsedMessage {
+  message: IngestMessage;
+  deviceId: string | null;
+  readings: Reading[];
+  /** the first rejections, capped; rejectedCount counts them all */
+  rejections: Rejection[];
+  rejectedCount: number;
+  /** set when the whole message was refused, not just some readings */
+  messageError?: ErrorCode;
+}
+
+export interface ValidationLimits {
+  maxPayloadBytes: number;
+  maxReadingsPerMessage: number;
+  /** how far ahead of the receive time a ts may be */
+  maxFutureMs: number;
+  /** how far behind the receive time a ts may be */
+  maxPastMs: number;
+}
+
+export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,0 +1,78 @@
+import type { DeadLetter, DeviceSeen, WriteBatch } from '../storage/port.js';
+import type { ParsedMessage } from './telemetry.js';
+
+export interface DeadLetterOptions {
+  /** raw payload bytes kept per dead letter */
+  maxPayloadBytes: number;
+}
+
+/**
+ * Columnar batch for the writer thread: device and metric names are
+ * dictionary-encoded so each distinct string crosses the thread boundary once,
+ * and the numeric columns are typed arrays that can be transferred, not copied.
+ */
+export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLetterOptions): WriteBatch {
+  let rows = 0;
+  for (const m of messages) rows += m.readings.length;
+
+  const devices: string[] = [];
+  const metrics: string[] = [];
+  const deviceIds = new Map<string, number>();
+  const metricIds = new Map<string, number>();
+  const deviceIndex = new Uint32Array(rows);
+  const metricIndex = new Uint32Array(rows);
+  const ts = new Float64Array(rows);
+  const value = new Float64Array(rows);
+  const deadLetters: DeadLetter[] = [];
+  const seen = new Map<string, number>();
+
+  let row = 0;
+  for (const m of messages) {
+    if (m.deviceId !== null && m.readings.length > 0) {
+      let d = deviceIds.get(m.deviceId);
+      if (d === undefined) {
+        d = devices.push(m.deviceId) - 1;
+        deviceIds.set(m.deviceId, d);
+      }
+      seen.set(m.deviceId, Math.max(seen.get(m.deviceId) ?? 0, m.message.receivedAt));
+      for (const r of m.readings) {
+        let k = metricIds.get(r.metric);
+        if (k === undefined) {
+          k = metrics.push(r.metric) - 1;
+          metricIds.set(r.metric, k);
+        }
+        deviceIndex[row] = d;
+        metricIndex[row] = k;
+        ts[row] = r.ts;
+        value[row] = r.value;
+        row++;
+      }
+    }
+    if (m.rejectedCount > 0) deadLetters.push(toDeadLetter(m, options));
+  }
+
+  const deviceRows: DeviceSeen[] = [];
+  for (const [deviceId, seenAt] of seen) deviceRows.push({ deviceId, seenAt });
+  return {
+    readings: { devices, metrics, deviceIndex, metricIndex, ts, value },
+    deadLetters,
+    devices: deviceRows,
+  };
+}
+
+function toDeadLetter(m: ParsedMessage, options: DeadLetterOptions): DeadLetter {
+  const payload = m.message.payload;
+  const first = m.rejections[0];
+  return {
+    receivedAt: m.message.receivedAt,
+    deviceId: m.deviceId,
+    topic: m.message.topic,
+    code: m.messageError ?? first?.code ?? 'GW_ERR_PAYLOAD_SHAPE',
+    rejections: m.rejections,
+    rejectedCount: m.rejectedCount,
+    acceptedCount: m.readings.length,
+    // A copy, so the dead letter does not pin the socket's whole read buffer.
+    payload: Uint8Array.prototype.slice.call(payload, 0, options.maxPayloadBytes),
+    payloadBytes: payload.byteLength,
+  };
+}
