@@ -10,6 +10,12 @@ import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<number> {
+  // Listen for signals before anything starts, so a SIGTERM during start-up
+  // still ends in a drain rather than the default abrupt exit.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   const { config, help, configFile } = loadConfig({ argv: process.argv.slice(2), env: process.env });
   if (help) {
     process.stdout.write(`${helpText()}\n`);
@@ -42,14 +48,8 @@ async function main(): Promise<number> {
     'gateway ready',
   );
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down: draining the pipeline');
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  const signal = await stopSignal;
+  logger.info({ signal }, 'shutting down: draining the pipeline');
   await gateway.close();
   await writer.close();
   logger.info({ totals: gateway.metrics.totals }, 'stopped');
