@@ -16,8 +16,18 @@ export interface OptionSpec {
 export const OPTION_SPECS = [
   { key: 'host', type: 'string', default: '127.0.0.1', doc: 'Address the MQTT and HTTP listeners bind to.' },
   { key: 'mqttPort', type: 'port', default: 1883, doc: 'MQTT (TCP) port; 0 picks a free one.' },
-  { key: 'httpPort', type: 'port', default: 8080, doc: 'HTTP port for /healthz, /readyz and /metrics; 0 picks a free one.' },
-  { key: 'db', type: 'string', default: 'data/gateway.db', doc: 'SQLite database file; its folder is created.' },
+  {
+    key: 'httpPort',
+    type: 'port',
+    default: 8080,
+    doc: 'HTTP port for /healthz, /readyz and /metrics; 0 picks a free one.',
+  },
+  {
+    key: 'db',
+    type: 'string',
+    default: 'data/gateway.db',
+    doc: 'SQLite database file; its folder is created.',
+  },
   {
     key: 'synchronous',
     type: 'enum',
@@ -40,7 +50,13 @@ export const OPTION_SPECS = [
     min: 0,
     doc: 'Group commit: longest wait after the first reading of a batch.',
   },
-  { key: 'writeMaxInFlight', type: 'int', default: 2, min: 1, doc: 'Batches handed to the writer thread at once.' },
+  {
+    key: 'writeMaxInFlight',
+    type: 'int',
+    default: 2,
+    min: 1,
+    doc: 'Batches handed to the writer thread at once.',
+  },
   {
     key: 'queueHighWater',
     type: 'int',
@@ -50,7 +66,13 @@ export const OPTION_SPECS = [
   },
   { key: 'maxPayloadBytes', type: 'int', default: 65536, min: 1, doc: 'Largest telemetry payload accepted.' },
   { key: 'maxReadingsPerMessage', type: 'int', default: 1000, min: 1, doc: 'Most readings in one message.' },
-  { key: 'maxFutureMs', type: 'int', default: 600000, min: 0, doc: 'How far ahead of the receive time a ts may be.' },
+  {
+    key: 'maxFutureMs',
+    type: 'int',
+    default: 600000,
+    min: 0,
+    doc: 'How far ahead of the receive time a ts may be.',
+  },
   {
     key: 'maxPastMs',
     type: 'int',
@@ -58,8 +80,20 @@ export const OPTION_SPECS = [
     min: 0,
     doc: 'How far behind the receive time a ts may be (default 7 days).',
   },
-  { key: 'deadLetterPayloadBytes', type: 'int', default: 1024, min: 0, doc: 'Payload bytes kept per dead letter.' },
-  { key: 'connectTimeoutMs', type: 'int', default: 10000, min: 100, doc: 'Time a socket has to send CONNECT.' },
+  {
+    key: 'deadLetterPayloadBytes',
+    type: 'int',
+    default: 1024,
+    min: 0,
+    doc: 'Payload bytes kept per dead letter.',
+  },
+  {
+    key: 'connectTimeoutMs',
+    type: 'int',
+    default: 10000,
+    min: 100,
+    doc: 'Time a socket has to send CONNECT.',
+  },
   { key: 'statsIntervalMs', type: 'int', default: 10000, min: 100, doc: 'Period of the stats log line.' },
   {
     key: 'logLevel',

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { OPTION_SPECS, type OptionSpec, envName, flagName } from './config-options.js';
+import { envName, flagName, OPTION_SPECS, type OptionSpec } from './config-options.js';
 import { GatewayError, wrapError } from './errors.js';
 
 export interface GatewayConfig {
@@ -104,12 +104,19 @@ function parseFlags(argv: readonly string[]): Record<string, string | boolean | 
   }
 }
 
-function readConfigFile(path: string, readFile = (p: string) => readFileSync(p, 'utf8')): Record<string, unknown> {
+function readConfigFile(
+  path: string,
+  readFile = (p: string) => readFileSync(p, 'utf8'),
+): Record<string, unknown> {
   let text: string;
   try {
     text = readFile(path);
   } catch (err) {
-    throw wrapError('GW_ERR_CONFIG_FILE', err, `${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw wrapError(
+      'GW_ERR_CONFIG_FILE',
+      err,
+      `${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -141,7 +148,8 @@ function coerce(spec: OptionSpec, value: unknown, origin: string): string | numb
     }
     case 'port':
     case 'int': {
-      const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(String(value)) ? Number(value) : Number.NaN;
+      const n =
+        typeof value === 'number' ? value : /^\s*\d+\s*$/.test(String(value)) ? Number(value) : Number.NaN;
       if (!Number.isSafeInteger(n)) throw bad(`must be a whole number, got "${String(value)}"`);
       if (spec.type === 'port' && (n < 0 || n > 65535)) throw bad(`must be a port from 0 to 65535, got ${n}`);
       if (spec.min !== undefined && n < spec.min) throw bad(`must be at least ${spec.min}, got ${n}`);

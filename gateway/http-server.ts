@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { StorageHealth } from '../storage/port.js';
-import type { EventLoopWindow } from './event-loop-monitor.js';
 import { wrapError } from './errors.js';
+import type { EventLoopWindow } from './event-loop-monitor.js';
 import type { BoundAddress } from './listen.js';
 
 export interface HttpDeps {
@@ -50,5 +50,7 @@ export async function listenHttp(app: FastifyInstance, host: string, port: numbe
     throw wrapError('GW_ERR_LISTEN', err, 'HTTP', port, `${host} (${code ?? (err as Error).message})`);
   }
   const address = app.server.address();
-  return typeof address === 'object' && address !== null ? { host: address.address, port: address.port } : { host, port };
+  return typeof address === 'object' && address !== null
+    ? { host: address.address, port: address.port }
+    : { host, port };
 }

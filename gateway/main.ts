@@ -1,10 +1,11 @@
 #!/usr/bin/env node
+
 // The composition root: read and validate config, then wire storage, the
 // pipeline, the broker and the HTTP server. Nothing else reads process.env.
 
-import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
 import type { StorageWriter } from '../storage/port.js';
-import { loadConfig, helpText } from './config.js';
+import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
+import { helpText, loadConfig } from './config.js';
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
@@ -21,7 +22,11 @@ async function main(): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, isTTY: process.stdout.isTTY === true });
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    isTTY: process.stdout.isTTY === true,
+  });
 
   const writer: StorageWriter = await openSqliteWriter({
     path: config.db,
@@ -64,7 +69,8 @@ main().then(
   (err: unknown) => {
     // One line a person can act on; the code is for scripts and tests.
     if (err instanceof GatewayError) process.stderr.write(`gateway: ${err.code}: ${err.message}\n`);
-    else process.stderr.write(`gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    else
+      process.stderr.write(`gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -2,8 +2,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
-import type { EventLoopMonitor } from './event-loop-monitor.js';
 import { isErrorCode } from './errors.js';
+import type { EventLoopMonitor } from './event-loop-monitor.js';
 
 /** Running totals for the stats line; prom-client keeps the same facts for scrapers. */
 export interface IngestTotals {
@@ -43,16 +43,62 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     batches: 0,
   };
   const registers = [registry];
-  const messages = new Counter({ name: 'gateway_messages_total', help: 'Telemetry messages received', labelNames: ['qos'], registers });
-  const acks = new Counter({ name: 'gateway_acks_total', help: 'QoS 1/2 messages acknowledged after commit', registers });
-  const stored = new Counter({ name: 'gateway_readings_stored_total', help: 'Readings committed', registers });
-  const duplicates = new Counter({ name: 'gateway_readings_duplicate_total', help: 'Readings already stored (retransmits)', registers });
-  const rejections = new Counter({ name: 'gateway_rejections_total', help: 'Rejected readings or messages, by reason code', labelNames: ['code'], registers });
-  const deadLetters = new Counter({ name: 'gateway_dead_letters_total', help: 'Dead-letter rows committed', registers });
-  const storageErrors = new Counter({ name: 'gateway_storage_errors_total', help: 'Failed group commits, by code', labelNames: ['code'], registers });
-  const batchSize = new Histogram({ name: 'gateway_batch_readings', help: 'Readings per group commit', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers });
-  const commitSeconds = new Histogram({ name: 'gateway_commit_seconds', help: 'Time inside the write transaction', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5], registers });
-  const writeSeconds = new Histogram({ name: 'gateway_write_seconds', help: 'Hand-off to writer until commit answered (main thread view)', buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1], registers });
+  const messages = new Counter({
+    name: 'gateway_messages_total',
+    help: 'Telemetry messages received',
+    labelNames: ['qos'],
+    registers,
+  });
+  const acks = new Counter({
+    name: 'gateway_acks_total',
+    help: 'QoS 1/2 messages acknowledged after commit',
+    registers,
+  });
+  const stored = new Counter({
+    name: 'gateway_readings_stored_total',
+    help: 'Readings committed',
+    registers,
+  });
+  const duplicates = new Counter({
+    name: 'gateway_readings_duplicate_total',
+    help: 'Readings already stored (retransmits)',
+    registers,
+  });
+  const rejections = new Counter({
+    name: 'gateway_rejections_total',
+    help: 'Rejected readings or messages, by reason code',
+    labelNames: ['code'],
+    registers,
+  });
+  const deadLetters = new Counter({
+    name: 'gateway_dead_letters_total',
+    help: 'Dead-letter rows committed',
+    registers,
+  });
+  const storageErrors = new Counter({
+    name: 'gateway_storage_errors_total',
+    help: 'Failed group commits, by code',
+    labelNames: ['code'],
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'gateway_batch_readings',
+    help: 'Readings per group commit',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers,
+  });
+  const commitSeconds = new Histogram({
+    name: 'gateway_commit_seconds',
+    help: 'Time inside the write transaction',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+    registers,
+  });
+  const writeSeconds = new Histogram({
+    name: 'gateway_write_seconds',
+    help: 'Hand-off to writer until commit answered (main thread view)',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+    registers,
+  });
   new Gauge({
     name: 'gateway_event_loop_delay_seconds',
     help: 'Event-loop delay over the last stats window',
@@ -66,9 +112,30 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
       this.set({ quantile: '1' }, w.maxMs / 1000);
     },
   });
-  new Gauge({ name: 'gateway_connected_clients', help: 'Connected MQTT clients', registers, collect() { this.set(sources()?.connectedClients() ?? 0); } });
-  new Gauge({ name: 'gateway_write_queue_readings', help: 'Readings admitted and not yet committed', registers, collect() { this.set(sources()?.pendingReadings() ?? 0); } });
-  new Gauge({ name: 'gateway_parked_messages', help: 'Messages waiting for the write queue to fall below its high-water mark', registers, collect() { this.set(sources()?.parkedMessages() ?? 0); } });
+  new Gauge({
+    name: 'gateway_connected_clients',
+    help: 'Connected MQTT clients',
+    registers,
+    collect() {
+      this.set(sources()?.connectedClients() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gateway_write_queue_readings',
+    help: 'Readings admitted and not yet committed',
+    registers,
+    collect() {
+      this.set(sources()?.pendingReadings() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gateway_parked_messages',
+    help: 'Messages waiting for the write queue to fall below its high-water mark',
+    registers,
+    collect() {
+      this.set(sources()?.parkedMessages() ?? 0);
+    },
+  });
 
   const observer: IngestObserver = {
     parsed(p: ParsedMessage) {

@@ -25,7 +25,9 @@ export interface CommitBatchesOptions extends DeadLetterOptions {
 }
 
 /** Writes each batch and emits it settled; a failed write is a value, never a stream error. */
-export function commitBatches(options: CommitBatchesOptions): OperatorFunction<ParsedMessage[], SettledBatch> {
+export function commitBatches(
+  options: CommitBatchesOptions,
+): OperatorFunction<ParsedMessage[], SettledBatch> {
   const now = options.now ?? (() => performance.now());
   return mergeMap(async (messages: ParsedMessage[]): Promise<SettledBatch> => {
     const batch = toWriteBatch(messages, options);

@@ -3,7 +3,13 @@
 
 import type { ErrorCode } from '../gateway/errors.js';
 import type { Rejection } from '../storage/port.js';
-import { type IngestMessage, NAME_PATTERN, type ParsedMessage, type Reading, type ValidationLimits } from './telemetry.js';
+import {
+  type IngestMessage,
+  NAME_PATTERN,
+  type ParsedMessage,
+  type Reading,
+  type ValidationLimits,
+} from './telemetry.js';
 
 const TOPIC_PREFIX = 'devices/';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -158,7 +164,8 @@ function parseTs(raw: unknown, receivedAt: number, limits: ValidationLimits): nu
   } else {
     return 'GW_ERR_TS_INVALID';
   }
-  if (ts > receivedAt + limits.maxFutureMs || ts < receivedAt - limits.maxPastMs) return 'GW_ERR_TS_OUT_OF_RANGE';
+  if (ts > receivedAt + limits.maxFutureMs || ts < receivedAt - limits.maxPastMs)
+    return 'GW_ERR_TS_OUT_OF_RANGE';
   return ts;
 }
 
@@ -169,14 +176,29 @@ function parseBareNumber(
   text: string,
 ): ParsedMessage {
   if (!BARE_NUMBER.test(text)) {
-    const code = /^\s*[+-]?(nan|inf(inity)?)\s*$/i.test(text) ? 'GW_ERR_VALUE_NOT_FINITE' : 'GW_ERR_PAYLOAD_NOT_NUMBER';
+    const code = /^\s*[+-]?(nan|inf(inity)?)\s*$/i.test(text)
+      ? 'GW_ERR_VALUE_NOT_FINITE'
+      : 'GW_ERR_PAYLOAD_NOT_NUMBER';
     return refuse(message, deviceId, code);
   }
   const value = Number(text);
   if (!Number.isFinite(value)) return refuse(message, deviceId, 'GW_ERR_VALUE_NOT_FINITE');
-  return { message, deviceId, readings: [{ metric, ts: message.receivedAt, value }], rejections: [], rejectedCount: 0 };
+  return {
+    message,
+    deviceId,
+    readings: [{ metric, ts: message.receivedAt, value }],
+    rejections: [],
+    rejectedCount: 0,
+  };
 }
 
 function refuse(message: IngestMessage, deviceId: string | null, code: ErrorCode): ParsedMessage {
-  return { message, deviceId, readings: [], rejections: [{ index: 0, code }], messageError: code, rejectedCount: 1 };
+  return {
+    message,
+    deviceId,
+    readings: [],
+    rejections: [{ index: 0, code }],
+    messageError: code,
+    rejectedCount: 1,
+  };
 }

@@ -62,7 +62,11 @@ describe('bad input gets a clear error and harms nobody', () => {
       await bad.publish(topic, payload, 1);
     }
     await bad.publish('devices/sensor-bad/telemetry', `{"ts": ${now}, "values": {"temperature": 20.5}}`, 1);
-    await other.publish('devices/sensor-good/telemetry', `{"ts": ${now}, "values": {"temperature": 19.5}}`, 1);
+    await other.publish(
+      'devices/sensor-good/telemetry',
+      `{"ts": ${now}, "values": {"temperature": 19.5}}`,
+      1,
+    );
 
     const reader = gw.reader();
     try {
@@ -75,8 +79,12 @@ describe('bad input gets a clear error and harms nobody', () => {
       expect(tooLarge!.payloadBytes).toBeGreaterThan(70_000);
       expect(tooLarge!.payload.byteLength).toBe(1024);
 
-      expect(await reader.readings({ deviceId: 'sensor-bad', metric: 'temperature' })).toEqual([{ ts: now, value: 20.5 }]);
-      expect(await reader.readings({ deviceId: 'sensor-good', metric: 'temperature' })).toEqual([{ ts: now, value: 19.5 }]);
+      expect(await reader.readings({ deviceId: 'sensor-bad', metric: 'temperature' })).toEqual([
+        { ts: now, value: 20.5 },
+      ]);
+      expect(await reader.readings({ deviceId: 'sensor-good', metric: 'temperature' })).toEqual([
+        { ts: now, value: 19.5 },
+      ]);
     } finally {
       await reader.close();
     }
@@ -117,8 +125,16 @@ describe('bad input gets a clear error and harms nobody', () => {
   });
 
   it('refuses $SYS publishes by closing the connection without an ack', async () => {
-    const intruder = await connectLeanPublisher({ host: '127.0.0.1', port: gw.gateway.mqtt.port, clientId: 'sys' });
+    const intruder = await connectLeanPublisher({
+      host: '127.0.0.1',
+      port: gw.gateway.mqtt.port,
+      clientId: 'sys',
+    });
     await expect(intruder.publish('$SYS/broker/fake', 'x', 1)).rejects.toMatchObject({ code: 'LEAN_CLOSED' });
-    await other.publish('devices/sensor-good/telemetry', `{"ts": ${now + 1}, "values": {"temperature": 19.6}}`, 1);
+    await other.publish(
+      'devices/sensor-good/telemetry',
+      `{"ts": ${now + 1}, "values": {"temperature": 19.6}}`,
+      1,
+    );
   });
 });

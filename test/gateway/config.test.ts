@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPTION_SPECS, envName, flagName } from '../../gateway/config-options.js';
 import { loadConfig } from '../../gateway/config.js';
+import { envName, flagName, OPTION_SPECS } from '../../gateway/config-options.js';
 import { ROOT } from '../support/spawn-gateway.js';
 
 const files = (content: string) => () => content;
@@ -37,7 +37,9 @@ describe('loadConfig', () => {
     [['--no-such-flag'], {}],
     [[], { GATEWAY_HTTP_PORT: '-1' }],
   ])('refuses %j %j with GW_ERR_CONFIG_INVALID', (argv, env) => {
-    expect(() => loadConfig({ argv, env })).toThrow(expect.objectContaining({ code: 'GW_ERR_CONFIG_INVALID' }));
+    expect(() => loadConfig({ argv, env })).toThrow(
+      expect.objectContaining({ code: 'GW_ERR_CONFIG_INVALID' }),
+    );
   });
 
   it('refuses unknown keys and unreadable files', () => {

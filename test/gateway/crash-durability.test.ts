@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAckedLoad, METRICS } from '../support/load.js';
+import { METRICS, startAckedLoad } from '../support/load.js';
 import { type GatewayProcess, spawnGateway, tempDir } from '../support/spawn-gateway.js';
 
 const running: GatewayProcess[] = [];
 afterEach(async () => {
-  for (const g of running.splice(0)) if (g.proc.exitCode === null && g.proc.signalCode === null) await g.stop('SIGKILL');
+  for (const g of running.splice(0))
+    if (g.proc.exitCode === null && g.proc.signalCode === null) await g.stop('SIGKILL');
 });
 
 /** Every acknowledged message must be stored, each reading exactly once. */
@@ -26,7 +27,9 @@ function checkAckedStored(dbPath: string, acked: Set<string>) {
     }
     expect(missing).toBe(0);
     const dupes = db
-      .prepare('SELECT count(*) AS n FROM (SELECT series_id, ts FROM readings GROUP BY series_id, ts HAVING count(*) > 1)')
+      .prepare(
+        'SELECT count(*) AS n FROM (SELECT series_id, ts FROM readings GROUP BY series_id, ts HAVING count(*) > 1)',
+      )
       .get() as { n: number };
     expect(dupes.n).toBe(0);
   } finally {

@@ -24,18 +24,66 @@ describe('gateway as a user runs it', () => {
     const db = join(tempDir(), 'gateway.db');
     const g = await start(['--db', db]);
     const port = String(g.mqttPort);
-    await exec('mosquitto_pub', ['-p', port, '-q', '1', '-t', 'devices/pi-kitchen/telemetry', '-m', '{"temperature": 21.5, "humidity": 40.2}']);
-    await exec('mosquitto_pub', ['-p', port, '-q', '1', '-t', 'devices/pi-kitchen/telemetry/pressure', '-m', '1013.25']);
+    await exec('mosquitto_pub', [
+      '-p',
+      port,
+      '-q',
+      '1',
+      '-t',
+      'devices/pi-kitchen/telemetry',
+      '-m',
+      '{"temperature": 21.5, "humidity": 40.2}',
+    ]);
+    await exec('mosquitto_pub', [
+      '-p',
+      port,
+      '-q',
+      '1',
+      '-t',
+      'devices/pi-kitchen/telemetry/pressure',
+      '-m',
+      '1013.25',
+    ]);
     const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
-    await exec('mosquitto_pub', ['-p', port, '-q', '1', '-t', 'devices/pi-kitchen/telemetry', '-m',
-      `{"ts": "${anHourAgo}", "values": {"temperature": 19}}`]);
+    await exec('mosquitto_pub', [
+      '-p',
+      port,
+      '-q',
+      '1',
+      '-t',
+      'devices/pi-kitchen/telemetry',
+      '-m',
+      `{"ts": "${anHourAgo}", "values": {"temperature": 19}}`,
+    ]);
 
-    const out = await runCli('storage/query-cli.js', ['readings', '--device', 'pi-kitchen', '--metric', 'temperature', '--db', db, '--from', '-1d', '--format', 'json']);
+    const out = await runCli('storage/query-cli.js', [
+      'readings',
+      '--device',
+      'pi-kitchen',
+      '--metric',
+      'temperature',
+      '--db',
+      db,
+      '--from',
+      '-1d',
+      '--format',
+      'json',
+    ]);
     expect(out.code).toBe(0);
     const rows = JSON.parse(out.stdout) as Array<{ ts: number | string; value: number }>;
     expect(rows.map((r) => r.value)).toEqual([19, 21.5]);
 
-    const pressure = await runCli('storage/query-cli.js', ['readings', '--device', 'pi-kitchen', '--metric', 'pressure', '--db', db, '--format', 'csv']);
+    const pressure = await runCli('storage/query-cli.js', [
+      'readings',
+      '--device',
+      'pi-kitchen',
+      '--metric',
+      'pressure',
+      '--db',
+      db,
+      '--format',
+      'csv',
+    ]);
     expect(pressure.code).toBe(0);
     expect(pressure.stdout).toContain('1013.25');
 
@@ -49,7 +97,14 @@ describe('gateway as a user runs it', () => {
     await once(blocker, 'listening');
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = await runCli('gateway/main.js', ['--mqtt-port', String(port), '--http-port', '0', '--db', join(tempDir(), 'g.db')]);
+      const r = await runCli('gateway/main.js', [
+        '--mqtt-port',
+        String(port),
+        '--http-port',
+        '0',
+        '--db',
+        join(tempDir(), 'g.db'),
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain('GW_ERR_PORT_IN_USE');
@@ -62,14 +117,23 @@ describe('gateway as a user runs it', () => {
   it('names an unusable database path in one line and exits 1', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'file.txt'), 'not a folder');
-    const r = await runCli('gateway/main.js', ['--mqtt-port', '0', '--http-port', '0', '--db', join(dir, 'file.txt', 'g.db')]);
+    const r = await runCli('gateway/main.js', [
+      '--mqtt-port',
+      '0',
+      '--http-port',
+      '0',
+      '--db',
+      join(dir, 'file.txt', 'g.db'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('GW_ERR_STORAGE_OPEN');
   });
 
   it('rejects invalid configuration with the source named', async () => {
-    const r = await runCli('gateway/main.js', ['--mqtt-port', 'abc'], { GATEWAY_DB: join(tempDir(), 'g.db') });
+    const r = await runCli('gateway/main.js', ['--mqtt-port', 'abc'], {
+      GATEWAY_DB: join(tempDir(), 'g.db'),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('GW_ERR_CONFIG_INVALID');
     expect(r.stderr).toContain('--mqtt-port');

@@ -11,7 +11,8 @@ const msg = (topic: string, payload: string): IngestMessage => ({
   receivedAt: T,
   settle: () => {},
 });
-const parse = (payload: string, topic = 'devices/d-1/telemetry') => parseTelemetry(msg(topic, payload), limits);
+const parse = (payload: string, topic = 'devices/d-1/telemetry') =>
+  parseTelemetry(msg(topic, payload), limits);
 
 describe('routeTopic', () => {
   it('accepts both topic forms and names what is wrong otherwise', () => {
@@ -35,14 +36,20 @@ describe('parseTelemetry', () => {
   });
 
   it('reads ts as epoch ms or ISO 8601, in flat and values forms', () => {
-    expect(parse(`{"ts": ${T - 1000}, "values": {"t": 1}}`).readings).toEqual([{ metric: 't', ts: T - 1000, value: 1 }]);
+    expect(parse(`{"ts": ${T - 1000}, "values": {"t": 1}}`).readings).toEqual([
+      { metric: 't', ts: T - 1000, value: 1 },
+    ]);
     const iso = new Date(T - 2000).toISOString();
     expect(parse(`{"ts": "${iso}", "t": 2}`).readings).toEqual([{ metric: 't', ts: T - 2000, value: 2 }]);
-    expect(parse(`{"ts": "2025-11-26T09:40:00+00:00", "t": 3}`).readings[0]?.ts).toBe(Date.parse('2025-11-26T09:40:00Z'));
+    expect(parse(`{"ts": "2025-11-26T09:40:00+00:00", "t": 3}`).readings[0]?.ts).toBe(
+      Date.parse('2025-11-26T09:40:00Z'),
+    );
   });
 
   it('reads an array batch and keeps per-reading rejections with their index', () => {
-    const p = parse(`[{"ts": ${T - 3}, "t": 1}, {"ts": ${T - 2}, "t": null}, {"ts": ${T - 1}, "values": {"t": 3}}]`);
+    const p = parse(
+      `[{"ts": ${T - 3}, "t": 1}, {"ts": ${T - 2}, "t": null}, {"ts": ${T - 1}, "values": {"t": 3}}]`,
+    );
     expect(p.readings.map((r) => r.value)).toEqual([1, 3]);
     expect(p.rejections).toEqual([{ index: 1, metric: 't', code: 'GW_ERR_VALUE_NOT_NUMBER' }]);
     expect(p.messageError).toBeUndefined();
@@ -55,7 +62,9 @@ describe('parseTelemetry', () => {
   });
 
   it('reads a bare number on a per-metric topic', () => {
-    expect(parse(' -12.5e1\n', 'devices/d/telemetry/temp').readings).toEqual([{ metric: 'temp', ts: T, value: -125 }]);
+    expect(parse(' -12.5e1\n', 'devices/d/telemetry/temp').readings).toEqual([
+      { metric: 'temp', ts: T, value: -125 },
+    ]);
     expect(parse('12 13', 'devices/d/telemetry/temp').messageError).toBe('GW_ERR_PAYLOAD_NOT_NUMBER');
     expect(parse('-inf', 'devices/d/telemetry/temp').messageError).toBe('GW_ERR_VALUE_NOT_FINITE');
   });

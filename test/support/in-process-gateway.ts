@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { defaults, type GatewayConfig } from '../../gateway/config.js';
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js';
 import type { StorageReader, StorageWriter } from '../../storage/port.js';
@@ -16,15 +16,25 @@ export interface InProcessGateway {
 }
 
 /** The real gateway and SQLite writer thread, in the test's process, on free ports. */
-export async function startInProcessGateway(overrides: Partial<GatewayConfig> = {}): Promise<InProcessGateway> {
+export async function startInProcessGateway(
+  overrides: Partial<GatewayConfig> = {},
+  logger: Logger = pino({ level: 'silent' }),
+): Promise<InProcessGateway> {
   const db = join(tempDir(), 'gateway.db');
-  const config: GatewayConfig = { ...defaults(), mqttPort: 0, httpPort: 0, db, logLevel: 'silent', ...overrides };
+  const config: GatewayConfig = {
+    ...defaults(),
+    mqttPort: 0,
+    httpPort: 0,
+    db,
+    logLevel: 'silent',
+    ...overrides,
+  };
   const writer = await openSqliteWriter({
     path: config.db,
     synchronous: config.synchronous,
     ...(config.maxDbBytes > 0 ? { maxDbBytes: config.maxDbBytes } : {}),
   });
-  const gateway = await startGateway({ config, logger: pino({ level: 'silent' }), writer });
+  const gateway = await startGateway({ config, logger, writer });
   return {
     gateway,
     writer,

@@ -50,7 +50,10 @@ export async function startAckedLoad(options: {
     const lane = async () => {
       while (!stopped) {
         const ts = baseTs + seq++ * window;
-        const payload = JSON.stringify({ ts, values: { temperature: 20 + (seq % 10), humidity: 40, pressure: 1000 } });
+        const payload = JSON.stringify({
+          ts,
+          values: { temperature: 20 + (seq % 10), humidity: 40, pressure: 1000 },
+        });
         sent++;
         try {
           await client.publish(`devices/${deviceId}/telemetry`, payload, 1);

@@ -1,11 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The project root, found from here whether this runs as source or from build/. */
+function findRoot(start: string): string {
+  let dir = start;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error(`no package.json above ${start}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const ROOT = findRoot(import.meta.dirname);
 export const GATEWAY_MAIN = join(ROOT, 'build', 'gateway', 'main.js');
 
 export interface GatewayProcess {
@@ -28,7 +39,18 @@ export function tempDir(prefix = 'gw-test-'): string {
 export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
   const proc = spawn(
     process.execPath,
-    [GATEWAY_MAIN, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--log-format', 'json', ...args],
+    [
+      GATEWAY_MAIN,
+      '--host',
+      '127.0.0.1',
+      '--mqtt-port',
+      '0',
+      '--http-port',
+      '0',
+      '--log-format',
+      'json',
+      ...args,
+    ],
     { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Array<Record<string, unknown>> = [];
@@ -36,7 +58,11 @@ export async function spawnGateway(args: string[], env: NodeJS.ProcessEnv = {}):
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
-  const exited = once(proc, "exit").then(([code, signal]) => { if (signal !== null && signal !== "SIGKILL") process.stderr.write(`gateway died by ${String(signal)}: ${stderr}\n`); return code as number | null; });
+  const exited = once(proc, 'exit').then(([code, signal]) => {
+    if (signal !== null && signal !== 'SIGKILL')
+      process.stderr.write(`gateway died by ${String(signal)}: ${stderr}\n`);
+    return code as number | null;
+  });
   const ready = new Promise<Record<string, unknown>>((res, rej) => {
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       let entry: Record<string, unknown>;

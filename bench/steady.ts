@@ -1,0 +1,139 @@
+// Scenario "steady": N devices × rate msg/s at QoS 1 against the built
+// gateway, measured from outside the process: ack latency at the device,
+// event-loop delay from the gateway's own stats lines, CPU and RSS from /proc.
+
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
+import { startPacedFleet } from './lib/paced-fleet.js';
+import { cpuMeter, median, rssBytes } from './lib/proc-stats.js';
+
+export interface SteadyResult {
+  devices: number;
+  rate: number;
+  batchMaxDelayMs: number;
+  seconds: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
+  eventLoopP99MsMedian: number;
+  eventLoopP99MsMax: number;
+  gatewayCpuPct: number;
+  gatewayRssMb: number;
+  idleRssMb: number;
+  rssPerConnectionKb: number;
+  benchCpuPct: number;
+}
+
+export async function runSteady(opts: {
+  devices: number;
+  rate: number;
+  seconds: number;
+  warmup: number;
+  batchMaxDelayMs: number;
+  extraArgs?: string[];
+}): Promise<SteadyResult> {
+  const db = join(tempDir('gw-bench-'), 'gateway.db');
+  const gw = await spawnGateway([
+    '--db',
+    db,
+    '--stats-interval-ms',
+    '2000',
+    '--batch-max-delay-ms',
+    String(opts.batchMaxDelayMs),
+    ...(opts.extraArgs ?? []),
+  ]);
+  const pid = gw.proc.pid!;
+  try {
+    const idleRss = rssBytes(pid);
+    const fleet = await startPacedFleet({
+      host: '127.0.0.1',
+      port: gw.mqttPort,
+      devices: opts.devices,
+      rate: opts.rate,
+      qos: 1,
+      metricsPerMessage: 3,
+      ramp: 2000,
+    });
+    await new Promise((r) => setTimeout(r, opts.warmup * 1000));
+    fleet.window();
+    const logsBefore = gw.logs.length;
+    const gwCpu = cpuMeter(pid);
+    const benchCpu = cpuMeter(process.pid);
+    gwCpu.start();
+    benchCpu.start();
+    await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+    const w = fleet.window();
+    const gatewayCpuPct = gwCpu.stop();
+    const benchCpuPct = benchCpu.stop();
+    const rss = rssBytes(pid);
+    const loops = gw.logs
+      .slice(logsBefore)
+      .map((l) => (l.stats as { eventLoopP99Ms?: number } | undefined)?.eventLoopP99Ms)
+      .filter((v): v is number => typeof v === 'number');
+    await fleet.stop();
+    return {
+      devices: opts.devices,
+      rate: opts.rate,
+      batchMaxDelayMs: opts.batchMaxDelayMs,
+      seconds: w.seconds,
+      sent: w.sent,
+      acked: w.acked,
+      failed: w.failed,
+      ackP50Ms: w.p50,
+      ackP99Ms: w.p99,
+      ackMaxMs: w.max,
+      eventLoopP99MsMedian: median(loops),
+      eventLoopP99MsMax: Math.max(...loops),
+      gatewayCpuPct,
+      gatewayRssMb: rss / 2 ** 20,
+      idleRssMb: idleRss / 2 ** 20,
+      rssPerConnectionKb: (rss - idleRss) / 1024 / opts.devices,
+      benchCpuPct,
+    };
+  } finally {
+    await gw.stop('SIGTERM');
+  }
+}
+
+export async function main(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      devices: { type: 'string', default: '5000' },
+      rate: { type: 'string', default: '1' },
+      duration: { type: 'string', default: '60' },
+      warmup: { type: 'string', default: '5' },
+      'batch-max-delay-ms': { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const delays = values['batch-max-delay-ms'].split(',').map(Number);
+  const results: SteadyResult[] = [];
+  for (const batchMaxDelayMs of delays) {
+    const r = await runSteady({
+      devices: Number(values.devices),
+      rate: Number(values.rate),
+      seconds: Number(values.duration),
+      warmup: Number(values.warmup),
+      batchMaxDelayMs,
+    });
+    results.push(r);
+    if (!values.json) console.log(formatSteady(r));
+  }
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+}
+
+export function formatSteady(r: SteadyResult): string {
+  const f = (n: number, d = 1) => n.toFixed(d);
+  return [
+    `steady: ${r.devices} devices × ${r.rate} msg/s, QoS 1, 3 metrics/msg, batch delay ${r.batchMaxDelayMs} ms, ${f(r.seconds, 0)} s measured`,
+    `  sent ${r.sent}, acked ${r.acked}, failed ${r.failed}  (${f(r.acked / r.seconds, 0)} acks/s)`,
+    `  ack latency p50 ${f(r.ackP50Ms, 2)} ms, p99 ${f(r.ackP99Ms, 2)} ms, max ${f(r.ackMaxMs, 2)} ms`,
+    `  gateway event-loop p99 (2 s windows) median ${f(r.eventLoopP99MsMedian, 2)} ms, max ${f(r.eventLoopP99MsMax, 2)} ms`,
+    `  gateway CPU ${f(r.gatewayCpuPct)} %, RSS ${f(r.gatewayRssMb)} MB (idle ${f(r.idleRssMb)} MB, ${f(r.rssPerConnectionKb)} KB/connection); load generator CPU ${f(r.benchCpuPct)} %`,
+  ].join('\n');
+}
