@@ -75,16 +75,27 @@ export function storageContract(name: string, make: () => Promise<StorageUnderTe
     });
 
     it('stores a retransmitted reading once and counts it as a duplicate', async () => {
-      const rows = series('dev-1', 'temp', T0, 10);
-      expect(await store.writer.write(makeBatch(rows))).toMatchObject({ inserted: 10, duplicates: 0 });
-      expect(await store.writer.write(makeBatch(rows))).toMatchObject({ inserted: 0, duplicates: 10 });
-      const overlapping = series('dev-1', 'temp', T0 + 5000, 10);
-      expect(await store.writer.write(makeBatch(overlapping))).toMatchObject({ inserted: 5, duplicates: 5 });
-      expect(await reader.countReadings()).toBe(15);
+      // 150 rows: enough to cross any multi-row statement size a backend may use.
+      const rows = series('dev-1', 'temp', T0, 150);
+      expect(await store.writer.write(makeBatch(rows))).toMatchObject({ inserted: 150, duplicates: 0 });
+      expect(await store.writer.write(makeBatch(rows))).toMatchObject({ inserted: 0, duplicates: 150 });
+      const overlapping = series('dev-1', 'temp', T0 + 100_000, 150);
+      expect(await store.writer.write(makeBatch(overlapping))).toMatchObject({
+        inserted: 100,
+        duplicates: 50,
+      });
+      expect(await reader.countReadings()).toBe(250);
       // Same ts, another series: not a duplicate.
       expect(await store.writer.write(makeBatch(series('dev-1', 'hum', T0, 1)))).toMatchObject({
         inserted: 1,
       });
+    });
+
+    it('stores a reading repeated within one batch once', async () => {
+      const rows = series('dev-1', 'temp', T0, 100);
+      const result = await store.writer.write(makeBatch([...rows, ...rows.slice(0, 30), ...rows.slice(90)]));
+      expect(result).toMatchObject({ inserted: 100, duplicates: 40 });
+      expect(await reader.countReadings()).toBe(100);
     });
 
     it('round-trips dead letters, newest first, filtered by device', async () => {

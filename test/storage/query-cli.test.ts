@@ -97,6 +97,24 @@ describe('query CLI', () => {
     ]);
   });
 
+  it('takes a relative time as a separate word (--from -15m)', async () => {
+    const run = await query([
+      'readings',
+      '--device',
+      'dev-2',
+      '--metric',
+      'temp',
+      '--from',
+      '-36500d',
+      '--to',
+      '+1d',
+    ]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trimEnd().split('\n')).toHaveLength(3);
+    const recent = await query(['readings', '--device', 'dev-2', '--metric', 'temp', '--from', '-15m']);
+    expect(recent).toMatchObject({ code: 0, stdout: 'ts  value\n' });
+  });
+
   it('prints readings as CSV, reading the database from GATEWAY_DB', async () => {
     const run = await query(['readings', '--device', 'dev-2', '--metric', 'temp', '--format', 'csv'], {
       cwd: tmpdir(),

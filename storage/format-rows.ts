@@ -1,0 +1,111 @@
+import type { DeadLetterRow, DeviceRow, ReadingRow } from './port.js';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * One output column. `text` feeds table and csv, `json` the JSON objects (camelCase
+ * keys, as in the storage port); a column without one of them is left out there.
+ */
+export interface Column<T> {
+  /** table and csv header */
+  name: string;
+  /** JSON property, when it differs from name */
+  key?: string;
+  text?: (row: T) => string;
+  /** a shorter or escaped form for the table, where one row must stay on one line */
+  table?: (row: T) => string;
+  json?: (row: T) => unknown;
+  alignRight?: boolean;
+}
+
+/** The whole output, newline-terminated (empty table: the header alone). */
+export function formatRows<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  format: OutputFormat,
+): string {
+  if (format === 'json') {
+    const objects = rows.map((row) => {
+      const object: Record<string, unknown> = {};
+      for (const c of columns) if (c.json !== undefined) object[c.key ?? c.name] = c.json(row);
+      return object;
+    });
+    return `${JSON.stringify(objects, null, 2)}\n`;
+  }
+  const shown = columns.filter((c) => c.text !== undefined);
+  const cells = rows.map((row) =>
+    shown.map((c) => (format === 'table' ? (c.table ?? c.text!) : c.text!)(row)),
+  );
+  if (format === 'csv') {
+    return [shown.map((c) => c.name), ...cells].map((line) => `${line.map(csvField).join(',')}\n`).join('');
+  }
+  const widths = shown.map((c, i) => Math.max(c.name.length, ...cells.map((line) => line[i]!.length)));
+  const pad = (value: string, i: number): string =>
+    shown[i]!.alignRight ? value.padStart(widths[i]!) : value.padEnd(widths[i]!);
+  const lines = [shown.map((c, i) => pad(c.name, i)), ...cells.map((line) => line.map(pad))];
+  return lines.map((line) => `${line.join('  ').trimEnd()}\n`).join('');
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export const readingColumns: readonly Column<ReadingRow>[] = [
+  { name: 'ts', text: (r) => iso(r.ts), json: (r) => r.ts },
+  { name: 'value', text: (r) => String(r.value), json: (r) => r.value, alignRight: true },
+];
+
+export const deviceColumns: readonly Column<DeviceRow>[] = [
+  { name: 'device', key: 'deviceId', text: (r) => r.deviceId, json: (r) => r.deviceId },
+  { name: 'first_seen', key: 'firstSeen', text: (r) => iso(r.firstSeen), json: (r) => r.firstSeen },
+  { name: 'last_seen', key: 'lastSeen', text: (r) => iso(r.lastSeen), json: (r) => r.lastSeen },
+];
+
+const PREVIEW_CHARS = 60;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** Control characters escaped so one dead letter stays on one table line. */
+function payloadPreview(payload: Uint8Array): string {
+  const text = JSON.stringify(utf8.decode(payload)).slice(1, -1);
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 3)}...` : text;
+}
+
+export const deadLetterColumns: readonly Column<DeadLetterRow>[] = [
+  { name: 'id', text: (r) => String(r.id), json: (r) => r.id, alignRight: true },
+  { name: 'received_at', key: 'receivedAt', text: (r) => iso(r.receivedAt), json: (r) => r.receivedAt },
+  { name: 'device', key: 'deviceId', text: (r) => r.deviceId ?? '', json: (r) => r.deviceId },
+  { name: 'topic', text: (r) => r.topic, json: (r) => r.topic },
+  { name: 'code', text: (r) => r.code, json: (r) => r.code },
+  { name: 'rejections', json: (r) => r.rejections },
+  {
+    name: 'rejected',
+    key: 'rejectedCount',
+    text: (r) => String(r.rejectedCount),
+    json: (r) => r.rejectedCount,
+    alignRight: true,
+  },
+  {
+    name: 'accepted',
+    key: 'acceptedCount',
+    text: (r) => String(r.acceptedCount),
+    json: (r) => r.acceptedCount,
+    alignRight: true,
+  },
+  {
+    name: 'bytes',
+    key: 'payloadBytes',
+    text: (r) => String(r.payloadBytes),
+    json: (r) => r.payloadBytes,
+    alignRight: true,
+  },
+  {
+    name: 'payload',
+    text: (r) => utf8.decode(r.payload),
+    table: (r) => payloadPreview(r.payload),
+    json: (r) => utf8.decode(r.payload),
+  },
+  { name: 'payload_base64', key: 'payloadBase64', json: (r) => Buffer.from(r.payload).toString('base64') },
+];

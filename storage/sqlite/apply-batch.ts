@@ -1,0 +1,113 @@
+import { performance } from 'node:perf_hooks';
+import type { Database } from 'better-sqlite3';
+import type { WriteBatch, WriteResult } from '../port.js';
+
+const CHUNK = 64;
+
+export type BatchApplier = (batch: WriteBatch) => WriteResult;
+
+/**
+ * Prepares the statements once and returns a function that stores one batch
+ * in ONE transaction: the batch is the unit the ack protocol waits for.
+ */
+export function prepareBatchApplier(db: Database): BatchApplier {
+  const upsertDevice = db.prepare(
+    `INSERT INTO devices (device_id, first_seen, last_seen) VALUES (?, ?, ?)
+     ON CONFLICT (device_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
+  );
+  const findSeries = db.prepare('SELECT id FROM series WHERE device_id = ? AND metric = ?').pluck();
+  const insertSeries = db.prepare('INSERT INTO series (device_id, metric) VALUES (?, ?)');
+  const insertReading = db.prepare('INSERT OR IGNORE INTO readings (ts, series_id, value) VALUES (?, ?, ?)');
+  // CHUNK rows per statement: better-sqlite3's per-call overhead rivals the insert itself
+  // (~1.3x more rows/s measured at 1000-row batches).
+  const insertChunk = db.prepare(
+    `INSERT OR IGNORE INTO readings (ts, series_id, value) VALUES ${Array(CHUNK).fill('(?, ?, ?)').join(', ')}`,
+  );
+  const params: number[] = new Array(CHUNK * 3).fill(0);
+  const insertDeadLetter = db.prepare(
+    `INSERT INTO dead_letters (received_at, device_id, topic, code, rejections, rejected_count,
+       accepted_count, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+
+  // "device\0metric" -> series id; only committed ids enter it.
+  const seriesCache = new Map<string, number>();
+
+  const apply = db.transaction((batch: WriteBatch, created: Map<string, number>): WriteResult => {
+    for (const [deviceId, [first, last]] of seenRanges(batch)) upsertDevice.run(deviceId, first, last);
+
+    const { devices, metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
+    // Per-batch lookup keyed by the dictionary indexes avoids building a string per row.
+    const local = new Map<number, number>();
+    const seriesOf = (i: number): number => {
+      const d = deviceIndex[i]!;
+      const m = metricIndex[i]!;
+      const localKey = d * metrics.length + m;
+      let seriesId = local.get(localKey);
+      if (seriesId === undefined) {
+        seriesId = internSeries(devices[d]!, metrics[m]!, created);
+        local.set(localKey, seriesId);
+      }
+      return seriesId;
+    };
+    let inserted = 0;
+    let i = 0;
+    for (; i + CHUNK <= ts.length; i += CHUNK) {
+      for (let j = 0; j < CHUNK; j++) {
+        params[j * 3] = ts[i + j]!;
+        params[j * 3 + 1] = seriesOf(i + j);
+        params[j * 3 + 2] = value[i + j]!;
+      }
+      inserted += insertChunk.run(params).changes;
+    }
+    for (; i < ts.length; i++) inserted += insertReading.run(ts[i]!, seriesOf(i), value[i]!).changes;
+
+    for (const dl of batch.deadLetters) {
+      insertDeadLetter.run(
+        dl.receivedAt,
+        dl.deviceId,
+        dl.topic,
+        dl.code,
+        JSON.stringify(dl.rejections),
+        dl.rejectedCount,
+        dl.acceptedCount,
+        Buffer.from(dl.payload.buffer, dl.payload.byteOffset, dl.payload.byteLength),
+        dl.payloadBytes,
+      );
+    }
+    return { inserted, duplicates: ts.length - inserted, deadLetters: batch.deadLetters.length, commitMs: 0 };
+  });
+
+  function internSeries(deviceId: string, metric: string, created: Map<string, number>): number {
+    const key = `${deviceId}\0${metric}`;
+    const known = seriesCache.get(key) ?? created.get(key);
+    if (known !== undefined) return known;
+    const found = findSeries.get(deviceId, metric) as number | undefined;
+    const id = found ?? Number(insertSeries.run(deviceId, metric).lastInsertRowid);
+    created.set(key, id);
+    return id;
+  }
+
+  return (batch) => {
+    const created = new Map<string, number>();
+    const started = performance.now();
+    const result = apply.immediate(batch, created);
+    const commitMs = performance.now() - started;
+    // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
+    for (const [key, id] of created) seriesCache.set(key, id);
+    return { ...result, commitMs };
+  };
+}
+
+/** deviceId -> [min seenAt, max seenAt] within the batch: one upsert per device. */
+function seenRanges(batch: WriteBatch): Map<string, [number, number]> {
+  const ranges = new Map<string, [number, number]>();
+  for (const { deviceId, seenAt } of batch.devices) {
+    const range = ranges.get(deviceId);
+    if (range === undefined) ranges.set(deviceId, [seenAt, seenAt]);
+    else {
+      range[0] = Math.min(range[0], seenAt);
+      range[1] = Math.max(range[1], seenAt);
+    }
+  }
+  return ranges;
+}

@@ -1,0 +1,39 @@
+// Messages between SqliteWriter (main thread) and writer-thread.ts.
+import type { ErrorCode } from '../../gateway/errors.js';
+import type { WriteBatch, WriteResult } from '../port.js';
+
+export type Synchronous = 'NORMAL' | 'FULL';
+
+export interface WriterThreadOptions {
+  path: string;
+  synchronous: Synchronous;
+  busyTimeoutMs: number;
+  /** negative: KiB, as in PRAGMA cache_size */
+  cacheSize: number;
+  maxDbBytes?: number;
+}
+
+/** What the connection actually runs with, read back after setting it. */
+export interface SqliteSettings {
+  journalMode: string;
+  synchronous: Synchronous;
+  pageSize: number;
+  maxPageCount: number;
+  schemaVersion: number;
+}
+
+/** A failure as it crosses the thread boundary: class identity does not survive cloning. */
+export interface ThreadError {
+  code: ErrorCode;
+  message: string;
+  sqliteCode?: string;
+}
+
+export type ToThread = { type: 'write'; id: number; batch: WriteBatch } | { type: 'close' };
+
+export type FromThread =
+  | { type: 'ready'; settings: SqliteSettings }
+  | { type: 'open-failed'; error: ThreadError }
+  | { type: 'written'; id: number; result: WriteResult }
+  | { type: 'write-failed'; id: number; error: ThreadError }
+  | { type: 'closed'; error?: ThreadError };

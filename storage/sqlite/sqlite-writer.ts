@@ -1,0 +1,198 @@
+import { resolve } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { GatewayError } from '../../gateway/errors.js';
+import type { ReadingColumns, StorageHealth, StorageWriter, WriteBatch, WriteResult } from '../port.js';
+import type { FromThread, SqliteSettings, Synchronous, ToThread, WriterThreadOptions } from './protocol.js';
+import { startWriterThread, toGatewayError } from './start-writer-thread.js';
+import { resolveWorkerScript } from './worker-script.js';
+
+export type { SqliteSettings, Synchronous } from './protocol.js';
+
+export interface SqliteWriterOptions {
+  path: string;
+  /** NORMAL survives a process crash; FULL also survives power loss. Default NORMAL. */
+  synchronous?: Synchronous;
+  /** Database size cap; a write that would grow past it fails with GW_ERR_STORAGE_FULL. */
+  maxDbBytes?: number;
+  /** The compiled writer thread; for tests and unusual layouts. */
+  workerScript?: URL;
+}
+
+/** A StorageWriter that also tells what the connection actually runs with (for the start-up log). */
+export interface SqliteWriter extends StorageWriter {
+  readonly settings: SqliteSettings;
+}
+
+const BUSY_TIMEOUT_MS = 5_000;
+const CACHE_SIZE_KIB = 64 * 1024;
+
+/**
+ * Starts the writer thread and resolves once it has opened and migrated the
+ * database. Rejects with GW_ERR_STORAGE_OPEN (naming the path and the reason),
+ * GW_ERR_STORAGE_CORRUPT, or GW_ERR_CONFIG_INVALID for bad options.
+ */
+export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<SqliteWriter> {
+  const path = resolve(opts.path);
+  const threadOptions: WriterThreadOptions = {
+    path,
+    synchronous: checkSynchronous(opts.synchronous ?? 'NORMAL'),
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    cacheSize: -CACHE_SIZE_KIB,
+  };
+  if (opts.maxDbBytes !== undefined) {
+    if (!Number.isFinite(opts.maxDbBytes) || opts.maxDbBytes <= 0) {
+      throw new GatewayError('GW_ERR_CONFIG_INVALID', [`maxDbBytes must be a positive number`]);
+    }
+    threadOptions.maxDbBytes = opts.maxDbBytes;
+  }
+  const script = opts.workerScript ?? resolveWorkerScript(import.meta.url, 'storage/sqlite/writer-thread.js');
+  const { worker, settings } = await startWriterThread(script, threadOptions);
+  return new ThreadedSqliteWriter(worker, path, settings);
+}
+
+interface Pending {
+  resolve: (result: WriteResult) => void;
+  reject: (err: GatewayError) => void;
+}
+
+class ThreadedSqliteWriter implements SqliteWriter {
+  readonly settings: SqliteSettings;
+  readonly #worker: Worker;
+  readonly #path: string;
+  readonly #pending = new Map<number, Pending>();
+  readonly #exited: Promise<void>;
+  #nextId = 0;
+  #lastError: { code: GatewayError['code']; message: string; at: number } | undefined;
+  /** set when the thread is gone without being asked to close */
+  #died: GatewayError | undefined;
+  #closeError: GatewayError | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(worker: Worker, path: string, settings: SqliteSettings) {
+    this.#worker = worker;
+    this.#path = path;
+    this.settings = settings;
+    let crash: unknown;
+    worker.on('message', (message: FromThread) => this.#onMessage(message));
+    worker.on('error', (err) => {
+      crash = err;
+    });
+    this.#exited = new Promise((resolveExit) => {
+      worker.once('exit', (exitCode) => {
+        this.#onExit(crash ?? new Error(`writer thread exited with code ${exitCode}`));
+        resolveExit();
+      });
+    });
+  }
+
+  write(batch: WriteBatch): Promise<WriteResult> {
+    if (this.#closing !== undefined) return Promise.reject(new GatewayError('GW_ERR_STORAGE_CLOSED'));
+    if (this.#died !== undefined) {
+      return Promise.reject(new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause: this.#died }));
+    }
+    const id = this.#nextId++;
+    return new Promise<WriteResult>((resolveWrite, rejectWrite) => {
+      this.#pending.set(id, { resolve: resolveWrite, reject: rejectWrite });
+      const message: ToThread = { type: 'write', id, batch };
+      try {
+        // Transferred, not copied: the caller's typed arrays are detached from here on.
+        this.#worker.postMessage(message, transferables(batch.readings));
+      } catch (err) {
+        this.#pending.delete(id);
+        const error = new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause: err });
+        this.#fail(error);
+        rejectWrite(error);
+      }
+    });
+  }
+
+  health(): StorageHealth {
+    const state =
+      this.#closing !== undefined
+        ? 'closed'
+        : this.#died !== undefined || this.#lastError !== undefined
+          ? 'failing'
+          : 'ok';
+    const health: StorageHealth = { state, pendingBatches: this.#pending.size };
+    if (this.#lastError !== undefined) {
+      health.lastErrorCode = this.#lastError.code;
+      health.lastErrorMessage = this.#lastError.message;
+      health.lastErrorAt = this.#lastError.at;
+    }
+    return health;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Queued after every write already posted: the thread finishes those first.
+    if (this.#died === undefined) this.#worker.postMessage({ type: 'close' } satisfies ToThread);
+    await this.#exited;
+    if (this.#closeError !== undefined) throw this.#closeError;
+  }
+
+  #onMessage(message: FromThread): void {
+    switch (message.type) {
+      case 'written': {
+        const pending = this.#settle(message.id);
+        this.#lastError = undefined;
+        pending?.resolve(message.result);
+        return;
+      }
+      case 'write-failed': {
+        const pending = this.#settle(message.id);
+        const err = toGatewayError(message.error, this.#path);
+        this.#fail(err);
+        pending?.reject(err);
+        return;
+      }
+      case 'closed':
+        if (message.error !== undefined) this.#closeError = toGatewayError(message.error, this.#path);
+        return;
+      case 'ready':
+      case 'open-failed':
+        return;
+    }
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    return pending;
+  }
+
+  #onExit(cause: unknown): void {
+    if (this.#pending.size === 0 && this.#closing !== undefined) return;
+    this.#died = new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause });
+    this.#fail(this.#died);
+    for (const pending of this.#pending.values()) {
+      pending.reject(new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause }));
+    }
+    this.#pending.clear();
+  }
+
+  #fail(err: GatewayError): void {
+    const detail = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    this.#lastError = { code: err.code, message: `${err.message}${detail}`, at: Date.now() };
+  }
+}
+
+function checkSynchronous(value: string): Synchronous {
+  if (value === 'NORMAL' || value === 'FULL') return value;
+  throw new GatewayError('GW_ERR_CONFIG_INVALID', [`synchronous must be NORMAL or FULL, not ${value}`]);
+}
+
+/** Only buffers a view covers whole: transferring a shared pool would detach its other users. */
+function transferables(readings: ReadingColumns): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const column of [readings.deviceIndex, readings.metricIndex, readings.ts, readings.value]) {
+    const { buffer } = column;
+    if (buffer instanceof ArrayBuffer && column.byteOffset === 0 && column.byteLength === buffer.byteLength) {
+      buffers.add(buffer);
+    }
+  }
+  return [...buffers];
+}

@@ -1,0 +1,36 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** tsconfig's outDir: where a TypeScript source finds the compiled worker. */
+const OUT_DIR = 'build';
+
+/**
+ * The JS file a Worker should load, for a caller running either compiled or
+ * from source (vitest runs the .ts files, but a Worker needs JS).
+ *
+ * - Compiled caller (`.js`): the nearest ancestor D of the caller's directory
+ *   with D/<relative path> existing — the compiled tree, wherever it was copied.
+ * - Source caller: `<project root>/build/<relative path>`, the project root being
+ *   the nearest ancestor holding package.json; it exists once `npm run build` ran.
+ *
+ * `relativeJsPathFromProjectRoot` is e.g. 'storage/sqlite/writer-thread.js'.
+ * When nothing is found the expected location is returned anyway, so the
+ * Worker's own error names the missing file.
+ */
+export function resolveWorkerScript(importMetaUrl: string, relativeJsPathFromProjectRoot: string): URL {
+  const callerDir = dirname(fileURLToPath(importMetaUrl));
+  if (importMetaUrl.endsWith('.js') || importMetaUrl.endsWith('.mjs')) {
+    const root = findAncestor(callerDir, (dir) => existsSync(join(dir, relativeJsPathFromProjectRoot)));
+    if (root !== undefined) return pathToFileURL(join(root, relativeJsPathFromProjectRoot));
+  }
+  const projectRoot = findAncestor(callerDir, (dir) => existsSync(join(dir, 'package.json'))) ?? callerDir;
+  return pathToFileURL(join(projectRoot, OUT_DIR, relativeJsPathFromProjectRoot));
+}
+
+function findAncestor(start: string, accept: (dir: string) => boolean): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (accept(dir)) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
