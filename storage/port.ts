@@ -105,6 +105,7 @@ export interface ReadingsQuery {
 export interface DeviceRow {
   deviceId: string;
   firstSeen: number;
+  /** may lag the newest sighting by up to a minute: backends keep it coarse to spare writes */
   lastSeen: number;
 }
 

@@ -3,6 +3,12 @@ import type { Database } from 'better-sqlite3';
 import type { WriteBatch, WriteResult } from '../port.js';
 
 const CHUNK = 64;
+/**
+ * devices.last_seen is kept to this resolution. Upserting every device of
+ * every batch rewrote a random page of the devices table per device per
+ * commit: at 5000 devices that was most of the WAL traffic and its checkpoints.
+ */
+export const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export type BatchApplier = (batch: WriteBatch) => WriteResult;
 
@@ -32,50 +38,65 @@ export function prepareBatchApplier(db: Database): BatchApplier {
   // "device\0metric" -> series id; only committed ids enter it.
   const seriesCache = new Map<string, number>();
 
-  const apply = db.transaction((batch: WriteBatch, created: Map<string, number>): WriteResult => {
-    for (const [deviceId, [first, last]] of seenRanges(batch)) upsertDevice.run(deviceId, first, last);
+  // deviceId -> last_seen as committed; only committed values enter it.
+  const lastSeenCache = new Map<string, number>();
 
-    const { devices, metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
-    // Per-batch lookup keyed by the dictionary indexes avoids building a string per row.
-    const local = new Map<number, number>();
-    const seriesOf = (i: number): number => {
-      const d = deviceIndex[i]!;
-      const m = metricIndex[i]!;
-      const localKey = d * metrics.length + m;
-      let seriesId = local.get(localKey);
-      if (seriesId === undefined) {
-        seriesId = internSeries(devices[d]!, metrics[m]!, created);
-        local.set(localKey, seriesId);
+  const apply = db.transaction(
+    (batch: WriteBatch, created: Map<string, number>, seen: Map<string, number>): WriteResult => {
+      for (const [deviceId, [first, last]] of seenRanges(batch)) {
+        const stored = lastSeenCache.get(deviceId);
+        if (stored !== undefined && last < stored + LAST_SEEN_RESOLUTION_MS) continue;
+        upsertDevice.run(deviceId, first, last);
+        seen.set(deviceId, Math.max(last, stored ?? last));
       }
-      return seriesId;
-    };
-    let inserted = 0;
-    let i = 0;
-    for (; i + CHUNK <= ts.length; i += CHUNK) {
-      for (let j = 0; j < CHUNK; j++) {
-        params[j * 3] = ts[i + j]!;
-        params[j * 3 + 1] = seriesOf(i + j);
-        params[j * 3 + 2] = value[i + j]!;
-      }
-      inserted += insertChunk.run(params).changes;
-    }
-    for (; i < ts.length; i++) inserted += insertReading.run(ts[i]!, seriesOf(i), value[i]!).changes;
 
-    for (const dl of batch.deadLetters) {
-      insertDeadLetter.run(
-        dl.receivedAt,
-        dl.deviceId,
-        dl.topic,
-        dl.code,
-        JSON.stringify(dl.rejections),
-        dl.rejectedCount,
-        dl.acceptedCount,
-        Buffer.from(dl.payload.buffer, dl.payload.byteOffset, dl.payload.byteLength),
-        dl.payloadBytes,
-      );
-    }
-    return { inserted, duplicates: ts.length - inserted, deadLetters: batch.deadLetters.length, commitMs: 0 };
-  });
+      const { devices, metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
+      // Per-batch lookup keyed by the dictionary indexes avoids building a string per row.
+      const local = new Map<number, number>();
+      const seriesOf = (i: number): number => {
+        const d = deviceIndex[i]!;
+        const m = metricIndex[i]!;
+        const localKey = d * metrics.length + m;
+        let seriesId = local.get(localKey);
+        if (seriesId === undefined) {
+          seriesId = internSeries(devices[d]!, metrics[m]!, created);
+          local.set(localKey, seriesId);
+        }
+        return seriesId;
+      };
+      let inserted = 0;
+      let i = 0;
+      for (; i + CHUNK <= ts.length; i += CHUNK) {
+        for (let j = 0; j < CHUNK; j++) {
+          params[j * 3] = ts[i + j]!;
+          params[j * 3 + 1] = seriesOf(i + j);
+          params[j * 3 + 2] = value[i + j]!;
+        }
+        inserted += insertChunk.run(params).changes;
+      }
+      for (; i < ts.length; i++) inserted += insertReading.run(ts[i]!, seriesOf(i), value[i]!).changes;
+
+      for (const dl of batch.deadLetters) {
+        insertDeadLetter.run(
+          dl.receivedAt,
+          dl.deviceId,
+          dl.topic,
+          dl.code,
+          JSON.stringify(dl.rejections),
+          dl.rejectedCount,
+          dl.acceptedCount,
+          Buffer.from(dl.payload.buffer, dl.payload.byteOffset, dl.payload.byteLength),
+          dl.payloadBytes,
+        );
+      }
+      return {
+        inserted,
+        duplicates: ts.length - inserted,
+        deadLetters: batch.deadLetters.length,
+        commitMs: 0,
+      };
+    },
+  );
 
   function internSeries(deviceId: string, metric: string, created: Map<string, number>): number {
     const key = `${deviceId}\0${metric}`;
@@ -89,11 +110,13 @@ export function prepareBatchApplier(db: Database): BatchApplier {
 
   return (batch) => {
     const created = new Map<string, number>();
+    const seen = new Map<string, number>();
     const started = performance.now();
-    const result = apply.immediate(batch, created);
+    const result = apply.immediate(batch, created, seen);
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
     for (const [key, id] of created) seriesCache.set(key, id);
+    for (const [deviceId, last] of seen) lastSeenCache.set(deviceId, last);
     return { ...result, commitMs };
   };
 }

@@ -137,14 +137,14 @@ export function storageContract(name: string, make: () => Promise<StorageUnderTe
       expect(await reader.deadLetters({ limit: 1 })).toMatchObject([{ topic: 'bogus/topic' }]);
     });
 
-    it('keeps first_seen and raises last_seen to the newest sighting', async () => {
+    it('keeps first_seen and raises last_seen to the newest sighting, to a minute', async () => {
       const seen = (deviceId: string, seenAt: number) => ({ deviceId, seenAt });
       await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 10), seen('dev-1', T0 + 20)] }));
-      await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 50), seen('dev-2', T0 + 30)] }));
+      await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 120_000), seen('dev-2', T0 + 30)] }));
       // A late, older sighting moves neither.
       await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 5)] }));
       expect(await reader.devices()).toEqual([
-        { deviceId: 'dev-1', firstSeen: T0 + 10, lastSeen: T0 + 50 },
+        { deviceId: 'dev-1', firstSeen: T0 + 10, lastSeen: T0 + 120_000 },
         { deviceId: 'dev-2', firstSeen: T0 + 30, lastSeen: T0 + 30 },
       ]);
     });
