@@ -4,6 +4,7 @@
 const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   steady: () => import('./steady.js'),
   'batch-delay': () => import('./batch-delay.js'),
+  saturate: () => import('./saturate.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

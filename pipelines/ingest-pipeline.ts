@@ -80,6 +80,8 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
       commitBatches({
         write: options.write,
         maxInFlight: options.writeMaxInFlight,
+        maxReadings: options.batchMaxReadings,
+        weight,
         maxPayloadBytes: options.deadLetterPayloadBytes,
       }),
     )
