@@ -1,6 +1,6 @@
 import type { AedesOptions } from 'aedes';
+import { isTelemetryTopic } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
-import { isTelemetryTopic } from '../pipelines/parse-telemetry.js';
 import { gatewayError } from './errors.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;

@@ -1,10 +1,11 @@
-import { asyncScheduler, map, type SchedulerLike, Subject, tap } from 'rxjs';
+import { asyncScheduler, type SchedulerLike, Subject, tap } from 'rxjs';
 import { gatewayError } from '../gateway/errors.js';
 import type { WriteBatch, WriteResult } from '../storage/port.js';
 import { batchByWeight } from './batch-by-weight.js';
 import { commitBatches, type SettledBatch } from './commit-batches.js';
-import { parseTelemetry } from './parse-telemetry.js';
+import { decodeTelemetry } from './decode-telemetry.js';
 import type { IngestMessage, ParsedMessage, ValidationLimits } from './telemetry.js';
+import { validateTelemetry } from './validate-telemetry.js';
 
 export interface IngestObserver {
   parsed(message: ParsedMessage): void;
@@ -66,7 +67,8 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
 
   input
     .pipe(
-      map((m) => parseTelemetry(m, options.limits)),
+      decodeTelemetry(options.limits),
+      validateTelemetry(options.limits),
       tap((p) => {
         pending += weight(p);
         options.observer.parsed(p);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTelemetry, routeTopic } from '../../pipelines/parse-telemetry.js';
+import { routeTopic } from '../../pipelines/decode-telemetry.js';
+import { parseTelemetry } from '../../pipelines/parse-telemetry.js';
 import type { IngestMessage } from '../../pipelines/telemetry.js';
 
 const limits = { maxPayloadBytes: 1024, maxReadingsPerMessage: 5, maxFutureMs: 60_000, maxPastMs: 3_600_000 };
