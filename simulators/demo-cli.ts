@@ -1,0 +1,101 @@
+// `npm run demo`: the gateway in a child process, the simulator in this one,
+// then a look at what was stored. One command shows the whole path working.
+
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
+import {
+  type CliStreams,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  finish,
+  reportFailure,
+} from './cli-exit.js';
+import { DEMO_USAGE, parseDemoArgs } from './demo-options.js';
+import { collectDemoReport, formatDemoReport, watchGatewayMetrics } from './demo-report.js';
+import { checkOpenFileLimit, readOwnOpenFileLimit } from './fd-limit.js';
+import { type GatewayProcess, startGatewayProcess } from './gateway-process.js';
+import { createProgress } from './progress.js';
+import { deviceId } from './sim-options.js';
+import { createSimulator } from './simulator.js';
+
+export async function runDemoCli(argv: readonly string[], streams: CliStreams = process): Promise<number> {
+  let gateway: GatewayProcess | null = null;
+  try {
+    const options = parseDemoArgs(argv);
+    if (!options) {
+      streams.stdout.write(`${DEMO_USAGE}\n`);
+      return EXIT_OK;
+    }
+    // The gateway child inherits this limit and needs a descriptor per device too.
+    checkOpenFileLimit(options.sim.devices, readOwnOpenFileLimit());
+    const logPath = join(dirname(options.db), 'gateway.log');
+    streams.stdout.write(`Starting the gateway (database ${options.db}, log ${logPath}) …\n`);
+    gateway = await startGatewayProcess({ db: options.db, mqttPort: options.mqttPort, logPath });
+    const url = `mqtt://${gateway.host}:${gateway.mqttPort}`;
+    streams.stdout.write(
+      `Gateway ready: ${url}, http://${gateway.host}:${gateway.httpPort}/metrics\n` +
+        `Simulating ${options.sim.devices} devices for ${options.sim.durationS} s …\n`,
+    );
+
+    const sim = createSimulator({ ...options.sim, url, host: gateway.host, port: gateway.mqttPort });
+    const progress = createProgress({ stream: process.stderr, snapshot: sim.snapshot });
+    let interrupts = 0;
+    const onSignal = () => {
+      if (++interrupts > 1) {
+        void gateway?.stop(5000).finally(() => process.exit(EXIT_INTERRUPTED));
+        return;
+      }
+      sim.stop();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const watcher = watchGatewayMetrics(`http://${gateway.host}:${gateway.httpPort}/metrics`);
+    progress.start();
+    const summary = await sim.run().finally(() => progress.stop());
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+
+    const figures = await watcher.stop();
+    const reader = openSqliteReader({ path: options.db });
+    try {
+      const report = await collectDemoReport({
+        reader,
+        gateway: figures,
+        preferredDeviceId: deviceId(options.sim.idPrefix, 0, options.sim.devices),
+      });
+      streams.stdout.write(
+        `${formatDemoReport(report, summary, { db: options.db, host: gateway.host, mqttPort: gateway.mqttPort })}\n`,
+      );
+    } finally {
+      await reader.close();
+    }
+    if (summary.error) streams.stderr.write(`${summary.error.code}: ${summary.error.message}\n`);
+
+    const stay = streams.stdout === process.stdout && process.stdout.isTTY === true && !options.exit;
+    if (stay && interrupts === 0) {
+      streams.stdout.write(`\nThe gateway is still running on ${url}. Press Ctrl-C to stop it.\n`);
+      // SIGHUP too: a closed terminal must not orphan the gateway (it runs in its own process group).
+      await Promise.race([
+        once(process, 'SIGINT'),
+        once(process, 'SIGTERM'),
+        once(process, 'SIGHUP'),
+        gateway.exited,
+      ]);
+    }
+    const code = await gateway.stop();
+    const restart = `npm start -- --db ${options.db}`;
+    streams.stdout.write(
+      code === 0
+        ? `\nGateway stopped. Start it again with: ${restart}\n`
+        : `\nThe gateway exited with code ${code}; see ${logPath}\n`,
+    );
+    return summary.ok && code === 0 ? EXIT_OK : EXIT_FAILURE;
+  } catch (err) {
+    await gateway?.stop(5000);
+    return reportFailure(err, false, streams);
+  }
+}
+
+finish(await runDemoCli(process.argv.slice(2)));
