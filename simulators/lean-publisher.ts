@@ -115,14 +115,26 @@ export function connectLeanPublisher(options: LeanPublisherOptions): Promise<Lea
       publish(topic, payload, qos = 1) {
         if (socket.destroyed) return Promise.reject(new LeanPublisherClosed('connection closed'));
         if (qos === 0) {
-          socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }));
+          socket.write(
+            mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }),
+          );
           return Promise.resolve(0);
         }
         const messageId = nextId;
         nextId = nextId === 65535 ? 1 : nextId + 1;
         return new Promise<number>((res, rej) => {
           pending.set(messageId, { sentAt: performance.now(), resolve: res, reject: rej });
-          socket.write(mqttPacket.generate({ cmd: 'publish', topic, payload, qos, messageId, retain: false, dup: false }));
+          socket.write(
+            mqttPacket.generate({
+              cmd: 'publish',
+              topic,
+              payload,
+              qos,
+              messageId,
+              retain: false,
+              dup: false,
+            }),
+          );
         });
       },
       get inFlight() {

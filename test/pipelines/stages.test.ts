@@ -32,7 +32,7 @@ describe('decodeTelemetry', () => {
 
   it('passes an upstream error through', () => {
     scheduler().run(({ hot, expectObservable }) => {
-      expectObservable(hot('--#').pipe(decodeTelemetry(limits))).toBe('--#');
+      expectObservable(hot<IngestMessage>('--#').pipe(decodeTelemetry(limits))).toBe('--#');
     });
   });
 });

@@ -140,7 +140,9 @@ export function storageContract(name: string, make: () => Promise<StorageUnderTe
     it('keeps first_seen and raises last_seen to the newest sighting, to a minute', async () => {
       const seen = (deviceId: string, seenAt: number) => ({ deviceId, seenAt });
       await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 10), seen('dev-1', T0 + 20)] }));
-      await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 120_000), seen('dev-2', T0 + 30)] }));
+      await store.writer.write(
+        makeBatch([], { devices: [seen('dev-1', T0 + 120_000), seen('dev-2', T0 + 30)] }),
+      );
       // A late, older sighting moves neither.
       await store.writer.write(makeBatch([], { devices: [seen('dev-1', T0 + 5)] }));
       expect(await reader.devices()).toEqual([
