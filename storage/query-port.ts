@@ -1,0 +1,69 @@
+// The query port: what the CLI, the HTTP API and the dashboard ask of stored
+// data. Implementations run queries off the gateway's main thread.
+
+import type { DeviceRow } from './port.js';
+
+export const AGGREGATES = ['count', 'min', 'max', 'avg', 'sum', 'stddev', 'p50', 'p95', 'p99', 'last'] as const;
+export type Aggregate = (typeof AGGREGATES)[number];
+
+export type Tier = 'raw' | '1m' | '1h';
+
+export interface SeriesQuery {
+  /** a device id, or a glob (`sim-*`, `pi-?`) for a fleet-wide aggregate */
+  device: string;
+  metric: string;
+  /** inclusive, epoch ms */
+  from: number;
+  /** exclusive, epoch ms */
+  to: number;
+  bucketMs: number;
+  aggs: readonly Aggregate[];
+}
+
+export interface SeriesPoint {
+  /** epoch ms of the bucket's start, aligned to bucketMs (UTC) */
+  bucketStart: number;
+  /** null where the bucket holds no readings for that aggregate */
+  values: Partial<Record<Aggregate, number | null>>;
+}
+
+export interface SeriesResult {
+  /** the coarsest tier that answers the bucket exactly */
+  tier: Tier;
+  bucketMs: number;
+  /** how many devices matched the device pattern */
+  devices: number;
+  points: SeriesPoint[];
+}
+
+export interface LatestReading {
+  metric: string;
+  ts: number;
+  value: number;
+}
+
+export interface AnomalyRecord {
+  deviceId: string;
+  metric: string;
+  ts: number;
+  value: number;
+  score: number;
+  expectedLow: number;
+  expectedHigh: number;
+}
+
+export interface AnomalyQuery {
+  /** a device id or glob; all devices when absent */
+  device?: string;
+  from: number;
+  to?: number;
+  limit?: number;
+}
+
+export interface QueryService {
+  devices(): Promise<DeviceRow[]>;
+  latest(deviceId: string): Promise<LatestReading[]>;
+  series(query: SeriesQuery): Promise<SeriesResult>;
+  anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
+  close(): Promise<void>;
+}
