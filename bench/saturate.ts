@@ -1,46 +1,77 @@
 // Scenario "saturate": 5000 connections, each keeping a window of QoS 1
-// messages in flight; reports the sustained durable acks/s (ack = committed)
-// and readings/s. Settings to compare run interleaved, A B A B, medians.
+// messages in flight; the sustained acks/s of the gateway (ack = committed)
+// side by side with bare aedes and Mosquitto (ack = routed), run
+// interleaved A B C A B C so machine noise hits each alike; medians.
 
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
+import { type PeerKind, startPeer } from './lib/peers.js';
 import { cpuMeter, median } from './lib/proc-stats.js';
 import { startWindowFleet } from './lib/window-fleet.js';
 
-export async function runSaturate(opts: {
-  connections: number;
-  seconds: number;
-  warmup: number;
-  gatewayArgs: string[];
-}) {
-  const gw = await spawnGateway(['--db', join(tempDir('gw-sat-'), 'gateway.db'), ...opts.gatewayArgs]);
+export interface SaturateRun {
+  label: string;
+  acksPerSec: number;
+  readingsPerSec: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  brokerCpuPct: number;
+  generatorCpuPct: number;
+}
+
+interface Variant {
+  label: string;
+  kind: PeerKind;
+  args: string[];
+}
+
+export async function runSaturate(
+  variant: Variant,
+  opts: { connections: number; seconds: number; warmup: number },
+) {
+  const peer = await startPeer(variant.kind, variant.args);
   try {
     const fleet = await startWindowFleet({
       host: '127.0.0.1',
-      port: gw.mqttPort,
+      port: peer.port,
       connections: opts.connections,
       window: 2,
       metricsPerMessage: 3,
     });
     await new Promise((r) => setTimeout(r, opts.warmup * 1000));
     fleet.window();
-    const cpu = cpuMeter(gw.proc.pid!);
-    cpu.start();
+    const broker = cpuMeter(peer.pid);
+    const generator = cpuMeter(process.pid);
+    broker.start();
+    generator.start();
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
     const w = fleet.window();
-    const gatewayCpuPct = cpu.stop();
-    await fleet.stop();
-    return {
+    const run: SaturateRun = {
+      label: variant.label,
       acksPerSec: w.acked / w.seconds,
       readingsPerSec: (3 * w.acked) / w.seconds,
       ackP50Ms: w.p50,
       ackP99Ms: w.p99,
-      gatewayCpuPct,
+      brokerCpuPct: broker.stop(),
+      generatorCpuPct: generator.stop(),
     };
+    await fleet.stop();
+    return run;
   } finally {
-    await gw.stop('SIGTERM');
+    await peer.stop();
   }
+}
+
+/** "gateway", "aedes", "mosquitto", or "gateway:flag=value,flag=value" */
+function parseVariant(text: string): Variant {
+  const [kind, settings = ''] = text.split(':') as [PeerKind, string?];
+  const args = settings
+    .split(',')
+    .filter((pair) => pair.includes('='))
+    .flatMap((pair) => {
+      const [key, value] = pair.split('=');
+      return [`--${key}`, value ?? ''];
+    });
+  return { label: text, kind, args };
 }
 
 export async function main(argv: string[]) {
@@ -49,48 +80,63 @@ export async function main(argv: string[]) {
     options: {
       connections: { type: 'string', default: '5000' },
       duration: { type: 'string', default: '20' },
-      repeats: { type: 'string', default: '2' },
-      // gateway settings per variant as key=value pairs (flag names without --),
-      // pairs joined by ",", variants by ";": "batch-max-delay-ms=0;batch-max-delay-ms=5"
-      variants: { type: 'string', default: '' },
+      warmup: { type: 'string', default: '5' },
+      repeats: { type: 'string', default: '3' },
+      peers: { type: 'string', default: 'gateway;aedes;mosquitto' },
       quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
     },
   });
-  const variants = values.variants.split(';').map((v) =>
-    v
-      .split(',')
-      .filter((pair) => pair.includes('='))
-      .flatMap((pair) => {
-        const [key, value] = pair.trim().split('=');
-        return [`--${key}`, value ?? ''];
-      }),
-  );
-  const seconds = values.quick ? 10 : Number(values.duration);
-  const repeats = values.quick ? 1 : Number(values.repeats);
-  const results = variants.map(() => [] as Array<Awaited<ReturnType<typeof runSaturate>>>);
+  const variants = values.peers.split(';').map(parseVariant);
+  const opts = {
+    connections: Number(values.connections),
+    seconds: values.quick ? 8 : Number(values.duration),
+    warmup: values.quick ? 3 : Number(values.warmup),
+  };
+  const repeats = values.quick ? 2 : Number(values.repeats);
+  const runs = new Map<string, SaturateRun[]>(variants.map((v) => [v.label, []]));
   for (let rep = 0; rep < repeats; rep++) {
-    for (const [i, args] of variants.entries()) {
-      const r = await runSaturate({
-        connections: Number(values.connections),
-        seconds,
-        warmup: 5,
-        gatewayArgs: args,
-      });
-      results[i]!.push(r);
+    for (const v of variants) {
+      const r = await runSaturate(v, opts);
+      runs.get(v.label)!.push(r);
       process.stderr.write(
-        `  [${args.join(' ')}] run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, p99 ${r.ackP99Ms.toFixed(1)} ms, cpu ${r.gatewayCpuPct.toFixed(0)} %\n`,
+        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %\n`,
       );
     }
   }
-  console.log(
-    '| gateway flags | durable acks/s | readings/s | ack p50 (ms) | ack p99 (ms) | gateway CPU (%) | runs |',
-  );
-  console.log('|---|---|---|---|---|---|---|');
-  for (const [i, args] of variants.entries()) {
-    const rs = results[i]!;
-    const m = (f: (r: (typeof rs)[number]) => number, d = 0) => median(rs.map(f)).toFixed(d);
-    console.log(
-      `| ${args.join(' ') || '(defaults)'} | ${m((r) => r.acksPerSec)} | ${m((r) => r.readingsPerSec)} | ${m((r) => r.ackP50Ms, 1)} | ${m((r) => r.ackP99Ms, 1)} | ${m((r) => r.gatewayCpuPct)} | ${rs.length} |`,
+  if (values.json) {
+    console.log(JSON.stringify(Object.fromEntries(runs), null, 2));
+    return;
+  }
+  console.log(formatSaturate(runs, opts.connections, opts.seconds));
+}
+
+export function formatSaturate(
+  runs: Map<string, SaturateRun[]>,
+  connections: number,
+  seconds: number,
+): string {
+  const lines = [
+    `saturate: ${connections} connections × 2 QoS 1 messages in flight, 3 metrics/msg, ${seconds} s per run`,
+    '',
+    '| peer | acks/s median (min–max) | readings/s | ack p50 (ms) | ack p99 (ms) | broker CPU (%) | generator CPU (%) | runs |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  const medians = new Map<string, number>();
+  for (const [label, rs] of runs) {
+    const acks = rs.map((r) => r.acksPerSec);
+    const m = (f: (r: SaturateRun) => number, d = 0) => median(rs.map(f)).toFixed(d);
+    medians.set(label, median(acks));
+    lines.push(
+      `| ${label} | ${m((r) => r.acksPerSec)} (${Math.min(...acks).toFixed(0)}–${Math.max(...acks).toFixed(0)}) | ${m((r) => r.readingsPerSec)} | ${m((r) => r.ackP50Ms, 1)} | ${m((r) => r.ackP99Ms, 1)} | ${m((r) => r.brokerCpuPct)} | ${m((r) => r.generatorCpuPct)} | ${rs.length} |`,
     );
   }
+  const gateway = medians.get('gateway');
+  if (gateway !== undefined) {
+    lines.push('');
+    for (const [label, value] of medians) {
+      if (label !== 'gateway') lines.push(`gateway / ${label}: ${(gateway / value).toFixed(2)}`);
+    }
+  }
+  return lines.join('\n');
 }

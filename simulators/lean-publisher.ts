@@ -19,6 +19,12 @@ export interface LeanPublisherOptions {
 export interface LeanPublisher {
   /** Resolves with the ack latency in ms once PUBACK (QoS 1) or PUBCOMP (QoS 2) arrives. */
   publish(topic: string, payload: string | Buffer, qos?: 0 | 1 | 2): Promise<number>;
+  /**
+   * Sends a QoS 1 PUBLISH encoded by the caller around the given message id:
+   * load generators pre-encode packets and patch a few bytes, so the
+   * generator's CPU is not what limits the measurement.
+   */
+  publishEncoded(encode: (messageId: number) => Buffer): Promise<number>;
   readonly inFlight: number;
   /** Rejects every publish still waiting for its ack. */
   end(): Promise<void>;
@@ -135,6 +141,15 @@ export function connectLeanPublisher(options: LeanPublisherOptions): Promise<Lea
               dup: false,
             }),
           );
+        });
+      },
+      publishEncoded(encode) {
+        if (socket.destroyed) return Promise.reject(new LeanPublisherClosed('connection closed'));
+        const messageId = nextId;
+        nextId = nextId === 65535 ? 1 : nextId + 1;
+        return new Promise<number>((res, rej) => {
+          pending.set(messageId, { sentAt: performance.now(), resolve: res, reject: rej });
+          socket.write(encode(messageId));
         });
       },
       get inFlight() {

@@ -1,10 +1,51 @@
 import hdr from 'hdr-histogram-js';
 import { connectLeanPublisher, type LeanPublisher } from '../../simulators/lean-publisher.js';
+import { createPublishTemplate } from './publish-template.js';
+
+/** One source address per this many connections keeps each far below the ephemeral-port range. */
+const CONNECTIONS_PER_SOURCE = 10_000;
+
+export function sourceAddress(i: number): string {
+  return `127.0.0.${1 + Math.floor(i / CONNECTIONS_PER_SOURCE)}`;
+}
+
+export async function connectFleet(options: {
+  host: string;
+  port: number;
+  connections: number;
+  prefix: string;
+  /** connects per second */
+  ramp?: number;
+}): Promise<LeanPublisher[]> {
+  const clients: LeanPublisher[] = [];
+  const step = 250;
+  const ramp = options.ramp ?? 5000;
+  for (let i = 0; i < options.connections; i += step) {
+    const started = performance.now();
+    const n = Math.min(step, options.connections - i);
+    clients.push(
+      ...(await Promise.all(
+        Array.from({ length: n }, (_, k) =>
+          connectLeanPublisher({
+            host: options.host,
+            port: options.port,
+            clientId: `${options.prefix}-${i + k}`,
+            localAddress: sourceAddress(i + k),
+          }),
+        ),
+      )),
+    );
+    const wait = (n / ramp) * 1000 - (performance.now() - started);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  return clients;
+}
 
 /**
  * Closed-loop load for ceilings: every connection keeps `window` QoS 1
  * messages in flight and sends the next as soon as one is acked, so the rate
  * found is the most the broker sustains with acks meaning what they mean.
+ * Packets are pre-encoded; each carries a distinct ts.
  */
 export async function startWindowFleet(options: {
   host: string;
@@ -15,17 +56,7 @@ export async function startWindowFleet(options: {
   prefix?: string;
 }) {
   const prefix = options.prefix ?? 'sat';
-  const clients: LeanPublisher[] = [];
-  for (let i = 0; i < options.connections; i += 500) {
-    const n = Math.min(500, options.connections - i);
-    clients.push(
-      ...(await Promise.all(
-        Array.from({ length: n }, (_, k) =>
-          connectLeanPublisher({ host: options.host, port: options.port, clientId: `${prefix}-${i + k}` }),
-        ),
-      )),
-    );
-  }
+  const clients = await connectFleet({ ...options, prefix });
   const histogram = hdr.build({
     useWebAssembly: false,
     lowestDiscernibleValue: 1,
@@ -33,18 +64,16 @@ export async function startWindowFleet(options: {
   });
   let acked = 0;
   let stopped = false;
-  const baseTs = Date.now();
-  const metricNames = Array.from({ length: options.metricsPerMessage }, (_, i) => `m${i}`);
+  // Readings go an hour back so they stay inside the accepted ts window for long runs.
+  const baseTs = Date.now() - 3_600_000;
   const seq = new Uint32Array(options.connections);
   const lane = async (i: number) => {
     const client = clients[i]!;
-    const topic = `devices/${prefix}-${i}/telemetry`;
+    const encode = createPublishTemplate(`devices/${prefix}-${i}/telemetry`, options.metricsPerMessage);
     while (!stopped) {
-      const s = seq[i]!++;
-      const values: Record<string, number> = {};
-      for (let m = 0; m < metricNames.length; m++) values[metricNames[m]!] = s % 100;
+      const ts = baseTs + seq[i]!++;
       try {
-        const ms = await client.publish(topic, JSON.stringify({ ts: baseTs - 3_600_000 + s, values }), 1);
+        const ms = await client.publishEncoded((id) => encode(id, ts));
         acked++;
         histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
       } catch {

@@ -1,0 +1,15 @@
+import mqttPacket from 'mqtt-packet';
+import { expect, it } from 'vitest';
+import { createPublishTemplate } from '../../bench/lib/publish-template.js';
+
+it('patches message id and ts into a pre-encoded PUBLISH that still parses', () => {
+  const enc = createPublishTemplate('devices/x-12/telemetry', 3);
+  const buf = enc(513, 1764150000123);
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  let got: any;
+  parser.on('packet', (p) => (got = p));
+  parser.parse(buf);
+  expect(got.messageId).toBe(513);
+  expect(JSON.parse(got.payload.toString()).ts).toBe(1764150000123);
+  expect(got.topic).toBe('devices/x-12/telemetry');
+});
