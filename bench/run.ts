@@ -5,6 +5,8 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   steady: () => import('./steady.js'),
   'batch-delay': () => import('./batch-delay.js'),
   saturate: () => import('./saturate.js'),
+  storage: () => import('./storage.js'),
+  scale: () => import('./scale.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
