@@ -108,6 +108,8 @@ export async function main(argv: string[]) {
       duration: { type: 'string', default: '60' },
       warmup: { type: 'string', default: '5' },
       'batch-max-delay-ms': { type: 'string', default: '5' },
+      // extra gateway flags, space-separated: --gateway-args "--analytics off"
+      'gateway-args': { type: 'string', default: '' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -120,6 +122,7 @@ export async function main(argv: string[]) {
       seconds: Number(values.duration),
       warmup: Number(values.warmup),
       batchMaxDelayMs,
+      extraArgs: values['gateway-args'].split(' ').filter((a) => a !== ''),
     });
     results.push(r);
     if (!values.json) console.log(formatSteady(r));

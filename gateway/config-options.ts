@@ -1,13 +1,15 @@
 // Every setting, declared once as data. The flag, the GATEWAY_* variable, the
 // config-file key, validation and the README's table all come from this list.
 
-export type OptionType = 'string' | 'port' | 'int' | 'enum';
+export type OptionType = 'string' | 'port' | 'int' | 'enum' | 'boolean';
 
 export interface OptionSpec {
   key: string;
   type: OptionType;
-  default: string | number;
+  default: string | number | boolean;
   doc: string;
+  /** a string that may be empty (its default is '', meaning "not set") */
+  optional?: boolean;
   /** smallest accepted value for int */
   min?: number;
   choices?: readonly string[];
@@ -21,6 +23,62 @@ export const OPTION_SPECS = [
     type: 'port',
     default: 8080,
     doc: 'HTTP port for /healthz, /readyz and /metrics; 0 picks a free one.',
+  },
+  {
+    key: 'allowAnonymous',
+    type: 'boolean',
+    default: false,
+    doc: 'Admit MQTT clients without credentials on a listener that is not on loopback (on loopback they always are). The gateway warns at start.',
+  },
+  {
+    key: 'tlsPort',
+    type: 'port',
+    default: 8883,
+    doc: 'MQTT over TLS port; the listener runs only when --tls-cert and --tls-key are given. 0 picks a free one.',
+  },
+  {
+    key: 'tlsCert',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'PEM certificate (chain) of the TLS listener.',
+  },
+  { key: 'tlsKey', type: 'string', optional: true, default: '', doc: 'PEM private key of the TLS listener.' },
+  {
+    key: 'tlsCa',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'PEM CA for client certificates: one it signed authenticates the device named by its CN.',
+  },
+  { key: 'ws', type: 'boolean', default: false, doc: 'Serve MQTT over WebSocket on --ws-port, path /mqtt.' },
+  {
+    key: 'wsPort',
+    type: 'port',
+    default: 8083,
+    doc: 'MQTT over WebSocket port (with --ws); 0 picks a free one.',
+  },
+  {
+    key: 'apiToken',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'Bearer token for /api. Required when HTTP is not on loopback: without one, /api answers 401 there.',
+  },
+  {
+    key: 'metricsHost',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'Serve /healthz, /readyz and /metrics on a listener of their own at this address (and no longer on --http-port).',
+  },
+  { key: 'metricsPort', type: 'port', default: 9464, doc: 'Port of that listener (with --metrics-host).' },
+  {
+    key: 'authRecheckMs',
+    type: 'int',
+    default: 2000,
+    min: 50,
+    doc: 'How often the device registry is polled so that sessions of revoked or rotated devices are closed.',
   },
   {
     key: 'db',
@@ -94,6 +152,97 @@ export const OPTION_SPECS = [
     min: 100,
     doc: 'Time a socket has to send CONNECT.',
   },
+  {
+    key: 'maxPacketBytes',
+    type: 'int',
+    default: 131072,
+    min: 64,
+    doc: 'Largest MQTT packet; a bigger declared length closes the connection before its body is read. Keep it above --max-payload-bytes plus 4 KiB, so a payload just over that limit is still dead-lettered with a code.',
+  },
+  {
+    key: 'maxConnections',
+    type: 'int',
+    default: 10000,
+    min: 1,
+    doc: 'Open connections over all MQTT listeners; more are closed at once. Keep `ulimit -n` above it.',
+  },
+  {
+    key: 'keepaliveLimitS',
+    type: 'int',
+    default: 3600,
+    min: 0,
+    doc: 'Largest MQTT keepalive a client may ask for; keepalive 0 (never) is refused too. 0 turns the limit off.',
+  },
+  {
+    key: 'drainTimeoutMs',
+    type: 'int',
+    default: 30000,
+    min: 100,
+    doc: 'A subscriber whose socket stays full this long is disconnected; meanwhile messages to it are dropped.',
+  },
+  {
+    key: 'deviceRate',
+    type: 'int',
+    default: 100,
+    min: 0,
+    doc: 'Messages per second per device (token bucket); the excess is acked and dead-lettered as GW_ERR_RATE_LIMITED. 0 turns it off.',
+  },
+  {
+    key: 'deviceBurst',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    doc: 'Messages a device may send at once above --device-rate (the bucket size).',
+  },
+  {
+    key: 'maxInflightQos2',
+    type: 'int',
+    default: 20,
+    min: 1,
+    doc: 'QoS 2 messages per client awaiting PUBREL; one more closes the connection.',
+  },
+  {
+    key: 'maxSubscriptionsPerClient',
+    type: 'int',
+    default: 100,
+    min: 1,
+    doc: 'Subscriptions one client may hold; more get a failure code in SUBACK.',
+  },
+  {
+    key: 'analytics',
+    type: 'enum',
+    default: 'on',
+    choices: ['on', 'off'],
+    doc: 'Rollups (1 minute, 1 hour), percentiles and anomaly alerts, computed in a worker pool.',
+  },
+  {
+    key: 'analyticsLatenessMs',
+    type: 'int',
+    default: 180000,
+    min: 0,
+    doc: 'A reading this late after its minute ended still corrects the rollups; later ones are stored raw only and counted.',
+  },
+  { key: 'analyticsThreads', type: 'int', default: 1, min: 1, doc: 'Worker threads of the analytics pool.' },
+  {
+    key: 'queryThreads',
+    type: 'int',
+    default: 1,
+    min: 1,
+    doc: 'Reader threads that run queries (HTTP API).',
+  },
+  {
+    key: 'retentionRaw',
+    type: 'string',
+    default: '7d',
+    doc: 'How long raw readings are kept: a duration (7d, 36h, 90m) or forever.',
+  },
+  {
+    key: 'retention1m',
+    type: 'string',
+    default: '90d',
+    doc: 'How long 1-minute rollups (and anomalies) are kept.',
+  },
+  { key: 'retention1h', type: 'string', default: 'forever', doc: 'How long 1-hour rollups are kept.' },
   { key: 'statsIntervalMs', type: 'int', default: 10000, min: 100, doc: 'Period of the stats log line.' },
   {
     key: 'logLevel',
@@ -114,7 +263,8 @@ export const OPTION_SPECS = [
 export type OptionKey = (typeof OPTION_SPECS)[number]['key'];
 
 export function flagName(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  // retention1m -> retention-1m; a trailing number stays put (maxInflightQos2 -> max-inflight-qos2).
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/(?<=[a-z])(?=\d+[a-z])/g, '-');
 }
 
 export function envName(key: string): string {

@@ -10,6 +10,17 @@ export interface GatewayConfig {
   host: string;
   mqttPort: number;
   httpPort: number;
+  allowAnonymous: boolean;
+  tlsPort: number;
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  ws: boolean;
+  wsPort: number;
+  apiToken: string;
+  metricsHost: string;
+  metricsPort: number;
+  authRecheckMs: number;
   db: string;
   synchronous: 'NORMAL' | 'FULL';
   maxDbBytes: number;
@@ -23,6 +34,21 @@ export interface GatewayConfig {
   maxPastMs: number;
   deadLetterPayloadBytes: number;
   connectTimeoutMs: number;
+  maxPacketBytes: number;
+  maxConnections: number;
+  keepaliveLimitS: number;
+  drainTimeoutMs: number;
+  deviceRate: number;
+  deviceBurst: number;
+  maxInflightQos2: number;
+  maxSubscriptionsPerClient: number;
+  analytics: 'on' | 'off';
+  analyticsLatenessMs: number;
+  analyticsThreads: number;
+  queryThreads: number;
+  retentionRaw: string;
+  retention1m: string;
+  retention1h: string;
   statsIntervalMs: number;
   logLevel: string;
   logFormat: 'auto' | 'json' | 'pretty';
@@ -61,7 +87,7 @@ export function loadConfig(sources: ConfigSources): LoadedConfig {
       origin = `environment variable ${envName(spec.key)}`;
     }
     const flag = flags[flagName(spec.key)];
-    if (typeof flag === 'string') {
+    if (typeof flag === 'string' || typeof flag === 'boolean') {
       value = flag;
       origin = `flag --${flagName(spec.key)}`;
     }
@@ -81,7 +107,8 @@ export function defaults(): GatewayConfig {
 export function helpText(): string {
   const lines = ['Usage: npm start -- [options]', '', 'Options (flag, environment variable, default):'];
   for (const spec of OPTION_SPECS as readonly OptionSpec[]) {
-    lines.push(`  --${flagName(spec.key)} <value>  ${envName(spec.key)}  (default ${String(spec.default)})`);
+    const value = spec.type === 'boolean' ? '' : ' <value>';
+    lines.push(`  --${flagName(spec.key)}${value}  ${envName(spec.key)}  (default ${String(spec.default)})`);
     lines.push(`      ${spec.doc}`);
   }
   lines.push('  --config <file>  GATEWAY_CONFIG  JSON file with any of the keys above (camelCase)');
@@ -93,7 +120,8 @@ function parseFlags(argv: readonly string[]): Record<string, string | boolean | 
     config: { type: 'string' },
     help: { type: 'boolean' },
   };
-  for (const spec of OPTION_SPECS) options[flagName(spec.key)] = { type: 'string' };
+  for (const spec of OPTION_SPECS as readonly OptionSpec[])
+    options[flagName(spec.key)] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<
       string,
@@ -134,12 +162,20 @@ function readConfigFile(
   return parsed as Record<string, unknown>;
 }
 
-function coerce(spec: OptionSpec, value: unknown, origin: string): string | number {
+function coerce(spec: OptionSpec, value: unknown, origin: string): string | number | boolean {
   const bad = (why: string) => new GatewayError('GW_ERR_CONFIG_INVALID', [`${origin}: ${why}`]);
   switch (spec.type) {
     case 'string':
-      if (typeof value !== 'string' || value === '') throw bad('must be a non-empty string');
+      if (typeof value !== 'string' || (value === '' && spec.optional !== true))
+        throw bad('must be a non-empty string');
       return value;
+    case 'boolean': {
+      if (typeof value === 'boolean') return value;
+      const text = String(value).toLowerCase();
+      if (text === 'true' || text === '1') return true;
+      if (text === 'false' || text === '0') return false;
+      throw bad(`must be true or false, got "${String(value)}"`);
+    }
     case 'enum': {
       const text = String(value);
       const match = spec.choices?.find((c) => c.toLowerCase() === text.toLowerCase());

@@ -40,11 +40,40 @@ export const ErrorCodes = {
   GW_ERR_TS_INVALID: 'ts must be epoch milliseconds or an ISO 8601 string',
   GW_ERR_TS_OUT_OF_RANGE: 'ts is too far in the future or the past',
   GW_ERR_READING_DUPLICATE: 'the same device, metric and ts appear twice in one message',
+  // limits that protect the gateway (gateway/limits/)
+  GW_ERR_RATE_LIMITED: 'device %s is over its message rate of %s/s (burst %s)',
+  GW_ERR_PACKET_TOO_LARGE: 'MQTT packet of %s bytes is over the limit of %s',
+  GW_ERR_PACKET_MALFORMED: 'MQTT fixed header is malformed: %s',
+  GW_ERR_TOO_MANY_CONNECTIONS: 'connection refused: %s connections open, the limit is %s',
+  GW_ERR_SUBSCRIBER_STALLED: 'subscriber %s stopped reading for %s ms',
+  GW_ERR_TOO_MANY_SUBSCRIPTIONS: 'client %s is over its limit of %s subscriptions',
+  GW_ERR_SUBSCRIBER_SLOW: 'a message to a subscriber that is not reading was dropped',
+  GW_ERR_CONNECTION_CLOSED: 'the connection is already closed',
+  // device identity and access control (devices/, gateway/auth/)
+  GW_ERR_METRIC_NOT_ALLOWED: 'metric %s is not in the allowed metrics of the device',
+  GW_ERR_AUTH_FAILED: 'bad user name or password',
+  GW_ERR_AUTH_REQUIRED: 'anonymous clients are not allowed on this listener',
+  GW_ERR_CLIENT_ID_REJECTED: 'client id %s is not allowed for %s',
+  GW_ERR_ACL_PUBLISH: 'publish to %s is not allowed for %s',
+  GW_ERR_ACL_WILL: 'will topic %s is not allowed for %s',
+  GW_ERR_ACL_SUBSCRIBE: 'subscription to %s is not allowed for %s',
+  GW_ERR_DEVICE_EXISTS: 'device %s is already registered',
+  GW_ERR_DEVICE_UNKNOWN: 'device %s is not registered',
+  GW_ERR_TLS_CONFIG: 'cannot read TLS %s file %s',
+  GW_ERR_API_UNAUTHORIZED: '/api needs the bearer token (Authorization: Bearer <--api-token>)',
+  GW_ERR_ROUTE_NOT_SERVED: 'this route is served on the other HTTP listener',
   // command-line tools (sim, demo, query)
   GW_ERR_CLI_USAGE: '%s',
   GW_ERR_SIM_FD_LIMIT: 'open-file limit %s is too low for %s devices; run: ulimit -n %s',
   GW_ERR_SIM_UNACKED: '%s messages sent with QoS >= 1 were never acknowledged',
   GW_ERR_SIM_CONNECT: 'cannot connect to %s',
+  // queries (CLI and HTTP API; storage/query/params.ts names the parameter at fault)
+  GW_ERR_QUERY_INVALID: 'invalid %s: %s',
+  GW_ERR_QUERY_PARAM_MISSING: '%s is required',
+  GW_ERR_QUERY_TOO_MANY_BUCKETS:
+    '%s: the range holds %s buckets, over the limit of %s; use a coarser bucket or a shorter range',
+  GW_ERR_QUERY_NOT_FOUND: 'no readings stored for device %s',
+  GW_ERR_QUERY_UNAVAILABLE: 'queries are not available on this gateway',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,13 +1,27 @@
 import { createServer, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
+import { type DeviceRegistry, emptyDeviceRegistry } from '../devices/device-registry.js';
+import { type RunningAnalytics, startAnalytics } from '../pipelines/analytics/start-analytics.js';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import { createIngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { StorageWriter } from '../storage/port.js';
+import type { QueryService } from '../storage/query-port.js';
+import { openSqliteQueryService } from '../storage/sqlite/query/sqlite-query-service.js';
+import { retentionPolicy } from '../storage/sqlite/retention-policy.js';
+import { createRetention } from '../storage/sqlite/retention-scheduler.js';
+import { createGatewaySecurity } from './auth/security.js';
 import type { GatewayConfig } from './config.js';
+import type { ErrorCode } from './errors.js';
 import { createEventLoopMonitor } from './event-loop-monitor.js';
 import { createHttpServer, listenHttp } from './http-server.js';
+import { createConnectionGuard } from './limits/connection-guard.js';
+import { createDeviceRateLimiter } from './limits/device-rate-limiter.js';
+import { createSlowSubscriberGuard } from './limits/slow-subscriber-guard.js';
+import { limitSubscriptions } from './limits/subscription-limit.js';
 import { type BoundAddress, listen } from './listen.js';
+import type { HandleConnection, MqttListener } from './listeners/mqtt-listener.js';
+import { startExtraListeners } from './listeners/start-listeners.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createPublishAuthorizer } from './publish-authorizer.js';
 import { createStatsReporter } from './stats-reporter.js';
@@ -17,18 +31,33 @@ export interface GatewayDeps {
   config: GatewayConfig;
   logger: Logger;
   writer: StorageWriter;
+  /** the device registry (devices/device-registry.ts); without one, no device can authenticate */
+  registry?: DeviceRegistry;
 }
 
 export interface RunningGateway {
   mqtt: BoundAddress;
   http: BoundAddress;
+  /** MQTT over TLS, when --tls-cert and --tls-key are given */
+  tls?: BoundAddress;
+  /** MQTT over WebSocket (path /mqtt), with --ws */
+  ws?: BoundAddress;
+  /** the separate /healthz, /readyz, /metrics listener, with --metrics-host */
+  ops?: BoundAddress;
   metrics: GatewayMetrics;
+  /** stored data and rollups, queried off the main thread (storage/sqlite/query/) */
+  query: QueryService;
   /** Stops accepting, drains and settles everything admitted. Does not close the writer. */
   close(): Promise<void>;
 }
 
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { config, logger, writer } = deps;
+  const retention = createRetention({
+    writer,
+    policy: retentionPolicy(config),
+    onError: (err) => logger.warn({ err }, 'retention step failed'),
+  });
   const eventLoop = createEventLoopMonitor();
   let draining = false;
   let listening = false;
@@ -39,7 +68,25 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     connectedClients: () => broker?.connectedClients ?? 0,
     pendingReadings: () => pipeline.pendingReadings,
     parkedMessages: () => pipeline.parkedMessages,
+    workerPools: () => ({ analytics: analytics?.utilization() ?? 0, query: query.utilization }),
   }));
+  // Tapped after commit: see pipelines/analytics/committed-readings.ts.
+  const analytics: RunningAnalytics | undefined =
+    config.analytics === 'on'
+      ? startAnalytics({
+          writer,
+          logger,
+          latenessMs: config.analyticsLatenessMs,
+          threads: config.analyticsThreads,
+          observer: metrics.analytics,
+          publishAlert: (topic, alert) =>
+            broker?.publish(
+              { cmd: 'publish', topic, payload: JSON.stringify(alert), qos: 0, dup: false, retain: false },
+              () => {},
+            ),
+        })
+      : undefined;
+  const query = openSqliteQueryService({ path: config.db, threads: config.queryThreads });
   const alarm = createStorageAlarm(logger);
   const pipeline = createIngestPipeline({
     write: (batch) => writer.write(batch),
@@ -54,13 +101,43 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       settled: (s: SettledBatch) => {
         metrics.observer.settled(s);
         alarm.settled(s);
+        analytics?.committed(s);
       },
     },
   });
 
+  const limitHit = (code: ErrorCode, err?: Error) => {
+    metrics.limitHit(code);
+    if (err !== undefined) logger.debug({ code, err: err.message }, 'limit');
+  };
+  if (config.maxPacketBytes < config.maxPayloadBytes + 1024)
+    logger.warn(
+      { maxPacketBytes: config.maxPacketBytes, maxPayloadBytes: config.maxPayloadBytes },
+      'max-packet-bytes leaves no room for the largest payload: big messages will close connections',
+    );
+  // Device identity and ACLs (gateway/auth/): CONNECT hooks, then the ACL in
+  // front of the ingest authorizer and the subscription limit.
+  const security = createGatewaySecurity({
+    config,
+    registry: deps.registry ?? emptyDeviceRegistry(),
+    logger,
+    onRefused: (code) => metrics.authRefused(code),
+  });
   broker = await Aedes.createBroker({
-    authorizePublish: createPublishAuthorizer({ pipeline, isDraining: () => draining }),
+    ...security.brokerHooks({
+      publish: createPublishAuthorizer({
+        pipeline,
+        isDraining: () => draining,
+        rateLimiter: createDeviceRateLimiter({ ratePerSecond: config.deviceRate, burst: config.deviceBurst }),
+        allowedMetrics: (client) => security.allowedMetrics(client),
+      }),
+      subscribe: limitSubscriptions({ maxPerClient: config.maxSubscriptionsPerClient, onLimit: limitHit }),
+    }),
+    authorizeForward: createSlowSubscriberGuard({ drainTimeoutMs: config.drainTimeoutMs, onLimit: limitHit }),
     connectTimeout: config.connectTimeoutMs,
+    keepaliveLimit: config.keepaliveLimitS,
+    drainTimeout: config.drainTimeoutMs,
+    maxInflightInbound: config.maxInflightQos2,
   });
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
@@ -69,11 +146,22 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   // aedes only closes clients that finished CONNECT; shutdown must also end
   // sockets still in the handshake.
   const sockets = new Set<Socket>();
+  // Every MQTT listener (TCP, TLS, WebSocket) admits through this one guard:
+  // the connection cap is over all of them, and each stream gets the packet-size check.
+  const connectionGuard = createConnectionGuard({
+    maxConnections: config.maxConnections,
+    maxPacketBytes: config.maxPacketBytes,
+    onRefused: limitHit,
+  });
+  const handle: HandleConnection = (stream, req) => {
+    connectionGuard.accept(stream, (conn) => broker!.handle(conn, req));
+  };
   const mqttServer = createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    broker!.handle(socket);
+    handle(socket);
   });
+  let extraListeners: MqttListener[] = [];
 
   const http = createHttpServer({
     registry: metrics.registry,
@@ -81,21 +169,48 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     eventLoop: () => eventLoop.last(),
     connectedClients: () => broker?.connectedClients ?? 0,
     ready: () => listening && !draining,
+    totals: () => metrics.totals,
+    query,
+    guard: security.httpGuard(config.metricsHost === '' ? 'all' : 'public'),
   });
+  // --metrics-host: /healthz, /readyz and /metrics on a listener of their own
+  // (say, an internal interface), and no longer on the public one.
+  const opsHttp =
+    config.metricsHost === ''
+      ? undefined
+      : createHttpServer({
+          registry: metrics.registry,
+          storage: () => writer.health(),
+          eventLoop: () => eventLoop.last(),
+          connectedClients: () => broker?.connectedClients ?? 0,
+          ready: () => listening && !draining,
+          totals: () => metrics.totals,
+          guard: security.httpGuard('ops'),
+        });
 
   let mqttAddress: BoundAddress;
   let httpAddress: BoundAddress;
+  let opsAddress: BoundAddress | undefined;
   try {
     mqttAddress = await listen(mqttServer, 'MQTT', config.host, config.mqttPort);
+    extraListeners = await startExtraListeners(config, handle);
     httpAddress = await listenHttp(http, config.host, config.httpPort);
+    if (opsHttp !== undefined) opsAddress = await listenHttp(opsHttp, config.metricsHost, config.metricsPort);
   } catch (err) {
     mqttServer.close();
+    for (const l of extraListeners) l.destroyConnections();
+    await Promise.all(extraListeners.map((l) => l.close()));
     await http.close();
+    await opsHttp?.close();
     await new Promise<void>((resolve) => broker!.close(() => resolve()));
+    await analytics?.close();
+    await query.close();
     eventLoop.stop();
     throw err;
   }
   listening = true;
+  security.start();
+  retention.start();
 
   const stats = createStatsReporter({
     logger,
@@ -111,16 +226,37 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     closing ??= (async () => {
       draining = true;
       const stopped = new Promise<void>((resolve) => mqttServer.close(() => resolve()));
+      const extraStopped = Promise.all(extraListeners.map((l) => l.close()));
+      security.stop();
       await pipeline.drain();
+      // Every committed reading has reached the analytics; close their minutes while the writer is open.
+      await retention.stop();
+      await analytics?.close();
+      await query.close();
       await new Promise<void>((resolve) => broker!.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
+      for (const l of extraListeners) l.destroyConnections();
       await stopped;
+      await extraStopped;
       await http.close();
+      await opsHttp?.close();
       stats.stop();
       eventLoop.stop();
     })();
     return closing;
   };
 
-  return { mqtt: mqttAddress, http: httpAddress, metrics, close };
+  const listenerAddress = (name: string) => extraListeners.find((l) => l.name === name)?.address;
+  const tls = listenerAddress('tls');
+  const ws = listenerAddress('ws');
+  return {
+    mqtt: mqttAddress,
+    http: httpAddress,
+    ...(tls === undefined ? {} : { tls }),
+    ...(ws === undefined ? {} : { ws }),
+    ...(opsAddress === undefined ? {} : { ops: opsAddress }),
+    metrics,
+    query,
+    close,
+  };
 }

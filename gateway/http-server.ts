@@ -1,9 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { StorageHealth } from '../storage/port.js';
+import type { QueryService } from '../storage/query-port.js';
+import type { OnRequestHook } from './auth/http-guard.js';
 import { wrapError } from './errors.js';
 import type { EventLoopWindow } from './event-loop-monitor.js';
+import { createApiRoutes } from './http/api-routes.js';
+import { dashboardRoutes } from './http/dashboard-routes.js';
 import type { BoundAddress } from './listen.js';
+import type { IngestTotals } from './metrics.js';
 
 export interface HttpDeps {
   registry: Registry;
@@ -12,10 +17,17 @@ export interface HttpDeps {
   connectedClients: () => number;
   /** false before the MQTT listener is up and while draining */
   ready: () => boolean;
+  /** running totals for /api/stats and the dashboard */
+  totals: () => IngestTotals;
+  /** answers /api/devices, /api/series, …; without it those answer 503 GW_ERR_QUERY_UNAVAILABLE */
+  query?: QueryService | undefined;
+  /** runs first on every request: the /api bearer token and which routes this listener serves (gateway/auth/http-guard.ts) */
+  guard?: OnRequestHook;
 }
 
 export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false });
+  if (deps.guard !== undefined) app.addHook('onRequest', deps.guard);
 
   app.get('/healthz', async (_req, reply) => {
     const storage = deps.storage();
@@ -37,6 +49,15 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     const body = await deps.registry.metrics();
     return reply.type(deps.registry.contentType).send(body);
   });
+
+  app.register(
+    createApiRoutes({
+      query: deps.query,
+      stats: () => ({ at: Date.now(), connectedClients: deps.connectedClients(), totals: deps.totals() }),
+    }),
+    { prefix: '/api' },
+  );
+  app.register(dashboardRoutes);
 
   return app;
 }

@@ -3,6 +3,7 @@
 // The composition root: read and validate config, then wire storage, the
 // pipeline, the broker and the HTTP server. Nothing else reads process.env.
 
+import { openDeviceRegistry } from '../devices/device-registry.js';
 import type { StorageWriter } from '../storage/port.js';
 import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
 import { helpText, loadConfig } from './config.js';
@@ -34,9 +35,13 @@ async function main(): Promise<number> {
     ...(config.maxDbBytes > 0 ? { maxDbBytes: config.maxDbBytes } : {}),
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
+  // Opened after the writer, which has created the database and run the migrations.
+  let registry: ReturnType<typeof openDeviceRegistry> | undefined;
   try {
-    gateway = await startGateway({ config, logger, writer });
+    registry = openDeviceRegistry({ path: config.db });
+    gateway = await startGateway({ config, logger, writer, registry });
   } catch (err) {
+    registry?.close();
     await writer.close();
     throw err;
   }
@@ -46,6 +51,9 @@ async function main(): Promise<number> {
       host: gateway.mqtt.host,
       mqttPort: gateway.mqtt.port,
       httpPort: gateway.http.port,
+      ...(gateway.tls === undefined ? {} : { tlsPort: gateway.tls.port }),
+      ...(gateway.ws === undefined ? {} : { wsPort: gateway.ws.port }),
+      ...(gateway.ops === undefined ? {} : { metricsPort: gateway.ops.port }),
       db: config.db,
       synchronous: config.synchronous,
       ...(configFile === undefined ? {} : { configFile }),
@@ -56,6 +64,7 @@ async function main(): Promise<number> {
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down: draining the pipeline');
   await gateway.close();
+  registry.close();
   await writer.close();
   logger.info({ totals: gateway.metrics.totals }, 'stopped');
   logger.flush();

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
-import { isErrorCode } from './errors.js';
+import { type ErrorCode, isErrorCode } from './errors.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 
 /** Running totals for the stats line; prom-client keeps the same facts for scrapers. */
@@ -21,6 +21,12 @@ export interface GatewayMetrics {
   registry: Registry;
   totals: IngestTotals;
   observer: IngestObserver;
+  /** a connection closed or a delivery dropped by a protective limit (gateway/limits/) */
+  limitHit(code: ErrorCode): void;
+  /** a CONNECT, publish or subscription refused by authentication or the ACL (gateway/auth/) */
+  authRefused(code: ErrorCode): void;
+  /** what the analytics (pipelines/analytics/) report */
+  analytics: { tooLate(count: number): void; skipped(count: number): void; anomalies(count: number): void };
 }
 
 export interface MetricsSources {
@@ -28,6 +34,8 @@ export interface MetricsSources {
   connectedClients: () => number;
   pendingReadings: () => number;
   parkedMessages: () => number;
+  /** utilisation (0..1) of each worker pool, by pool name */
+  workerPools?: () => Record<string, number>;
 }
 
 export function createMetrics(sources: () => MetricsSources | undefined): GatewayMetrics {
@@ -98,6 +106,38 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Hand-off to writer until commit answered (main thread view)',
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
     registers,
+  });
+  const limitHits = new Counter({
+    name: 'gateway_limit_events_total',
+    help: 'Connections refused or closed, and deliveries dropped, by a protective limit, by code',
+    labelNames: ['code'],
+    registers,
+  });
+  const authRefusals = new Counter({
+    name: 'gateway_auth_refusals_total',
+    help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
+    labelNames: ['code'],
+    registers,
+  });
+  const lateReadings = new Counter({
+    name: 'gateway_analytics_late_readings_total',
+    help: 'Readings later than --analytics-lateness-ms: stored raw, left out of the rollups',
+    registers,
+  });
+  const skippedReadings = new Counter({
+    name: 'gateway_analytics_skipped_readings_total',
+    help: 'Readings left out of the rollups as probable retransmits',
+    registers,
+  });
+  const anomalies = new Counter({ name: 'gateway_anomalies_total', help: 'Anomalies detected', registers });
+  new Gauge({
+    name: 'gateway_worker_pool_utilization',
+    help: 'Share of a worker pool in use (piscina utilization), by pool',
+    labelNames: ['pool'],
+    registers,
+    collect() {
+      for (const [pool, value] of Object.entries(sources()?.workerPools?.() ?? {})) this.set({ pool }, value);
+    },
   });
   new Gauge({
     name: 'gateway_event_loop_delay_seconds',
@@ -179,5 +219,16 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
       acks.inc(qosAcked);
     },
   };
-  return { registry, totals, observer };
+  return {
+    registry,
+    totals,
+    observer,
+    limitHit: (code) => limitHits.inc({ code }),
+    authRefused: (code) => authRefusals.inc({ code }),
+    analytics: {
+      tooLate: (n) => lateReadings.inc(n),
+      skipped: (n) => skippedReadings.inc(n),
+      anomalies: (n) => anomalies.inc(n),
+    },
+  };
 }

@@ -1,7 +1,8 @@
-import type { AedesOptions } from 'aedes';
-import { isTelemetryTopic } from '../pipelines/decode-telemetry.js';
+import type { AedesOptions, Client } from 'aedes';
+import { isTelemetryTopic, routeTopic } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
-import { gatewayError } from './errors.js';
+import { type ErrorCode, gatewayError } from './errors.js';
+import type { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
 
@@ -9,6 +10,10 @@ export interface PublishAuthorizerDeps {
   pipeline: IngestPipeline;
   isDraining: () => boolean;
   now?: () => number;
+  /** per-device message rate; over it a message is acked but dead-lettered */
+  rateLimiter?: DeviceRateLimiter;
+  /** the authenticated device's allowed metrics, if its registry entry limits them (gateway/auth/) */
+  allowedMetrics?: (client: Client | null) => ReadonlySet<string> | undefined;
 }
 
 /**
@@ -22,17 +27,36 @@ export interface PublishAuthorizerDeps {
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
-  return (_client, packet, callback) => {
+  return (client, packet, callback) => {
     // Keep aedes' own refusal of $SYS publishes, wills included (aedes #597).
     if (packet.topic.startsWith('$SYS/')) return callback(gatewayError('GW_ERR_SYS_TOPIC'));
+    // The rest of a chunk whose packet broke a limit is still parsed after the
+    // connection was destroyed (gateway/limits/packet-size-guard.ts); none of it can be acked.
+    // A will comes after close (client.closed) and is not refused here.
+    if (client !== null && !client.closed && client.conn.destroyed)
+      return callback(gatewayError('GW_ERR_CONNECTION_CLOSED'));
     if (!isTelemetryTopic(packet.topic)) return callback(null);
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
+    const receivedAt = now();
+    let refusal: ErrorCode | undefined;
+    if (deps.rateLimiter !== undefined) {
+      const route = routeTopic(packet.topic);
+      if (typeof route !== 'string' && !deps.rateLimiter.take(route.deviceId, receivedAt))
+        refusal = 'GW_ERR_RATE_LIMITED';
+    }
     let called = false;
     const once = (err?: Error) => {
       if (called) return;
       called = true;
+      // A batch settles many messages of one connection in one loop: corking
+      // until the loop is done turns their PUBACKs into one write, not one each.
+      const conn = client?.conn;
+      if (conn !== undefined && !conn.writableCorked && !conn.destroyed) {
+        conn.cork();
+        process.nextTick(uncork, conn);
+      }
       callback(err ?? null);
     };
     deps.pipeline.offer(
@@ -40,11 +64,23 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
         topic: packet.topic,
         payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
         qos,
-        receivedAt: now(),
+        receivedAt,
+        ...(refusal === undefined ? {} : { refusal }),
+        ...withAllowedMetrics(deps.allowedMetrics?.(client)),
         // QoS 0 is best effort: it was let through on admission.
         settle: qos === 0 ? () => {} : once,
       },
       qos === 0 ? () => once() : () => {},
     );
   };
+}
+
+function uncork(conn: { uncork(): void }): void {
+  conn.uncork();
+}
+
+function withAllowedMetrics(allowed: ReadonlySet<string> | undefined): {
+  allowedMetrics?: ReadonlySet<string>;
+} {
+  return allowed === undefined ? {} : { allowedMetrics: allowed };
 }

@@ -21,6 +21,16 @@ export interface IngestMessage {
    * what releases the PUBACK/PUBREC.
    */
   settle: (err?: Error) => void;
+  /**
+   * Set when the broker already refused the message (e.g. a device over its
+   * rate): the decode stage dead-letters it with this code without parsing.
+   */
+  refusal?: ErrorCode;
+  /**
+   * The authenticated device's allowed metrics, when its registry entry
+   * limits them: any other metric is dead-lettered as GW_ERR_METRIC_NOT_ALLOWED.
+   */
+  allowedMetrics?: ReadonlySet<string>;
 }
 
 /** A message after decoding and validation. */

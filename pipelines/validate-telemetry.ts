@@ -5,7 +5,13 @@ import { map, type OperatorFunction } from 'rxjs';
 import type { ErrorCode } from '../gateway/errors.js';
 import type { Rejection } from '../storage/port.js';
 import type { DecodedMessage } from './decode-telemetry.js';
-import { NAME_PATTERN, type ParsedMessage, type Reading, type ValidationLimits } from './telemetry.js';
+import {
+  type IngestMessage,
+  NAME_PATTERN,
+  type ParsedMessage,
+  type Reading,
+  type ValidationLimits,
+} from './telemetry.js';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const REJECTIONS_KEPT = 100;
@@ -18,6 +24,8 @@ export function validateMessage(decoded: DecodedMessage, limits: ValidationLimit
 
   if (decoded.metric !== undefined) {
     const value = body as number;
+    if (message.allowedMetrics?.has(decoded.metric) === false)
+      return refuse(decoded, 'GW_ERR_METRIC_NOT_ALLOWED');
     if (!Number.isFinite(value)) return refuse(decoded, 'GW_ERR_VALUE_NOT_FINITE');
     const reading = { metric: decoded.metric, ts: message.receivedAt, value };
     return { message, deviceId, readings: [reading], rejections: [], rejectedCount: 0 };
@@ -30,13 +38,14 @@ export function validateMessage(decoded: DecodedMessage, limits: ValidationLimit
   if (entries.length > limits.maxReadingsPerMessage) return refuse(decoded, 'GW_ERR_TOO_MANY_READINGS');
 
   const out: ParsedMessage = { message, deviceId, readings: [], rejections: [], rejectedCount: 0 };
-  const seen = new Set<string>();
+  // Keys of one object cannot repeat, so only a batch needs duplicate tracking.
+  const seen = entries.length > 1 ? new Set<string>() : undefined;
   const reject = (r: Rejection) => {
     out.rejectedCount++;
     if (out.rejections.length < REJECTIONS_KEPT) out.rejections.push(r);
   };
   for (let index = 0; index < entries.length; index++) {
-    readEntry(entries[index], index, message.receivedAt, limits, out.readings, reject, seen);
+    readEntry(entries[index], index, message, limits, out.readings, reject, seen);
     if (out.readings.length > limits.maxReadingsPerMessage)
       return refuse(decoded, 'GW_ERR_TOO_MANY_READINGS');
   }
@@ -50,18 +59,18 @@ export function validateTelemetry(limits: ValidationLimits): OperatorFunction<De
 function readEntry(
   entry: unknown,
   index: number,
-  receivedAt: number,
+  message: IngestMessage,
   limits: ValidationLimits,
   readings: Reading[],
   reject: (r: Rejection) => void,
-  seen: Set<string>,
+  seen: Set<string> | undefined,
 ): void {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
     reject({ index, code: 'GW_ERR_READING_SHAPE' });
     return;
   }
   const record = entry as Record<string, unknown>;
-  const ts = parseTs(record.ts, receivedAt, limits);
+  const ts = parseTs(record.ts, message.receivedAt, limits);
   if (typeof ts === 'string') {
     reject({ index, code: ts });
     return;
@@ -82,24 +91,31 @@ function readEntry(
   for (const metric of Object.keys(values)) {
     if (values === record && metric === 'ts') continue;
     any = true;
-    const code = checkValue(metric, values[metric]);
+    const code = checkValue(metric, values[metric], message.allowedMetrics);
     if (code !== undefined) {
       reject({ index, metric, code });
       continue;
     }
-    const key = `${metric}\u0000${ts}`;
-    if (seen.has(key)) {
-      reject({ index, metric, code: 'GW_ERR_READING_DUPLICATE' });
-      continue;
+    if (seen !== undefined) {
+      const key = `${metric}\u0000${ts}`;
+      if (seen.has(key)) {
+        reject({ index, metric, code: 'GW_ERR_READING_DUPLICATE' });
+        continue;
+      }
+      seen.add(key);
     }
-    seen.add(key);
     readings.push({ metric, ts, value: values[metric] as number });
   }
   if (!any) reject({ index, code: 'GW_ERR_READING_EMPTY' });
 }
 
-function checkValue(metric: string, value: unknown): ErrorCode | undefined {
+function checkValue(
+  metric: string,
+  value: unknown,
+  allowed: ReadonlySet<string> | undefined,
+): ErrorCode | undefined {
   if (!NAME_PATTERN.test(metric)) return 'GW_ERR_METRIC_NAME_INVALID';
+  if (allowed?.has(metric) === false) return 'GW_ERR_METRIC_NOT_ALLOWED';
   if (typeof value !== 'number') return 'GW_ERR_VALUE_NOT_NUMBER';
   // JSON cannot spell NaN, but 1e999 parses to Infinity.
   if (!Number.isFinite(value)) return 'GW_ERR_VALUE_NOT_FINITE';

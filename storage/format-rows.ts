@@ -1,4 +1,5 @@
 import type { DeadLetterRow, DeviceRow, ReadingRow } from './port.js';
+import type { Aggregate, AnomalyRecord, LatestReading, SeriesPoint } from './query-port.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -109,3 +110,66 @@ export const deadLetterColumns: readonly Column<DeadLetterRow>[] = [
   },
   { name: 'payload_base64', key: 'payloadBase64', json: (r) => Buffer.from(r.payload).toString('base64') },
 ];
+
+/** Table cells keep six significant digits; csv and json keep every digit. */
+const short = (n: number): string => String(Number(n.toPrecision(6)));
+const cell = (n: number | null | undefined): string => (n === null || n === undefined ? '' : String(n));
+const shortCell = (n: number | null | undefined): string => (n === null || n === undefined ? '' : short(n));
+
+export const latestColumns: readonly Column<LatestReading>[] = [
+  { name: 'metric', text: (r) => r.metric, json: (r) => r.metric },
+  { name: 'ts', text: (r) => iso(r.ts), json: (r) => r.ts },
+  { name: 'value', text: (r) => String(r.value), json: (r) => r.value, alignRight: true },
+];
+
+export const anomalyColumns: readonly Column<AnomalyRecord>[] = [
+  { name: 'ts', text: (r) => iso(r.ts), json: (r) => r.ts },
+  { name: 'device', key: 'deviceId', text: (r) => r.deviceId, json: (r) => r.deviceId },
+  { name: 'metric', text: (r) => r.metric, json: (r) => r.metric },
+  {
+    name: 'value',
+    text: (r) => String(r.value),
+    table: (r) => short(r.value),
+    json: (r) => r.value,
+    alignRight: true,
+  },
+  {
+    name: 'score',
+    text: (r) => String(r.score),
+    table: (r) => short(r.score),
+    json: (r) => r.score,
+    alignRight: true,
+  },
+  {
+    name: 'expected_low',
+    key: 'expectedLow',
+    text: (r) => String(r.expectedLow),
+    table: (r) => short(r.expectedLow),
+    json: (r) => r.expectedLow,
+    alignRight: true,
+  },
+  {
+    name: 'expected_high',
+    key: 'expectedHigh',
+    text: (r) => String(r.expectedHigh),
+    table: (r) => short(r.expectedHigh),
+    json: (r) => r.expectedHigh,
+    alignRight: true,
+  },
+];
+
+/** One column per requested aggregate, in the order asked; empty where a bucket has no value. */
+export function seriesColumns(aggs: readonly Aggregate[]): readonly Column<SeriesPoint>[] {
+  return [
+    { name: 'bucket_start', key: 'bucketStart', text: (p) => iso(p.bucketStart), json: (p) => p.bucketStart },
+    ...aggs.map(
+      (agg): Column<SeriesPoint> => ({
+        name: agg,
+        text: (p) => cell(p.values[agg]),
+        table: (p) => shortCell(p.values[agg]),
+        json: (p) => p.values[agg] ?? null,
+        alignRight: true,
+      }),
+    ),
+  ];
+}

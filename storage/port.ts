@@ -3,6 +3,7 @@
 // (test/storage/contract.ts) to take over.
 
 import type { ErrorCode } from '../gateway/errors.js';
+import type { AnomalyRecord } from './query-port.js';
 
 /**
  * Readings of one group commit, columnar so that a batch crosses the thread
@@ -54,6 +55,51 @@ export interface WriteBatch {
   readings: ReadingColumns;
   deadLetters: DeadLetter[];
   devices: DeviceSeen[];
+  /** partial states of 1-minute buckets, merged into the 1m and 1h tiers (pipelines/analytics) */
+  rollups?: RollupColumns;
+  anomalies?: AnomalyRecord[];
+  /** one bounded retention step, run in the same writer so it never races a commit */
+  prune?: PruneStep;
+}
+
+/**
+ * Partial states of 1-minute buckets, columnar like ReadingColumns. Row i
+ * belongs to (devices[deviceIndex[i]], metrics[metricIndex[i]]) and the minute
+ * starting at bucket[i]. A backend MERGES each row into the stored 1-minute
+ * bucket and into the 1-hour bucket holding it (pipelines/analytics/rollup-state.ts
+ * mergeState), so a late reading's state corrects both tiers and every reading
+ * counts once in each.
+ */
+export interface RollupColumns {
+  devices: string[];
+  metrics: string[];
+  deviceIndex: Uint32Array;
+  metricIndex: Uint32Array;
+  /** epoch ms, a multiple of 60 000 */
+  bucket: Float64Array;
+  count: Float64Array;
+  sum: Float64Array;
+  /** sum of squared deviations from the mean (Chan et al. merge) */
+  m2: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  firstTs: Float64Array;
+  first: Float64Array;
+  lastTs: Float64Array;
+  last: Float64Array;
+  /** row i's DDSketch bytes are sketches.subarray(sketchOffsets[i], sketchOffsets[i + 1]) */
+  sketchOffsets: Uint32Array;
+  sketches: Uint8Array;
+}
+
+export type RetentionTier = 'raw' | '1m' | '1h';
+
+export interface PruneStep {
+  tier: RetentionTier;
+  /** rows of buckets (readings) strictly older than this epoch ms go */
+  before: number;
+  /** at most this many rows in this step */
+  maxRows: number;
 }
 
 export interface WriteResult {
@@ -64,6 +110,11 @@ export interface WriteResult {
   deadLetters: number;
   /** time spent inside the transaction, ms */
   commitMs: number;
+  /** rollup rows merged (1m and 1h counted once each), when the batch had rollups */
+  rollups?: number;
+  anomalies?: number;
+  /** rows deleted by the batch's prune step */
+  pruned?: number;
 }
 
 export type StorageState = 'ok' | 'failing' | 'closed';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import type { WriteBatch, WriteResult } from '../port.js';
+import { prepareRollupApplier } from './rollups/apply-rollups.js';
 
 const CHUNK = 64;
 /**
@@ -34,6 +35,8 @@ export function prepareBatchApplier(db: Database): BatchApplier {
     `INSERT INTO dead_letters (received_at, device_id, topic, code, rejections, rejected_count,
        accepted_count, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+
+  const applyRollups = prepareRollupApplier(db);
 
   // "device\0metric" -> series id; only committed ids enter it.
   const seriesCache = new Map<string, number>();
@@ -94,6 +97,7 @@ export function prepareBatchApplier(db: Database): BatchApplier {
         duplicates: ts.length - inserted,
         deadLetters: batch.deadLetters.length,
         commitMs: 0,
+        ...applyRollups(batch, (deviceId, metric) => internSeries(deviceId, metric, created)),
       };
     },
   );

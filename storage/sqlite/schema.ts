@@ -41,6 +41,75 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX dead_letters_received_at ON dead_letters (received_at);
   `,
+  // Device credentials (devices/device-registry.ts). A table of its own, not
+  // columns on `devices`: `devices` records who SENT data and is upserted by
+  // the writer thread; a credential exists before any data, outlives a
+  // revocation for the audit trail, and is written by the devices CLI while
+  // the gateway runs, so the two must not contend on the same rows.
+  `
+  CREATE TABLE device_credentials (
+    device_id       TEXT PRIMARY KEY,
+    token_hash      BLOB NOT NULL,
+    token_salt      BLOB NOT NULL,
+    kdf             TEXT NOT NULL,   -- JSON {"alg":"scrypt","N","r","p","keylen"}: raise later, old rows still verify
+    allowed_metrics TEXT,            -- JSON array of metric names; NULL means any
+    note            TEXT,
+    created_at      INTEGER NOT NULL,
+    rotated_at      INTEGER,
+    revoked_at      INTEGER,
+    version         INTEGER NOT NULL -- from one increasing sequence; the gateway polls version > last seen
+  );
+  CREATE INDEX device_credentials_version ON device_credentials (version);
+  `,
+  // Rollup tiers and anomalies (pipelines/analytics, storage/sqlite/rollups).
+  // Keyed (series_id, bucket), not time first like readings: a rollup row is
+  // written about once a minute per series (~250 rows/s at 15k series), so the
+  // random B-tree insert is cheap, and a query for one device's series is then
+  // a range seek instead of a scan of every series in the time range.
+  // The bucket indexes serve retention's oldest-first deletes.
+  `
+  CREATE TABLE rollups_1m (
+    series_id   INTEGER NOT NULL,
+    bucket      INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    sum         REAL NOT NULL,
+    m2          REAL NOT NULL,
+    min         REAL NOT NULL,
+    max         REAL NOT NULL,
+    first_ts    INTEGER NOT NULL,
+    first_value REAL NOT NULL,
+    last_ts     INTEGER NOT NULL,
+    last_value  REAL NOT NULL,
+    sketch      BLOB NOT NULL,
+    PRIMARY KEY (series_id, bucket)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollups_1m_bucket ON rollups_1m (bucket);
+  CREATE TABLE rollups_1h (
+    series_id   INTEGER NOT NULL,
+    bucket      INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    sum         REAL NOT NULL,
+    m2          REAL NOT NULL,
+    min         REAL NOT NULL,
+    max         REAL NOT NULL,
+    first_ts    INTEGER NOT NULL,
+    first_value REAL NOT NULL,
+    last_ts     INTEGER NOT NULL,
+    last_value  REAL NOT NULL,
+    sketch      BLOB NOT NULL,
+    PRIMARY KEY (series_id, bucket)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollups_1h_bucket ON rollups_1h (bucket);
+  CREATE TABLE anomalies (
+    ts            INTEGER NOT NULL,
+    series_id     INTEGER NOT NULL,
+    value         REAL NOT NULL,
+    score         REAL NOT NULL,
+    expected_low  REAL NOT NULL,
+    expected_high REAL NOT NULL,
+    PRIMARY KEY (ts, series_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

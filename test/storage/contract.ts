@@ -1,8 +1,13 @@
 // The contract every storage backend passes (SQLite now, PostgreSQL later),
 // in the manner of aedes' abstract-persistence suite.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeadLetter, StorageReader, StorageWriter } from '../../storage/port.js';
-import { makeBatch, series } from './make-batch.js';
+import { toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
+import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
+import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
+import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';
+import type { DeadLetter, RollupColumns, StorageReader, StorageWriter } from '../../storage/port.js';
+import type { QueryService } from '../../storage/query-port.js';
+import { makeBatch, type ReadingSpec, series } from './make-batch.js';
 
 export interface StorageUnderTest {
   writer: StorageWriter;
@@ -185,6 +190,188 @@ export function storageContract(name: string, make: () => Promise<StorageUnderTe
       });
       expect(await reader.countReadings()).toBe(0);
       expect(await reader.devices()).toEqual([]);
+    });
+  });
+}
+
+// ---- Rollups and anomalies (issue 4). A backend passes these through its
+// writer and its QueryService, as the gateway uses them.
+
+export interface RollupStoreUnderTest {
+  writer: StorageWriter;
+  /** a new query service on the same store; the suite closes it */
+  query: () => QueryService;
+  cleanup: () => Promise<void>;
+}
+
+const H0 = Date.UTC(2025, 0, 1, 10);
+
+/** Partial states of the given readings, as the analytics workers produce them. */
+function rollupsOf(rows: readonly ReadingSpec[]): RollupColumns {
+  const registry = new SeriesRegistry();
+  const ids = rows.map((r) => registry.id(r.device, r.metric));
+  const { states } = computeWindows({
+    detect: false,
+    series: Uint32Array.from(ids),
+    ts: Float64Array.from(rows.map((r) => r.ts)),
+    value: Float64Array.from(rows.map((r) => r.value)),
+    detector: new Float64Array(0),
+    detectorOptions: DETECTOR_DEFAULTS,
+  });
+  return toRollupColumns(states, registry.names());
+}
+
+export function rollupContract(name: string, make: () => Promise<RollupStoreUnderTest>): void {
+  describe(`storage contract, rollups: ${name}`, () => {
+    let store: RollupStoreUnderTest;
+    let query: QueryService;
+    beforeEach(async () => {
+      store = await make();
+      query = store.query();
+    });
+    afterEach(async () => {
+      await query.close();
+      await store.cleanup();
+    });
+
+    const aggs = ['count', 'sum', 'min', 'max', 'avg', 'stddev', 'last', 'p50'] as const;
+
+    it('merges partial states into the 1-minute and 1-hour buckets they belong to', async () => {
+      const minute0 = series('dev-1', 'temp', H0, 6, 5_000); // values 0 .. 2.5
+      const minute1 = series('dev-1', 'temp', H0 + 60_000, 3, 10_000).map((r) => ({
+        ...r,
+        value: r.value + 10,
+      }));
+      // A minute written in two parts, the second as a late correction.
+      for (const part of [minute0.slice(0, 4), [...minute0.slice(4), ...minute1]]) {
+        const result = await store.writer.write({ ...makeBatch(part), rollups: rollupsOf(part) });
+        expect(result.rollups).toBeGreaterThan(0);
+      }
+      const perMinute = await query.series({
+        device: 'dev-1',
+        metric: 'temp',
+        from: H0,
+        to: H0 + 3_600_000,
+        bucketMs: 60_000,
+        aggs,
+      });
+      expect(perMinute).toMatchObject({ tier: '1m', bucketMs: 60_000, devices: 1 });
+      expect(perMinute.points.map((p) => p.bucketStart)).toEqual([H0, H0 + 60_000]);
+      expect(perMinute.points[0]!.values).toMatchObject({ count: 6, min: 0, max: 2.5, last: 2.5 });
+      expect(perMinute.points[0]!.values.sum).toBeCloseTo(7.5, 9);
+      expect(perMinute.points[0]!.values.stddev).toBeCloseTo(Math.sqrt(0.875), 9); // sample stddev of 0, 0.5 .. 2.5
+      expect(perMinute.points[1]!.values).toMatchObject({ count: 3, min: 10, max: 11, last: 11 });
+
+      const hourly = await query.series({
+        device: 'dev-*',
+        metric: 'temp',
+        from: H0,
+        to: H0 + 3_600_000,
+        bucketMs: 3_600_000,
+        aggs,
+      });
+      expect(hourly).toMatchObject({ tier: '1h', devices: 1 });
+      expect(hourly.points).toHaveLength(1);
+      expect(hourly.points[0]!.values).toMatchObject({ count: 9, min: 0, max: 11, last: 11 });
+      expect(hourly.points[0]!.values.avg).toBeCloseTo((7.5 + 31.5) / 9, 9);
+      // p50 of the nine values is 2 (rank floor(0.5 * 8)); the sketch answers within 1 %.
+      expect(Math.abs(hourly.points[0]!.values.p50! - 2)).toBeLessThanOrEqual(0.02);
+    });
+
+    it('answers buckets that are not whole minutes from raw readings, exactly', async () => {
+      const rows = series('dev-1', 'temp', H0, 12, 5_000);
+      await store.writer.write({ ...makeBatch(rows), rollups: rollupsOf(rows) });
+      const result = await query.series({
+        device: 'dev-1',
+        metric: 'temp',
+        from: H0,
+        to: H0 + 60_000,
+        bucketMs: 30_000,
+        aggs: ['count', 'max', 'p50'],
+      });
+      expect(result.tier).toBe('raw');
+      expect(result.points).toEqual([
+        { bucketStart: H0, values: { count: 6, max: 2.5, p50: 1 } },
+        { bucketStart: H0 + 30_000, values: { count: 6, max: 5.5, p50: 4 } },
+      ]);
+    });
+
+    it('stores anomalies once and lists them newest first, by device glob and time', async () => {
+      const anomaly = (deviceId: string, ts: number) => ({
+        deviceId,
+        metric: 'temp',
+        ts,
+        value: 99,
+        score: 12.5,
+        expectedLow: 18,
+        expectedHigh: 24,
+      });
+      const rows = [...series('pi-1', 'temp', H0, 2), ...series('pi-2', 'temp', H0, 2)];
+      const anomalies = [anomaly('pi-1', H0), anomaly('pi-2', H0 + 1000)];
+      expect(await store.writer.write({ ...makeBatch(rows), anomalies })).toMatchObject({ anomalies: 2 });
+      expect(await store.writer.write({ ...makeBatch([]), anomalies: [anomaly('pi-1', H0)] })).toMatchObject({
+        anomalies: 0,
+      });
+      expect(await query.anomalies({ from: H0 })).toEqual([anomalies[1], anomalies[0]]);
+      expect(await query.anomalies({ device: 'pi-?', from: H0, limit: 1 })).toEqual([anomalies[1]]);
+      expect(await query.anomalies({ device: 'pi-1', from: H0 })).toEqual([anomalies[0]]);
+      expect(await query.anomalies({ from: H0 + 1, to: H0 + 1000 })).toEqual([]);
+      await expect(query.anomalies({ device: 'pi-[1]', from: H0 })).rejects.toMatchObject({
+        code: 'GW_ERR_QUERY_INVALID',
+      });
+    });
+
+    it('prunes each tier oldest first, at most maxRows per step', async () => {
+      const rows = series('dev-1', 'temp', H0, 10, 60_000); // one reading in each of ten minutes
+      await store.writer.write({ ...makeBatch(rows), rollups: rollupsOf(rows) });
+      const step = (tier: 'raw' | '1m' | '1h', before: number, maxRows: number) =>
+        store.writer.write({ ...makeBatch([]), prune: { tier, before, maxRows } });
+      expect(await step('raw', H0 + 5 * 60_000, 3)).toMatchObject({ pruned: 3 });
+      expect(await step('raw', H0 + 5 * 60_000, 3)).toMatchObject({ pruned: 2 });
+      expect(await step('raw', H0 + 5 * 60_000, 3)).toMatchObject({ pruned: 0 });
+      expect(await step('1m', H0 + 4 * 60_000, 100)).toMatchObject({ pruned: 4 });
+      const raw = await query.series({
+        device: 'dev-1',
+        metric: 'temp',
+        from: H0,
+        to: H0 + 3_600_000,
+        bucketMs: 1_000,
+        aggs: ['count'],
+      });
+      expect(raw.points.map((p) => p.bucketStart)).toEqual(rows.slice(5).map((r) => r.ts));
+      const minutes = await query.series({
+        device: 'dev-1',
+        metric: 'temp',
+        from: H0,
+        to: H0 + 3_600_000,
+        bucketMs: 60_000,
+        aggs: ['count'],
+      });
+      expect(minutes.points).toHaveLength(6);
+      // The hour tier is untouched by the others' retention.
+      const hours = await query.series({
+        device: 'dev-1',
+        metric: 'temp',
+        from: H0,
+        to: H0 + 3_600_000,
+        bucketMs: 3_600_000,
+        aggs: ['count'],
+      });
+      expect(hours.points).toEqual([{ bucketStart: H0, values: { count: 10 } }]);
+    });
+
+    it('lists devices and the latest reading per metric', async () => {
+      const now = Date.now();
+      const old = series('dev-1', 'hum', now - 3_600_000, 3, 1000);
+      const recent = series('dev-1', 'temp', now - 2000, 2, 1000);
+      // hum: only in a rollup (its raw readings are older than the raw tail); temp: only raw.
+      await store.writer.write({ ...makeBatch([...old, ...recent]), rollups: rollupsOf(old) });
+      expect((await query.devices()).map((d) => d.deviceId)).toEqual(['dev-1']);
+      expect(await query.latest('dev-1')).toEqual([
+        { metric: 'hum', ts: old[2]!.ts, value: 1 },
+        { metric: 'temp', ts: recent[1]!.ts, value: 0.5 },
+      ]);
+      expect(await query.latest('nobody')).toEqual([]);
     });
   });
 }

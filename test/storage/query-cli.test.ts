@@ -177,6 +177,12 @@ describe('query CLI', () => {
     [['readings', '--device', 'dev-1', '--metric', 'temp', '--from', 'yesterday']],
     [['readings', '--device', 'dev-1', '--metric', 'temp', '--limit', '0']],
     [['devices', '--format', 'xml']],
+    [['series', '--metric', 'temp']],
+    [['series', '--device', 'dev-1', '--metric', 'temp', '--bucket', '2m']],
+    [['series', '--device', 'dev-1', '--metric', 'temp', '--agg', 'avg,median']],
+    [['series', '--device', 'dev-1', '--metric', 'temp', '--from', '-3650d', '--bucket', '30s']],
+    [['latest', '--device', 'dev-*']],
+    [['anomalies', '--limit', 'many']],
   ])('exits 2 with one line on stderr for %j', async (args) => {
     const run = await query(args);
     expect(run.code).toBe(2);

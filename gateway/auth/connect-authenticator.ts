@@ -1,0 +1,175 @@
+// The CONNECT-time hooks: who is this (token, client certificate or
+// anonymous), may it use this ClientId, may its will go where it says.
+// Everything is decided here, before aedes stores the will or closes another
+// session with the same ClientId (both happen after authenticate in
+// lib/handlers/connect.js), and refused with a CONNACK return code.
+
+import { timingSafeEqual } from 'node:crypto';
+import { TLSSocket } from 'node:tls';
+import type { AedesOptions, Client, ConnectPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { canPublish, clientIdAllowed, type Identity } from '../../devices/acl.js';
+import type { DeviceRegistry } from '../../devices/device-registry.js';
+import type { AnonymousPolicy } from '../../devices/policy.js';
+import { tokenDigest, verifyToken } from '../../devices/tokens.js';
+import { type ErrorCode, GatewayError } from '../errors.js';
+import { createBoundedConcurrency } from './bounded-concurrency.js';
+import type { ClientIdentities } from './client-identities.js';
+
+type PreConnect = NonNullable<AedesOptions['preConnect']>;
+type Authenticate = NonNullable<AedesOptions['authenticate']>;
+
+/** CONNACK return codes [MQTT-3.2.2.3]. */
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+/**
+ * scrypt verifications: two at a time leaves the event loop a core on a
+ * 2-core machine; a bounded queue behind them, past which a CONNECT is refused
+ * with "server unavailable" (a client with a known device id and a wrong
+ * token can ask for as many as it likes; each costs ~16 MiB and tens of ms).
+ */
+const VERIFY_CONCURRENCY = 2;
+const VERIFY_MAX_QUEUED = 1000;
+
+export interface ConnectAuthDeps {
+  registry: DeviceRegistry;
+  policy: AnonymousPolicy;
+  identities: ClientIdentities;
+  logger: Logger;
+  onRefused: (code: ErrorCode) => void;
+}
+
+export interface ConnectAuthHooks {
+  preConnect: PreConnect;
+  authenticate: Authenticate;
+}
+
+type Refusal = { code: ErrorCode; args: unknown[]; returnCode: number };
+
+export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
+  const { registry, policy, identities, logger, onRefused } = deps;
+  // authenticate() is not given the CONNECT packet; preConnect is, just before.
+  const connects = new WeakMap<Client, ConnectPacket>();
+  // deviceId → digest of the last token that passed scrypt at that row version.
+  const verified = new Map<string, { version: number; digest: Buffer }>();
+  const verifier = createBoundedConcurrency(VERIFY_CONCURRENCY, VERIFY_MAX_QUEUED);
+
+  const refuse = (code: ErrorCode, returnCode: number, ...args: unknown[]): Refusal => ({
+    code,
+    args,
+    returnCode,
+  });
+
+  async function tokenIdentity(username: string, password: Buffer | undefined): Promise<Identity | Refusal> {
+    const bad = refuse('GW_ERR_AUTH_FAILED', BAD_USERNAME_OR_PASSWORD);
+    const row = registry.lookup(username);
+    if (row === undefined || row.revokedAt !== null || password === undefined) return bad;
+    const identity: Identity = {
+      kind: 'device',
+      deviceId: row.deviceId,
+      version: row.version,
+      allowedMetrics: row.allowedMetrics === null ? null : new Set(row.allowedMetrics),
+      via: 'token',
+    };
+    const digest = tokenDigest(password);
+    const known = verified.get(row.deviceId);
+    if (known?.version === row.version && timingSafeEqual(known.digest, digest)) return identity;
+    const verification = verifier.run(() => verifyToken(password, row.token));
+    if (verification === undefined) return refuse('GW_ERR_AUTH_FAILED', SERVER_UNAVAILABLE);
+    if (!(await verification)) return bad;
+    verified.set(row.deviceId, { version: row.version, digest });
+    return identity;
+  }
+
+  function certificateIdentity(client: Client, username: string | undefined): Identity | Refusal | undefined {
+    const conn = client.conn;
+    if (!(conn instanceof TLSSocket) || !conn.authorized) return undefined;
+    const cn = conn.getPeerCertificate().subject?.CN;
+    const deviceId = Array.isArray(cn) ? undefined : cn;
+    if (deviceId === undefined) return undefined;
+    // The certificate is the credential; a username, if sent, must agree with it.
+    if (username !== undefined && username !== deviceId) return refuse('GW_ERR_AUTH_FAILED', NOT_AUTHORIZED);
+    const row = registry.lookup(deviceId);
+    if (row === undefined || row.revokedAt !== null) return refuse('GW_ERR_AUTH_FAILED', NOT_AUTHORIZED);
+    return {
+      kind: 'device',
+      deviceId,
+      version: row.version,
+      allowedMetrics: row.allowedMetrics === null ? null : new Set(row.allowedMetrics),
+      via: 'certificate',
+    };
+  }
+
+  async function decide(
+    client: Client,
+    packet: ConnectPacket | undefined,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): Promise<Identity | Refusal> {
+    // Fail closed: without the packet (another preConnect replaced ours) the
+    // ClientId and will checks could not run.
+    if (packet === undefined) return refuse('GW_ERR_AUTH_FAILED', SERVER_UNAVAILABLE);
+    const clientId = packet.clientId;
+    // A session must be named to be resumed [MQTT-3.1.3-8]; aedes accepts it (aedes #1095).
+    if (clientId === '' && packet.clean === false)
+      return refuse('GW_ERR_CLIENT_ID_REJECTED', IDENTIFIER_REJECTED, '""', 'a persistent session');
+
+    let identity = certificateIdentity(client, username);
+    if (identity === undefined) {
+      if (username !== undefined) identity = await tokenIdentity(username, password);
+      else if (policy.allowed) identity = { kind: 'anonymous' };
+      else identity = refuse('GW_ERR_AUTH_REQUIRED', NOT_AUTHORIZED);
+    }
+    if ('returnCode' in identity) return identity;
+    const who = identity.kind === 'device' ? identity.deviceId : 'an anonymous client';
+
+    // An empty ClientId gets a fresh unique one from aedes: it can take over nothing.
+    if (clientId !== '' && !clientIdAllowed(identity, clientId, registry.isRegistered))
+      return refuse('GW_ERR_CLIENT_ID_REJECTED', IDENTIFIER_REJECTED, clientId, who);
+    // The will obeys the same ACL as a publish; refusing it here keeps it out of persistence.
+    const will = packet.will;
+    if (will != null && !canPublish(identity, will.topic, registry.isRegistered))
+      return refuse('GW_ERR_ACL_WILL', NOT_AUTHORIZED, will.topic, who);
+    return identity;
+  }
+
+  return {
+    preConnect(client, packet, callback) {
+      connects.set(client, packet);
+      callback(null, true);
+    },
+    authenticate(client, username, password, callback) {
+      const packet = connects.get(client);
+      connects.delete(client);
+      decide(client, packet, username, password).then(
+        (outcome) => {
+          if ('returnCode' in outcome) {
+            // Never the password: only who asked and why it was refused.
+            logger.info(
+              { clientId: packet?.clientId, username, code: outcome.code, returnCode: outcome.returnCode },
+              'connect refused',
+            );
+            onRefused(outcome.code);
+            const err = Object.assign(new GatewayError(outcome.code, outcome.args), {
+              returnCode: outcome.returnCode,
+            });
+            callback(err, false);
+            return;
+          }
+          identities.set(client, outcome);
+          callback(null, true);
+        },
+        (err: unknown) => {
+          logger.error({ clientId: packet?.clientId, err }, 'authentication failed with an error');
+          callback(
+            Object.assign(new GatewayError('GW_ERR_AUTH_FAILED'), { returnCode: SERVER_UNAVAILABLE }),
+            false,
+          );
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// The series chart: a min–max band, the average and p95 per bucket.
+// uPlot is the global from /vendor/uplot/uPlot.iife.min.js.
+/* global uPlot */
+
+export const CHART_AGGS = 'count,min,max,avg,p95';
+const HEIGHT = 300;
+
+/** @param {HTMLElement} el */
+export function createChart(el) {
+  /** @type {any} */
+  let plot;
+  const options = () => ({
+    width: el.clientWidth,
+    height: HEIGHT,
+    scales: { x: { time: true } },
+    series: [
+      {},
+      { label: 'max', stroke: 'rgba(37, 99, 235, 0.45)', width: 1, points: { show: false } },
+      { label: 'min', stroke: 'rgba(37, 99, 235, 0.45)', width: 1, points: { show: false } },
+      { label: 'avg', stroke: '#2563eb', width: 2 },
+      { label: 'p95', stroke: '#c2410c', width: 1.5, dash: [6, 4] },
+    ],
+    // uPlot bands fill between two series: [upper, lower].
+    bands: [{ series: [1, 2], fill: 'rgba(37, 99, 235, 0.12)' }],
+  });
+  addEventListener('resize', () => plot?.setSize({ width: el.clientWidth, height: HEIGHT }));
+
+  return {
+    /** @param {{points: {bucketStart: number, values: Record<string, number|null>}[]}} series */
+    draw(series) {
+      const columns = [[], [], [], [], []];
+      for (const p of series.points) {
+        columns[0].push(p.bucketStart / 1000); // uPlot's time scale is in seconds
+        columns[1].push(p.values.max);
+        columns[2].push(p.values.min);
+        columns[3].push(p.values.avg);
+        columns[4].push(p.values.p95);
+      }
+      if (plot === undefined) plot = new uPlot(options(), columns, el);
+      else plot.setData(columns);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// One guard for every listener (TCP now; TLS and WebSocket call the same
+// function): a cap on open connections across all of them, and the packet
+// size check in front of the MQTT parser. Refusals are reported by code.
+
+import type { Duplex } from 'node:stream';
+import { type ErrorCode, GatewayError } from '../errors.js';
+import { guardPacketSize } from './packet-size-guard.js';
+
+export interface ConnectionGuardOptions {
+  maxConnections: number;
+  maxPacketBytes: number;
+  /** a connection refused or closed by a limit, with the reason */
+  onRefused: (code: ErrorCode, err: GatewayError) => void;
+}
+
+export interface ConnectionGuard {
+  /**
+   * Admits `conn` if fewer than maxConnections are open, hands it to
+   * `handle` (e.g. `(c) => broker.handle(c, req)`), then guards its packet
+   * size. Over the cap it is destroyed at once and false is returned.
+   * Usable with any duplex: net.Socket, TLSSocket, a WebSocket stream.
+   */
+  accept(conn: Duplex, handle: (conn: Duplex) => void): boolean;
+  /** connections admitted and not yet closed, over all listeners */
+  readonly open: number;
+}
+
+export function createConnectionGuard(options: ConnectionGuardOptions): ConnectionGuard {
+  const { maxConnections, maxPacketBytes, onRefused } = options;
+  let open = 0;
+  return {
+    accept(conn, handle) {
+      if (open >= maxConnections) {
+        // Nothing was read yet: closing now costs the gateway nothing.
+        conn.destroy();
+        onRefused(
+          'GW_ERR_TOO_MANY_CONNECTIONS',
+          new GatewayError('GW_ERR_TOO_MANY_CONNECTIONS', [open, maxConnections]),
+        );
+        return false;
+      }
+      open++;
+      conn.once('close', () => {
+        open--;
+      });
+      handle(conn);
+      guardPacketSize(conn, maxPacketBytes, (err) => onRefused(err.code, err));
+      return true;
+    },
+    get open() {
+      return open;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// The worker pool the analytics run in (piscina). Tasks carry columnar typed
+// arrays whose buffers are moved to the worker, not copied.
+import { Piscina } from 'piscina';
+import { resolveWorkerScript } from '../../storage/sqlite/worker-script.js';
+import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
+
+export interface AnalyticsPool {
+  run(task: WindowTask): Promise<WindowResult>;
+  /** share of the pool's capacity in use, 0..1 (piscina's utilization) */
+  readonly utilization: number;
+  close(): Promise<void>;
+}
+
+export function createAnalyticsPool(options: { threads: number }): AnalyticsPool {
+  const pool = new Piscina({
+    filename: resolveWorkerScript(import.meta.url, 'pipelines/analytics-workers/analytics-worker.js').href,
+    minThreads: 1,
+    maxThreads: options.threads,
+    name: 'default',
+  });
+  return {
+    run(task) {
+      const transferList = new Set<ArrayBuffer>();
+      for (const column of [task.series, task.ts, task.value, task.detector]) {
+        if (column.buffer instanceof ArrayBuffer) transferList.add(column.buffer);
+      }
+      return pool.run(task, { transferList: [...transferList] }) as Promise<WindowResult>;
+    },
+    get utilization() {
+      return pool.utilization;
+    },
+    close: () => pool.destroy(),
+  };
+}

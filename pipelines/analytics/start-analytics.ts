@@ -1,0 +1,48 @@
+// The analytics as the gateway runs them: the pool, the windows and the
+// alert publisher together, behind three calls.
+import type { Logger } from 'pino';
+import type { StorageWriter } from '../../storage/port.js';
+import type { SettledBatch } from '../commit-batches.js';
+import { type AlertMessage, createAnalytics } from './analytics.js';
+import { createAnalyticsPool } from './analytics-pool.js';
+
+export interface RunningAnalytics {
+  committed(settled: SettledBatch): void;
+  /** utilisation of the worker pool, 0..1 */
+  utilization(): number;
+  /** Closes the open minutes, writes their rollups, stops the pool. Before the writer closes. */
+  close(): Promise<void>;
+}
+
+export function startAnalytics(deps: {
+  writer: Pick<StorageWriter, 'write'>;
+  logger: Logger;
+  latenessMs: number;
+  threads: number;
+  observer: { tooLate(n: number): void; skipped(n: number): void; anomalies(n: number): void };
+  publishAlert: (topic: string, alert: AlertMessage) => void;
+}): RunningAnalytics {
+  const pool = createAnalyticsPool({ threads: deps.threads });
+  let failures = 0;
+  const analytics = createAnalytics({
+    writer: deps.writer,
+    runTask: (task) => pool.run(task),
+    latenessMs: deps.latenessMs,
+    publishAlert: (alert) => deps.publishAlert(`alerts/${alert.device}`, alert),
+    observer: {
+      ...deps.observer,
+      failed(err) {
+        // A storage failure is already logged by the ingest side; say it once here.
+        if (failures++ === 0) deps.logger.warn({ err }, 'analytics: a rollup batch was lost');
+      },
+    },
+  });
+  return {
+    committed: (settled) => analytics.committed(settled),
+    utilization: () => pool.utilization,
+    async close() {
+      await analytics.drain();
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// The JSON answers, built in one place so that `npm run query -- series
+// --format json` and `GET /api/series` print the very same document.
+
+import type { DeviceRow } from '../port.js';
+import type {
+  Aggregate,
+  AnomalyRecord,
+  LatestReading,
+  SeriesPoint,
+  SeriesResult,
+  Tier,
+} from '../query-port.js';
+import type { BucketName, ParsedSeries } from './params.js';
+
+export interface SeriesResponse {
+  device: string;
+  metric: string;
+  from: number;
+  to: number;
+  bucket: BucketName;
+  bucketMs: number;
+  aggs: Aggregate[];
+  /** the stored tier that answered: raw readings, 1-minute or 1-hour rollups */
+  tier: Tier;
+  /** devices matched by the device id or glob */
+  devices: number;
+  points: SeriesPoint[];
+}
+
+export interface DevicesResponse {
+  devices: DeviceRow[];
+}
+
+export interface LatestResponse {
+  deviceId: string;
+  readings: LatestReading[];
+}
+
+export interface AnomaliesResponse {
+  anomalies: AnomalyRecord[];
+}
+
+/**
+ * Every point carries exactly the aggregates asked for, in that order, null
+ * where a bucket has none, and points come in time order, whatever the backend
+ * left out or added.
+ */
+export function seriesResponse(parsed: ParsedSeries, result: SeriesResult): SeriesResponse {
+  const { query, bucket } = parsed;
+  const points = result.points
+    .map((p) => {
+      const values: Partial<Record<Aggregate, number | null>> = {};
+      for (const agg of query.aggs) values[agg] = p.values[agg] ?? null;
+      return { bucketStart: p.bucketStart, values };
+    })
+    .sort((a, b) => a.bucketStart - b.bucketStart);
+  return {
+    device: query.device,
+    metric: query.metric,
+    from: query.from,
+    to: query.to,
+    bucket,
+    bucketMs: query.bucketMs,
+    aggs: [...query.aggs],
+    tier: result.tier,
+    devices: result.devices,
+    points,
+  };
+}
+
+export function latestResponse(deviceId: string, readings: readonly LatestReading[]): LatestResponse {
+  return { deviceId, readings: [...readings].sort((a, b) => a.metric.localeCompare(b.metric)) };
+}
+
+/** Newest first: the dashboard and the CLI show the most recent at the top. */
+export function anomaliesResponse(records: readonly AnomalyRecord[]): AnomaliesResponse {
+  return { anomalies: [...records].sort((a, b) => b.ts - a.ts || a.deviceId.localeCompare(b.deviceId)) };
+}
+
+/** One line that says what answered, for the table output and logs. */
+export function seriesSummary(r: SeriesResponse): string {
+  const devices = r.devices === 1 ? '1 device' : `${r.devices} devices`;
+  return `# ${r.device} ${r.metric}: ${r.points.length} buckets of ${r.bucket} from tier ${r.tier}, ${devices}`;
+}

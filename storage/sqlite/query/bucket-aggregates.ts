@@ -1,0 +1,116 @@
+// Turning merged rollup states (or raw readings) into the aggregates a
+// series query asks for.
+import { DDSketch } from '../../../pipelines/analytics/ddsketch.js';
+import { stddevOf } from '../../../pipelines/analytics/rollup-state.js';
+import type { Aggregate, SeriesPoint, Tier } from '../../query-port.js';
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const TIER_MS: Record<Tier, number> = { raw: 1, '1m': MINUTE_MS, '1h': HOUR_MS };
+
+/** The coarsest tier whose buckets tile the requested bucket exactly. */
+export function tierFor(bucketMs: number): Tier {
+  if (bucketMs % HOUR_MS === 0) return '1h';
+  if (bucketMs % MINUTE_MS === 0) return '1m';
+  return 'raw';
+}
+
+export const PERCENTILES = { p50: 0.5, p95: 0.95, p99: 0.99 } as const;
+
+export function needsSketch(aggs: readonly Aggregate[]): boolean {
+  return aggs.some((a) => a in PERCENTILES);
+}
+
+/** A bucket being merged; the sketch only when percentiles were asked for. */
+export interface BucketState {
+  count: number;
+  sum: number;
+  m2: number;
+  min: number;
+  max: number;
+  lastTs: number;
+  last: number;
+  sketch: DDSketch | null;
+  /** raw tier: the values themselves, for exact percentiles */
+  values: number[] | null;
+}
+
+export function newBucket(withSketch: boolean): BucketState {
+  return {
+    count: 0,
+    sum: 0,
+    m2: 0,
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
+    lastTs: Number.NEGATIVE_INFINITY,
+    last: Number.NaN,
+    sketch: withSketch ? new DDSketch() : null,
+    values: null,
+  };
+}
+
+export interface StoredState {
+  count: number;
+  sum: number;
+  m2: number;
+  min: number;
+  max: number;
+  lastTs: number;
+  last: number;
+  sketch?: Uint8Array;
+}
+
+/** Chan et al.'s merge, as in pipelines/analytics/rollup-state.ts. */
+export function mergeStored(into: BucketState, row: StoredState): void {
+  if (row.count === 0) return;
+  if (into.count === 0) {
+    into.m2 = row.m2;
+  } else {
+    const n = into.count + row.count;
+    const delta = row.sum / row.count - into.sum / into.count;
+    into.m2 += row.m2 + (delta * delta * into.count * row.count) / n;
+  }
+  into.count += row.count;
+  into.sum += row.sum;
+  if (row.min < into.min) into.min = row.min;
+  if (row.max > into.max) into.max = row.max;
+  if (row.lastTs >= into.lastTs) {
+    into.lastTs = row.lastTs;
+    into.last = row.last;
+  }
+  if (into.sketch !== null && row.sketch !== undefined) into.sketch.merge(DDSketch.decode(row.sketch));
+}
+
+export function toPoint(bucketStart: number, b: BucketState, aggs: readonly Aggregate[]): SeriesPoint {
+  const values: Partial<Record<Aggregate, number | null>> = {};
+  const sorted = b.values === null ? null : Float64Array.from(b.values).sort();
+  for (const agg of aggs) values[agg] = aggregate(agg, b, sorted);
+  return { bucketStart, values };
+}
+
+function aggregate(agg: Aggregate, b: BucketState, sorted: Float64Array | null): number | null {
+  if (agg === 'count') return b.count;
+  if (b.count === 0) return null;
+  switch (agg) {
+    case 'min':
+      return b.min;
+    case 'max':
+      return b.max;
+    case 'sum':
+      return b.sum;
+    case 'avg':
+      return b.sum / b.count;
+    case 'stddev':
+      return stddevOf(b);
+    case 'last':
+      return b.last;
+    case 'p50':
+    case 'p95':
+    case 'p99': {
+      const q = PERCENTILES[agg];
+      // Raw readings answer exactly, with the sketch's rank convention.
+      if (sorted !== null) return sorted[Math.floor(q * (sorted.length - 1))]!;
+      return b.sketch?.quantile(q) ?? null;
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// Piscina worker entry for the query pool: one read-only connection per
+// worker thread, opened when the thread starts (WAL lets it read while the
+// writer thread commits). Errors cross the thread boundary as plain
+// {code, message}: class identity does not survive structured cloning.
+
+import Database from 'better-sqlite3';
+import { workerData } from 'piscina';
+import { GatewayError } from '../../../gateway/errors.js';
+import { gatewayCodeForSqlite } from '../error-map.js';
+import type { QueryReply, QueryTask } from './query-protocol.js';
+import { createSqliteQueries } from './sqlite-queries.js';
+
+const { path } = workerData as { path: string };
+const db = new Database(path, { readonly: true, fileMustExist: true });
+const queries = createSqliteQueries(db);
+
+export default function queryTask(task: QueryTask): QueryReply {
+  try {
+    switch (task.op) {
+      case 'devices':
+        return { ok: true, value: queries.devices() };
+      case 'latest':
+        return { ok: true, value: queries.latest(task.deviceId, task.now) };
+      case 'series':
+        return { ok: true, value: queries.series(task.query) };
+      case 'anomalies':
+        return { ok: true, value: queries.anomalies(task.query) };
+    }
+  } catch (err) {
+    if (err instanceof GatewayError)
+      return { ok: false, code: err.code, message: err.message, gateway: true };
+    const code = gatewayCodeForSqlite((err as { code?: unknown }).code);
+    return {
+      ok: false,
+      code: code === 'GW_ERR_STORAGE_WRITE' ? 'GW_ERR_STORAGE_IO' : code,
+      message: err instanceof Error ? err.message : String(err),
+      gateway: false,
+    };
+  }
+}

@@ -1,0 +1,110 @@
+// Field notes, hostile input 1: a huge declared Remaining Length followed by
+// a stall, or any oversized packet (aedes #1086).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
+import { collectedRssKb } from './support/force-gc.js';
+import { type HostileRig, startHostileRig } from './support/hostile-rig.js';
+import { connectBytes, openConnected, openRaw, publishBytes } from './support/raw-connection.js';
+
+const MAX_PACKET = 131072;
+
+describe('oversized packets', () => {
+  let rig: HostileRig;
+  beforeAll(async () => {
+    rig = await startHostileRig(['--max-packet-bytes', String(MAX_PACKET)]);
+  });
+  afterAll(() => rig.close());
+
+  it('closes a connection declaring a 256 MB packet before reading its body', async () => {
+    const conn = await openConnected(rig.port, 'huge-1');
+    // PUBLISH QoS 0 with Remaining Length 268,435,455, then a stall
+    conn.send(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
+    conn.send(Buffer.alloc(1000, 0x41));
+    await conn.closed;
+    expect(rig.alive()).toBe(true);
+    await rig.canary.probe();
+  });
+
+  it('closes one that declares it as its very first packet, before CONNECT', async () => {
+    const conn = await openRaw(rig.port);
+    conn.send(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]));
+    await conn.closed;
+    await rig.canary.probe();
+  });
+
+  it('closes one whose length header arrives one byte per segment', async () => {
+    const conn = await openConnected(rig.port, 'huge-split');
+    for (const b of [0x30, 0x80, 0x80, 0x10]) {
+      if (conn.isClosed) break;
+      await new Promise<void>((resolve) => conn.socket.write(Buffer.from([b]), () => resolve()));
+    }
+    await conn.closed;
+    await rig.canary.probe();
+  });
+
+  it('closes a Remaining Length of five bytes', async () => {
+    const conn = await openConnected(rig.port, 'len-5');
+    conn.send(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]));
+    await conn.closed;
+  });
+
+  it('closes a real 200 KB publish without an ack, and stores nothing of it', async () => {
+    const conn = await openConnected(rig.port, 'huge-real');
+    conn.send(publishBytes('devices/huge-real/telemetry', `{"t": ${'1'.repeat(200_000)}}`, 1, 1));
+    await conn.closed;
+    expect(conn.packets.some((p) => p.cmd === 'puback')).toBe(false);
+    expect(await rig.metric('gateway_limit_events_total{code="GW_ERR_PACKET_TOO_LARGE"}')).toBeGreaterThanOrEqual(4);
+  });
+
+  it('acks and dead-letters a payload over --max-payload-bytes but under the packet limit', async () => {
+    const conn = await openConnected(rig.port, 'big-payload');
+    const ack = conn.next('puback');
+    conn.send(publishBytes('devices/big-payload/telemetry', `{"t": ${'1'.repeat(100_000)}}`, 1, 9));
+    expect(await ack).toMatchObject({ messageId: 9 });
+    const letters = await rig.deadLetters();
+    expect(letters.find((l) => l.deviceId === 'big-payload')?.code).toBe('GW_ERR_PAYLOAD_TOO_LARGE');
+    conn.destroy();
+  });
+
+  it('stays alive and ends every such connection when 300 of them stall at once', async () => {
+    const conns = await Promise.all(Array.from({ length: 300 }, () => openRaw(rig.port)));
+    for (const [i, c] of conns.entries()) {
+      c.send(connectBytes(`stall-${i}`));
+      c.send(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x30]));
+      c.send(Buffer.alloc(60_000, 0x42));
+    }
+    // they stall, never closing themselves: only the gateway can end them
+    await Promise.all(conns.map((c) => c.closed));
+    expect(rig.alive()).toBe(true);
+    for (let i = 0; i < 5; i++) await rig.canary.probe();
+    const reader = rig.reader();
+    await rig.canary.assertStored(reader);
+  });
+});
+
+describe('oversized packets: memory (gateway in this process, so a full GC can be forced)', () => {
+  let gw: InProcessGateway;
+  beforeAll(async () => {
+    gw = await startInProcessGateway({ maxPacketBytes: MAX_PACKET });
+  });
+  afterAll(() => gw.close());
+
+  it('returns to its baseline after rounds of 300 sockets declaring 100 MB and sending 60 KB', async () => {
+    const port = gw.gateway.mqtt.port;
+    const attack = async (round: number) => {
+      const conns = await Promise.all(Array.from({ length: 300 }, () => openRaw(port)));
+      for (const [i, c] of conns.entries()) {
+        c.send(connectBytes(`stall-${round}-${i}`));
+        c.send(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x30]));
+        c.send(Buffer.alloc(60_000, 0x42));
+      }
+      await Promise.all(conns.map((c) => c.closed));
+    };
+    await attack(0);
+    const baseline = collectedRssKb();
+    for (let round = 1; round <= 5; round++) await attack(round);
+    // each round puts 18 MB through the gateway; held, five rounds would be 90 MB
+    expect(collectedRssKb() - baseline).toBeLessThan(20_000);
+  });
+});
