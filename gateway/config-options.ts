@@ -22,7 +22,7 @@ export const OPTION_SPECS = [
     key: 'httpPort',
     type: 'port',
     default: 8080,
-    doc: 'HTTP port for /healthz, /readyz and /metrics; 0 picks a free one.',
+    doc: 'HTTP port for the dashboard (/), the query API (/api), /healthz, /readyz and /metrics; 0 picks a free one.',
   },
   {
     key: 'allowAnonymous',

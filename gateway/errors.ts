@@ -17,6 +17,9 @@ export const ErrorCodes = {
   GW_ERR_STORAGE_READONLY: 'storage is read-only',
   GW_ERR_STORAGE_WRITE: 'storage write failed',
   GW_ERR_STORAGE_CLOSED: 'storage is closed',
+  GW_ERR_STORAGE_UNAVAILABLE: 'database server %s is unreachable or went away',
+  // consumer mode (gateway/consumer/): the gateway subscribes to an external broker
+  GW_ERR_INGEST_CONNECT: 'cannot connect to the ingest broker %s: %s',
   GW_ERR_SHUTTING_DOWN: 'gateway is shutting down',
   // ingest: topic
   GW_ERR_TOPIC_INVALID: 'topic %s does not match devices/{deviceId}/telemetry[/{metric}]',

@@ -80,10 +80,12 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
           threads: config.analyticsThreads,
           observer: metrics.analytics,
           publishAlert: (topic, alert) =>
-            broker?.publish(
-              { cmd: 'publish', topic, payload: JSON.stringify(alert), qos: 0, dup: false, retain: false },
-              () => {},
-            ),
+            new Promise<void>((resolve) => {
+              if (broker === undefined) return resolve();
+              const payload = JSON.stringify(alert);
+              const packet = { cmd: 'publish', topic, payload, qos: 0, dup: false, retain: false } as const;
+              broker.publish(packet, () => resolve());
+            }),
         })
       : undefined;
   const query = openSqliteQueryService({ path: config.db, threads: config.queryThreads });
@@ -141,6 +143,8 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   });
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
+    // aedes' own drain timeout (lib/client.js) ends a subscriber that stopped reading
+    if (err.message === 'drain timeout') limitHit('GW_ERR_SUBSCRIBER_STALLED');
   });
 
   // aedes only closes clients that finished CONNECT; shutdown must also end
@@ -232,7 +236,6 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       // Every committed reading has reached the analytics; close their minutes while the writer is open.
       await retention.stop();
       await analytics?.close();
-      await query.close();
       await new Promise<void>((resolve) => broker!.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       for (const l of extraListeners) l.destroyConnections();
@@ -240,6 +243,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       await extraStopped;
       await http.close();
       await opsHttp?.close();
+      await query.close();
       stats.stop();
       eventLoop.stop();
     })();

@@ -9,10 +9,12 @@ const HEIGHT = 300;
 export function createChart(el) {
   /** @type {any} */
   let plot;
+  /** The asked-for range in seconds: an hour with three buckets of data still shows as an hour. */
+  let range = [0, 0];
   const options = () => ({
     width: el.clientWidth,
     height: HEIGHT,
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: () => range } },
     series: [
       {},
       { label: 'max', stroke: 'rgba(37, 99, 235, 0.45)', width: 1, points: { show: false } },
@@ -26,8 +28,9 @@ export function createChart(el) {
   addEventListener('resize', () => plot?.setSize({ width: el.clientWidth, height: HEIGHT }));
 
   return {
-    /** @param {{points: {bucketStart: number, values: Record<string, number|null>}[]}} series */
+    /** @param {{from: number, to: number, points: {bucketStart: number, values: Record<string, number|null>}[]}} series */
     draw(series) {
+      range = [series.from / 1000, series.to / 1000];
       const columns = [[], [], [], [], []];
       for (const p of series.points) {
         columns[0].push(p.bucketStart / 1000); // uPlot's time scale is in seconds

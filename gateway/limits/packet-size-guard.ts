@@ -46,10 +46,12 @@ export function createPacketSizeScanner(maxPacketBytes: number): PacketSizeScann
         length += (byte & 0x7f) * multiplier;
         multiplier *= 128;
         const total = 1 + lengthBytes + length;
-        if (total > maxPacketBytes) return new GatewayError('GW_ERR_PACKET_TOO_LARGE', [total, maxPacketBytes]);
+        if (total > maxPacketBytes)
+          return new GatewayError('GW_ERR_PACKET_TOO_LARGE', [total, maxPacketBytes]);
         if ((byte & 0x80) !== 0) {
           // [MQTT-2.2.3] the Remaining Length has at most four bytes
-          if (lengthBytes === 4) return gatewayError('GW_ERR_PACKET_MALFORMED', 'Remaining Length over 4 bytes');
+          if (lengthBytes === 4)
+            return gatewayError('GW_ERR_PACKET_MALFORMED', 'Remaining Length over 4 bytes');
           continue;
         }
         inLength = false;

@@ -17,43 +17,39 @@ export interface SubscriptionLimitOptions {
 
 export function limitSubscriptions(options: SubscriptionLimitOptions): AuthorizeSubscribe {
   const { maxPerClient, onLimit, next } = options;
-  // aedes authorizes every filter of one SUBSCRIBE before it records any of
-  // them, so grants not yet recorded are counted here until the next turn of
-  // the event loop.
-  const granting = new WeakMap<Client, number>();
+  // aedes authorizes the filters of a SUBSCRIBE in parallel and records each
+  // one only after storing it, so filters granted but not yet recorded are
+  // kept here until they show up in the client's subscriptions.
+  const granted = new WeakMap<Client, Set<string>>();
   return (client, sub, callback) => {
-    const held = subscriptionCount(client);
-    const pending = granting.get(client) ?? 0;
-    if (held + pending >= maxPerClient && !isHeld(client, sub.topic)) {
+    const held = subscriptions(client);
+    let pending = granted.get(client);
+    if (pending === undefined) {
+      pending = new Set();
+      granted.set(client, pending);
+    }
+    for (const topic of pending) if (Object.hasOwn(held, topic)) pending.delete(topic);
+    const count = Object.keys(held).length + pending.size;
+    if (count >= maxPerClient && !Object.hasOwn(held, sub.topic) && !pending.has(sub.topic)) {
       const err = new GatewayError('GW_ERR_TOO_MANY_SUBSCRIPTIONS', [client.id, maxPerClient]);
       onLimit(err.code, err);
       // [MQTT-3.9.3] a failure return code (0x80) for this filter; the connection stays.
       callback(null, null);
       return;
     }
-    granting.set(client, pending + 1);
-    setImmediate(() => {
-      const left = (granting.get(client) ?? 1) - 1;
-      if (left <= 0) granting.delete(client);
-      else granting.set(client, left);
-    });
-    if (next === undefined) callback(null, sub);
-    else next(client, sub, callback);
+    const mine = pending;
+    mine.add(sub.topic);
+    const done: Parameters<AuthorizeSubscribe>[2] = (err, result) => {
+      if (err !== null || result == null) mine.delete(sub.topic);
+      callback(err, result);
+    };
+    if (next === undefined) done(null, sub);
+    else next(client, sub, done);
   };
 }
 
 // aedes keeps a client's subscriptions on `client.subscriptions`, a
 // null-prototype object keyed by topic filter; its typings leave it out.
-function subscriptions(client: Client): Record<string, unknown> | undefined {
-  return (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions;
-}
-
-function subscriptionCount(client: Client): number {
-  const subs = subscriptions(client);
-  return subs === undefined ? 0 : Object.keys(subs).length;
-}
-
-function isHeld(client: Client, topic: string): boolean {
-  const subs = subscriptions(client);
-  return subs !== undefined && Object.hasOwn(subs, topic);
+function subscriptions(client: Client): Record<string, unknown> {
+  return (client as unknown as { subscriptions?: Record<string, unknown> }).subscriptions ?? {};
 }

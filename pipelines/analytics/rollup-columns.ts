@@ -93,3 +93,26 @@ export function toRollupColumns(
   const { series: _series, ...rest } = states;
   return { devices: names.devices, metrics: names.metrics, deviceIndex, metricIndex, ...rest };
 }
+
+/**
+ * Rows [from, to) as columns of their own (copied, so a clone to the writer
+ * carries only these rows). The writer merges about 40 rows per millisecond,
+ * so the analytics write a closed minute in slices that ingest batches can
+ * pass between, instead of one transaction that holds every ack behind it.
+ */
+export function sliceRollups(columns: RollupColumns, from: number, to: number): RollupColumns {
+  const base = columns.sketchOffsets[from]!;
+  const sketchOffsets = columns.sketchOffsets.slice(from, to + 1);
+  for (let i = 0; i < sketchOffsets.length; i++) sketchOffsets[i]! -= base;
+  const out = {
+    devices: columns.devices,
+    metrics: columns.metrics,
+    deviceIndex: columns.deviceIndex.slice(from, to),
+    metricIndex: columns.metricIndex.slice(from, to),
+    bucket: columns.bucket.slice(from, to),
+    sketchOffsets,
+    sketches: columns.sketches.slice(base, columns.sketchOffsets[to]!),
+  } as RollupColumns;
+  for (const name of NUMERIC) out[name] = columns[name].slice(from, to);
+  return out;
+}

@@ -20,7 +20,7 @@ export function startAnalytics(deps: {
   latenessMs: number;
   threads: number;
   observer: { tooLate(n: number): void; skipped(n: number): void; anomalies(n: number): void };
-  publishAlert: (topic: string, alert: AlertMessage) => void;
+  publishAlert: (topic: string, alert: AlertMessage) => void | Promise<void>;
 }): RunningAnalytics {
   const pool = createAnalyticsPool({ threads: deps.threads });
   let failures = 0;

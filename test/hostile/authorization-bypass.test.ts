@@ -40,7 +40,9 @@ describe('authorization bypass', () => {
     const willer = await openRaw(rig.port);
     const connack = willer.next('connack').catch(() => undefined);
     willer.send(
-      connectBytes('sys-will', { will: { topic: '$SYS/fake/alarm', payload: Buffer.from('pwned'), qos: 0, retain: false } }),
+      connectBytes('sys-will', {
+        will: { topic: '$SYS/fake/alarm', payload: Buffer.from('pwned'), qos: 0, retain: false },
+      }),
     );
     const ack = await connack;
     if (ack?.cmd === 'connack' && ack.returnCode === 0) {
@@ -51,11 +53,10 @@ describe('authorization bypass', () => {
     // The will is handled while the gateway closes that connection, before
     // it reads this marker from another one; the watcher sees the marker,
     // and must have seen no $SYS/fake before it.
-    const marker = watcher.next('publish');
     const sender = await openConnected(rig.port, 'marker-sender');
     sender.send(publishBytes('marker', 'm', 0));
-    const first = await marker;
-    expect(first).toMatchObject({ topic: 'marker' });
+    // aedes' own $SYS notices may come first
+    await watcher.until((p) => p.cmd === 'publish' && p.topic === 'marker');
     expect(watcher.packets.some((p) => p.cmd === 'publish' && p.topic.startsWith('$SYS/fake'))).toBe(false);
     watcher.destroy();
     sender.destroy();

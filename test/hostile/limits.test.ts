@@ -18,7 +18,12 @@ const publish = (bytes: number) =>
 
 describe('packet size scanner', () => {
   it('passes a stream of packets under the limit, however the chunks split them', () => {
-    const stream = Buffer.concat([publish(10), publish(200), publish(130), mqttPacket.generate({ cmd: 'pingreq' })]);
+    const stream = Buffer.concat([
+      publish(10),
+      publish(200),
+      publish(130),
+      mqttPacket.generate({ cmd: 'pingreq' }),
+    ]);
     for (const size of [1, 2, 3, 7, 64, stream.length]) {
       const scanner = createPacketSizeScanner(300);
       for (let i = 0; i < stream.length; i += size) {

@@ -54,7 +54,9 @@ describe('oversized packets', () => {
     conn.send(publishBytes('devices/huge-real/telemetry', `{"t": ${'1'.repeat(200_000)}}`, 1, 1));
     await conn.closed;
     expect(conn.packets.some((p) => p.cmd === 'puback')).toBe(false);
-    expect(await rig.metric('gateway_limit_events_total{code="GW_ERR_PACKET_TOO_LARGE"}')).toBeGreaterThanOrEqual(4);
+    expect(
+      await rig.metric('gateway_limit_events_total{code="GW_ERR_PACKET_TOO_LARGE"}'),
+    ).toBeGreaterThanOrEqual(4);
   });
 
   it('acks and dead-letters a payload over --max-payload-bytes but under the packet limit', async () => {

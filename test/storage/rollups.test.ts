@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELATIVE_ACCURACY } from '../../pipelines/analytics/ddsketch.js';
-import { toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
+import { sliceRollups, toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
 import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
 import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
 import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';
@@ -162,7 +162,14 @@ describe('rollup tiers agree with the raw readings (property)', () => {
           detectorOptions: DETECTOR_DEFAULTS,
         });
         if (detect) detector = result.detector as Float64Array<ArrayBuffer>;
-        await writer.write({ ...makeBatch(rows), rollups: toRollupColumns(result.states, registry.names()) });
+        // Written in slices, as the analytics do (sliceRollups), of a random size.
+        const rollups = toRollupColumns(result.states, registry.names());
+        const slice = 1 + Math.floor(rand() * 40);
+        await writer.write(makeBatch(rows));
+        for (let from = 0; from < rollups.bucket.length; from += slice) {
+          const to = Math.min(rollups.bucket.length, from + slice);
+          await writer.write({ ...makeBatch([]), rollups: sliceRollups(rollups, from, to) });
+        }
       }
       await writer.close();
 

@@ -12,5 +12,7 @@ const gc = runInNewContext('gc') as () => void;
 process.on('SIGUSR2', () => {
   gc();
   gc();
-  process.stdout.write(`${JSON.stringify({ msg: 'gc done', rssKb: Math.round(process.memoryUsage().rss / 1024), heapUsedKb: Math.round(process.memoryUsage().heapUsed / 1024), externalKb: Math.round(process.memoryUsage().external / 1024) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'gc done', rssKb: Math.round(process.memoryUsage().rss / 1024), heapUsedKb: Math.round(process.memoryUsage().heapUsed / 1024), externalKb: Math.round(process.memoryUsage().external / 1024) })}\n`,
+  );
 });

@@ -12,6 +12,8 @@ export interface RawConnection {
   send(bytes: Uint8Array): void;
   /** resolves with the next packet of that type (or any, when cmd is omitted), rejects on close */
   next(cmd?: Packet['cmd']): Promise<Packet>;
+  /** resolves with the first packet, already received or still to come, that matches */
+  until(match: (p: Packet) => boolean): Promise<Packet>;
   /** resolves when the gateway closed the connection */
   readonly closed: Promise<void>;
   readonly isClosed: boolean;
@@ -30,13 +32,22 @@ export async function openRaw(port: number, host = '127.0.0.1'): Promise<RawConn
   await once(socket, 'connect');
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const packets: Packet[] = [];
-  const waiters: Array<{ cmd: string | undefined; resolve: (p: Packet) => void; reject: (e: Error) => void }> =
-    [];
+  const waiters: Array<{
+    cmd: string | undefined;
+    resolve: (p: Packet) => void;
+    reject: (e: Error) => void;
+  }> = [];
+  const matchers: Array<{
+    match: (p: Packet) => boolean;
+    resolve: (p: Packet) => void;
+    reject: (e: Error) => void;
+  }> = [];
   let isClosed = false;
   const closed = new Promise<void>((resolve) => {
     socket.once('close', () => {
       isClosed = true;
       for (const w of waiters.splice(0)) w.reject(new Error('closed'));
+      for (const m of matchers.splice(0)) m.reject(new Error('closed'));
       resolve();
     });
   });
@@ -45,6 +56,9 @@ export async function openRaw(port: number, host = '127.0.0.1'): Promise<RawConn
     packets.push(p);
     const i = waiters.findIndex((w) => w.cmd === undefined || w.cmd === p.cmd);
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(p);
+    for (let j = matchers.length - 1; j >= 0; j--) {
+      if (matchers[j]!.match(p)) matchers.splice(j, 1)[0]!.resolve(p);
+    }
   });
   parser.on('error', () => socket.destroy());
   socket.on('data', (d) => parser.parse(d));
@@ -57,6 +71,12 @@ export async function openRaw(port: number, host = '127.0.0.1'): Promise<RawConn
     next(cmd) {
       if (isClosed) return Promise.reject(new Error('closed'));
       return new Promise((resolve, reject) => waiters.push({ cmd, resolve, reject }));
+    },
+    until(match) {
+      const found = packets.find(match);
+      if (found !== undefined) return Promise.resolve(found);
+      if (isClosed) return Promise.reject(new Error('closed'));
+      return new Promise((resolve, reject) => matchers.push({ match, resolve, reject }));
     },
     closed,
     get isClosed() {

@@ -1,0 +1,70 @@
+// Which storage backend a `--db` value names, in one place for the gateway
+// (gateway/main.ts, gateway/gateway.ts) and the query CLI: a postgres:// or
+// postgresql:// URL is PostgreSQL, anything else a SQLite file path.
+import { existsSync } from 'node:fs';
+import type { StorageReader, StorageWriter } from './port.js';
+import { openPostgresQueryService } from './postgres/query/postgres-query-service.js';
+import { isPostgresUrl, redactUrl } from './postgres/pg-url.js';
+import { openPostgresReader } from './postgres/postgres-reader.js';
+import { openPostgresWriter } from './postgres/postgres-writer.js';
+import type { QueryService } from './query-port.js';
+import { openSqliteQueryService } from './sqlite/query/sqlite-query-service.js';
+import { openSqliteReader } from './sqlite/sqlite-reader.js';
+import { openSqliteWriter } from './sqlite/sqlite-writer.js';
+
+export { isPostgresUrl, redactUrl } from './postgres/pg-url.js';
+
+export type StorageKind = 'sqlite' | 'postgres';
+
+export function storageKind(db: string): StorageKind {
+  return isPostgresUrl(db) ? 'postgres' : 'sqlite';
+}
+
+export interface OpenWriterOptions {
+  /** SQLite only */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** SQLite only; 0 or absent: no cap */
+  maxDbBytes?: number;
+  /** start-up notes, e.g. PostgreSQL's plain-table or hypertable choice */
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface OpenedWriter {
+  writer: StorageWriter;
+  /** what the start-up log line says about the store */
+  describe: Record<string, unknown>;
+}
+
+export async function openWriter(db: string, opts: OpenWriterOptions = {}): Promise<OpenedWriter> {
+  if (isPostgresUrl(db)) {
+    const writer = await openPostgresWriter({ url: db, ...(opts.log === undefined ? {} : { log: opts.log }) });
+    return { writer, describe: { db: redactUrl(db), backend: 'postgres', ...writer.settings } };
+  }
+  const writer = await openSqliteWriter({
+    path: db,
+    ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
+    ...(opts.maxDbBytes !== undefined && opts.maxDbBytes > 0 ? { maxDbBytes: opts.maxDbBytes } : {}),
+  });
+  return { writer, describe: { db, backend: 'sqlite', synchronous: writer.settings.synchronous } };
+}
+
+export function openReader(db: string): StorageReader {
+  return isPostgresUrl(db) ? openPostgresReader({ url: db }) : openSqliteReader({ path: db });
+}
+
+/** A QueryService whose queries run in a worker pool; `utilization` feeds the metrics. */
+export interface PooledQueryService extends QueryService {
+  readonly utilization: number;
+}
+
+export function openQueryService(db: string, opts: { threads?: number } = {}): PooledQueryService {
+  const threads = opts.threads ?? 1;
+  return isPostgresUrl(db)
+    ? openPostgresQueryService({ url: db, threads })
+    : openSqliteQueryService({ path: db, threads });
+}
+
+/** Whether there is something to query: a SQLite file exists; a server is asked on the first query. */
+export function storageExists(db: string): boolean {
+  return isPostgresUrl(db) || existsSync(db);
+}

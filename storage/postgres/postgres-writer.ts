@@ -1,0 +1,165 @@
+// The PostgreSQL StorageWriter. pg is asynchronous, so no writer thread is
+// needed: the event loop only builds the statements' array parameters and
+// awaits the server. Batches run one transaction at a time, in submission
+// order, so they settle in that order (the pipeline's per-device order) and a
+// failed batch settles in its place.
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import { type ErrorCode, GatewayError } from '../../gateway/errors.js';
+import type { StorageHealth, StorageWriter, WriteBatch, WriteResult } from '../port.js';
+import { applyPgBatch, type WriterCaches } from './apply-batch.js';
+import { gatewayCodeForPostgres } from './error-map.js';
+import { createPgPool } from './pg-pool.js';
+import { redactUrl } from './pg-url.js';
+import { migratePostgres } from './schema.js';
+
+export interface PostgresWriterOptions {
+  /** postgres://user@host:5432/db?options=-c%20search_path%3Dmy_schema */
+  url: string;
+  /** 'auto' (default): readings is a hypertable when TimescaleDB is available */
+  timescale?: 'auto' | 'off';
+  /** start-up notes (plain table or hypertable) */
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+  connectionTimeoutMs?: number;
+}
+
+export interface PostgresSettings {
+  schemaVersion: number;
+  hypertable: boolean;
+  serverVersion: string;
+  synchronousCommit: string;
+}
+
+export interface PostgresWriter extends StorageWriter {
+  readonly settings: PostgresSettings;
+}
+
+/**
+ * Connects, migrates and resolves once the schema is current. Rejects with
+ * GW_ERR_STORAGE_OPEN naming the (password-less) URL and the reason.
+ */
+export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<PostgresWriter> {
+  const where = redactUrl(opts.url);
+  // Two connections: the one in a transaction, and a spare so a broken one is
+  // replaced without waiting for the pool's connect on the critical path.
+  const pool = createPgPool({
+    url: opts.url,
+    max: 2,
+    applicationName: 'sensor-gateway writer',
+    ...(opts.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: opts.connectionTimeoutMs }),
+  });
+  const writer = new PgWriter(pool, where);
+  let client: pg.PoolClient | undefined;
+  try {
+    client = await pool.connect();
+    const outcome = await migratePostgres(client, {
+      timescale: opts.timescale ?? 'auto',
+      log: opts.log ?? (() => {}),
+    });
+    const { rows } = await client.query<{ v: string; sc: string }>(
+      `SELECT current_setting('server_version') AS v, current_setting('synchronous_commit') AS sc`,
+    );
+    writer.settings = {
+      schemaVersion: outcome.to,
+      hypertable: outcome.hypertable,
+      serverVersion: rows[0]?.v ?? '?',
+      synchronousCommit: rows[0]?.sc ?? '?',
+    };
+    client.release();
+  } catch (err) {
+    client?.release(true);
+    await pool.end().catch(() => {});
+    const code = gatewayCodeForPostgres(err);
+    throw new GatewayError(
+      code === 'GW_ERR_STORAGE_CORRUPT' ? code : 'GW_ERR_STORAGE_OPEN',
+      [`${where} (${err instanceof Error ? err.message : String(err)})`],
+      { cause: err },
+    );
+  }
+  return writer;
+}
+
+class PgWriter implements PostgresWriter {
+  settings: PostgresSettings = { schemaVersion: 0, hypertable: false, serverVersion: '?', synchronousCommit: '?' };
+  readonly #pool: pg.Pool;
+  readonly #where: string;
+  readonly #caches: WriterCaches = { series: new Map(), lastSeen: new Map() };
+  /** the tail of the queue of transactions; each starts when the previous settled */
+  #tail: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #lastError: { code: ErrorCode; message: string; at: number } | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(pool: pg.Pool, where: string) {
+    this.#pool = pool;
+    this.#where = where;
+    // An idle connection the server dropped (restart, failover) is reported
+    // here; without a listener pg's error would end the process.
+    pool.on('error', (err) => this.#fail(new GatewayError('GW_ERR_STORAGE_UNAVAILABLE', [where], { cause: err })));
+  }
+
+  write(batch: WriteBatch): Promise<WriteResult> {
+    if (this.#closing !== undefined) return Promise.reject(new GatewayError('GW_ERR_STORAGE_CLOSED'));
+    this.#pending++;
+    const run = this.#tail.then(() => this.#transaction(batch));
+    this.#tail = run.catch(() => {});
+    return run.finally(() => {
+      this.#pending--;
+    });
+  }
+
+  health(): StorageHealth {
+    const state = this.#closing !== undefined ? 'closed' : this.#lastError !== undefined ? 'failing' : 'ok';
+    const health: StorageHealth = { state, pendingBatches: this.#pending };
+    if (this.#lastError !== undefined) {
+      health.lastErrorCode = this.#lastError.code;
+      health.lastErrorMessage = this.#lastError.message;
+      health.lastErrorAt = this.#lastError.at;
+    }
+    return health;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#tail;
+      await this.#pool.end();
+    })();
+    return this.#closing;
+  }
+
+  async #transaction(batch: WriteBatch): Promise<WriteResult> {
+    let client: pg.PoolClient | undefined;
+    let broken = false;
+    const started = performance.now();
+    try {
+      client = await this.#pool.connect();
+      await client.query('BEGIN');
+      const applied = await applyPgBatch(client, batch, this.#caches);
+      // write() resolves only after COMMIT returned: with synchronous_commit on
+      // (the server default) the transaction is then durable.
+      await client.query('COMMIT');
+      const commitMs = performance.now() - started;
+      for (const [key, id] of applied.created) this.#caches.series.set(key, id);
+      for (const [deviceId, last] of applied.seen) this.#caches.lastSeen.set(deviceId, last);
+      this.#lastError = undefined;
+      return { ...applied.result, commitMs };
+    } catch (err) {
+      const error = new GatewayError(gatewayCodeForPostgres(err), [this.#where], { cause: err });
+      if (client !== undefined) {
+        // A connection that cannot even roll back is broken: drop it from the pool.
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
+      this.#fail(error);
+      throw error;
+    } finally {
+      client?.release(broken);
+    }
+  }
+
+  #fail(err: GatewayError): void {
+    const detail = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    this.#lastError = { code: err.code, message: `${err.message}${detail}`, at: Date.now() };
+  }
+}

@@ -1,0 +1,142 @@
+// The QueryService's queries on PostgreSQL. Rows are merged into buckets with
+// the SQLite backend's own functions (storage/sqlite/query/bucket-aggregates.ts),
+// in the same row order, so both backends answer the same data identically.
+import type pg from 'pg';
+import { GatewayError } from '../../../gateway/errors.js';
+import type { DeviceRow } from '../../port.js';
+import type {
+  AnomalyQuery,
+  AnomalyRecord,
+  LatestReading,
+  SeriesQuery,
+  SeriesResult,
+} from '../../query-port.js';
+import {
+  type BucketState,
+  mergeStored,
+  needsSketch,
+  newBucket,
+  type StoredState,
+  tierFor,
+  toPoint,
+} from '../../sqlite/query/bucket-aggregates.js';
+import { LATEST_RAW_TAIL_MS } from '../../sqlite/query/sqlite-queries.js';
+
+const DEVICE_PATTERN = /^[A-Za-z0-9_.*?-]{1,64}$/;
+
+type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface PostgresQueries {
+  devices(): Promise<DeviceRow[]>;
+  latest(deviceId: string, now: number): Promise<LatestReading[]>;
+  series(query: SeriesQuery): Promise<SeriesResult>;
+  anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
+}
+
+export function createPostgresQueries(db: Queryable): PostgresQueries {
+  const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
+    (await db.query<T>(sql, params)).rows;
+
+  return {
+    devices: () =>
+      rows<DeviceRow>(
+        `SELECT device_id AS "deviceId", first_seen AS "firstSeen", last_seen AS "lastSeen"
+           FROM devices ORDER BY device_id COLLATE "C"`,
+      ),
+
+    async latest(deviceId, now) {
+      // Per series as in SQLite: the newest closed minute, then a raw reading after it within the tail.
+      const found = await rows<{ metric: string; rts: number | null; rv: number | null; ts: number | null; v: number | null }>(
+        `SELECT s.metric, roll.ts AS rts, roll.value AS rv, raw.ts, raw.value AS v
+           FROM series s
+           LEFT JOIN LATERAL (SELECT last_ts AS ts, last_value AS value FROM rollups_1m
+                                WHERE series_id = s.id ORDER BY bucket DESC LIMIT 1) roll ON true
+           LEFT JOIN LATERAL (SELECT ts, value FROM readings
+                                WHERE series_id = s.id AND ts >= GREATEST(coalesce(roll.ts + 1, $2), $2)
+                                ORDER BY ts DESC LIMIT 1) raw ON true
+          WHERE s.device_id = $1 ORDER BY s.metric COLLATE "C"`,
+        [deviceId, now - LATEST_RAW_TAIL_MS],
+      );
+      const out: LatestReading[] = [];
+      for (const r of found) {
+        if (r.ts !== null && r.v !== null) out.push({ metric: r.metric, ts: r.ts, value: r.v });
+        else if (r.rts !== null && r.rv !== null) out.push({ metric: r.metric, ts: r.rts, value: r.rv });
+      }
+      return out;
+    },
+
+    async series(query) {
+      const pattern = likePattern(query.device);
+      const tier = tierFor(query.bucketMs);
+      const [counted] = await rows<{ n: number }>(
+        `SELECT count(*) AS n FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`,
+        [query.metric, pattern],
+      );
+      const buckets = new Map<number, BucketState>();
+      const bucketOf = (start: number, withSketch: boolean): BucketState => {
+        const key = Math.floor(start / query.bucketMs) * query.bucketMs;
+        let b = buckets.get(key);
+        if (b === undefined) {
+          b = newBucket(withSketch);
+          buckets.set(key, b);
+        }
+        return b;
+      };
+      if (tier === 'raw') {
+        const found = await rows<{ ts: number; value: number }>(
+          `SELECT r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
+             WHERE r.ts >= $1 AND r.ts < $2 AND s.metric = $3 AND s.device_id LIKE $4 ESCAPE '\\'
+             ORDER BY r.ts, r.series_id`,
+          [query.from, query.to, query.metric, pattern],
+        );
+        const percentiles = needsSketch(query.aggs);
+        for (const { ts, value } of found) {
+          const b = bucketOf(ts, false);
+          mergeStored(b, { count: 1, sum: value, m2: 0, min: value, max: value, lastTs: ts, last: value });
+          if (!percentiles) continue;
+          if (b.values === null) b.values = [];
+          b.values.push(value);
+        }
+      } else {
+        const withSketch = needsSketch(query.aggs);
+        const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
+        const found = await rows<StoredState & { bucket: number; sketch?: Buffer }>(
+          `SELECT r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts AS "lastTs", r.last_value AS last
+               ${withSketch ? ', r.sketch' : ''}
+             FROM series s JOIN ${table} r ON r.series_id = s.id
+             WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
+             ORDER BY r.bucket, r.series_id`,
+          [query.metric, pattern, query.from, query.to],
+        );
+        for (const row of found) mergeStored(bucketOf(row.bucket, withSketch), row);
+      }
+      const points = [...buckets.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([start, b]) => toPoint(start, b, query.aggs));
+      return { tier, bucketMs: query.bucketMs, devices: counted?.n ?? 0, points };
+    },
+
+    anomalies(query) {
+      const pattern = query.device === undefined ? '%' : likePattern(query.device);
+      return rows<AnomalyRecord>(
+        `SELECT s.device_id AS "deviceId", s.metric, a.ts, a.value, a.score,
+             a.expected_low AS "expectedLow", a.expected_high AS "expectedHigh"
+           FROM anomalies a JOIN series s ON s.id = a.series_id
+           WHERE a.ts >= $1 AND a.ts < $2 AND s.device_id LIKE $3 ESCAPE '\\'
+           ORDER BY a.ts DESC, s.device_id COLLATE "C" LIMIT $4`,
+        [query.from, query.to ?? Number.MAX_SAFE_INTEGER, pattern, query.limit ?? null],
+      );
+    },
+  };
+}
+
+/**
+ * A device id or glob (* and ?) as a LIKE pattern. Device ids use
+ * [A-Za-z0-9_.-]; of those only `_` means something to LIKE, so it is escaped.
+ */
+export function likePattern(device: string): string {
+  if (!DEVICE_PATTERN.test(device)) {
+    throw new GatewayError('GW_ERR_QUERY_INVALID', ['device', `"${device}" is not a device id or glob (* and ?)`]);
+  }
+  return device.replace(/_/g, '\\_').replace(/\*/g, '%').replace(/\?/g, '_');
+}

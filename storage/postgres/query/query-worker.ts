@@ -1,0 +1,41 @@
+// Piscina worker entry for the PostgreSQL query pool. The server does the
+// filtering, but merging thousands of rows into buckets (and sketches) is CPU
+// work in JS: it runs here, never on the gateway's event loop. One small pg
+// pool per worker thread. Errors cross the thread boundary as plain
+// {code, message}: class identity does not survive structured cloning.
+import { workerData } from 'piscina';
+import { GatewayError } from '../../../gateway/errors.js';
+import type { QueryReply, QueryTask } from '../../sqlite/query/query-protocol.js';
+import { createPgPool } from '../pg-pool.js';
+import { redactUrl } from '../pg-url.js';
+import { readError } from '../postgres-reader.js';
+import { createPostgresQueries } from './postgres-queries.js';
+
+const { url } = workerData as { url: string };
+const pool = createPgPool({ url, max: 1, applicationName: 'sensor-gateway query' });
+pool.on('error', () => {}); // an idle connection dropped; the next query reconnects
+const queries = createPostgresQueries(pool);
+
+export default async function queryTask(task: QueryTask): Promise<QueryReply> {
+  try {
+    switch (task.op) {
+      case 'devices':
+        return { ok: true, value: await queries.devices() };
+      case 'latest':
+        return { ok: true, value: await queries.latest(task.deviceId, task.now) };
+      case 'series':
+        return { ok: true, value: await queries.series(task.query) };
+      case 'anomalies':
+        return { ok: true, value: await queries.anomalies(task.query) };
+    }
+  } catch (err) {
+    if (err instanceof GatewayError) return { ok: false, code: err.code, message: err.message, gateway: true };
+    const coded = readError(err, redactUrl(url));
+    return {
+      ok: false,
+      code: coded.code,
+      message: err instanceof Error ? err.message : String(err),
+      gateway: false,
+    };
+  }
+}

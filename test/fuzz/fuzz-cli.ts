@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// npm run fuzz -- [--minutes 30] [--seed 1] [--concurrency 16]
+// Spawns the built gateway, fuzzes it, checks the canary's readings are
+// stored, prints a JSON summary and exits 1 on any failure.
+
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
+import { spawnGateway, tempDir } from '../support/spawn-gateway.js';
+import { runFuzz } from './fuzz-run.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '1' },
+    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    concurrency: { type: 'string', default: '16' },
+  },
+});
+const minutes = Number(values.minutes);
+const seed = Number(values.seed);
+const concurrency = Number(values.concurrency);
+if (!(minutes > 0) || !Number.isInteger(seed) || !(concurrency > 0)) {
+  process.stderr.write('usage: npm run fuzz -- [--minutes <n>] [--seed <int>] [--concurrency <n>]\n');
+  process.exit(2);
+}
+
+const db = join(tempDir('gw-fuzz-'), 'gateway.db');
+const gateway = await spawnGateway(['--db', db, '--connect-timeout-ms', '2000', '--log-level', 'info']);
+let died = false;
+gateway.exited.then(() => {
+  died = true;
+});
+process.stderr.write(
+  `fuzz: seed ${seed}, ${minutes} min, gateway pid ${gateway.proc.pid} on port ${gateway.mqttPort}\n`,
+);
+const result = await runFuzz({
+  port: gateway.mqttPort,
+  durationMs: minutes * 60_000,
+  seed,
+  concurrency,
+  aborted: () => died,
+});
+
+let failure =
+  result.failure ??
+  (died
+    ? 'the gateway died'
+    : result.stuck.length > 0
+      ? `${result.stuck.length} connections were never closed by the gateway`
+      : undefined);
+if (failure === undefined) {
+  const reader = openSqliteReader({ path: db });
+  const stored = new Set(
+    (await reader.readings({ deviceId: 'fuzz-canary', metric: 'alive', limit: 10_000_000 })).map((r) => r.ts),
+  );
+  await reader.close();
+  const missing = result.canary.ackedTs.filter((ts) => !stored.has(ts)).length;
+  if (missing > 0) failure = `${missing} acknowledged canary readings are not stored`;
+}
+if (!died) await gateway.stop();
+const { ackedTs: _acked, ...canary } = result.canary;
+process.stdout.write(
+  `${JSON.stringify({ seed, minutes, ...result, canary, ok: failure === undefined, ...(failure ? { failure } : {}) }, null, 2)}\n`,
+);
+process.exit(failure === undefined ? 0 : 1);
