@@ -46,6 +46,12 @@ export interface GatewayConfig {
   analyticsLatenessMs: number;
   analyticsThreads: number;
   queryThreads: number;
+  ingest: string;
+  shareGroup: string;
+  ingestClientId: string;
+  ingestSessions: number;
+  ingestUsername: string;
+  ingestPassword: string;
   retentionRaw: string;
   retention1m: string;
   retention1h: string;

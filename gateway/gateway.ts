@@ -1,4 +1,5 @@
 import { createServer, type Socket } from 'node:net';
+import { hostname } from 'node:os';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import { type DeviceRegistry, emptyDeviceRegistry } from '../devices/device-registry.js';
@@ -7,7 +8,7 @@ import type { SettledBatch } from '../pipelines/commit-batches.js';
 import { createIngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { StorageWriter } from '../storage/port.js';
 import type { QueryService } from '../storage/query-port.js';
-import { openSqliteQueryService } from '../storage/sqlite/query/sqlite-query-service.js';
+import { openQueryService } from '../storage/open-storage.js';
 import { retentionPolicy } from '../storage/sqlite/retention-policy.js';
 import { createRetention } from '../storage/sqlite/retention-scheduler.js';
 import { createGatewaySecurity } from './auth/security.js';
@@ -26,6 +27,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createPublishAuthorizer } from './publish-authorizer.js';
 import { createStatsReporter } from './stats-reporter.js';
 import { createStorageAlarm } from './storage-alarm.js';
+import { type RunningConsumer, startConsumer } from './consumer/start-consumer.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -88,7 +90,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
             }),
         })
       : undefined;
-  const query = openSqliteQueryService({ path: config.db, threads: config.queryThreads });
+  // SQLite or PostgreSQL, as --db names it (storage/open-storage.ts).
+  const query = openQueryService(config.db, { threads: config.queryThreads });
+  let consumer: RunningConsumer | undefined;
   const alarm = createStorageAlarm(logger);
   const pipeline = createIngestPipeline({
     write: (batch) => writer.write(batch),
@@ -200,6 +204,20 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     extraListeners = await startExtraListeners(config, handle);
     httpAddress = await listenHttp(http, config.host, config.httpPort);
     if (opsHttp !== undefined) opsAddress = await listenHttp(opsHttp, config.metricsHost, config.metricsPort);
+    // Consumer mode (gateway/consumer/, docs/scale-out.md): the same pipeline, fed by an external broker.
+    if (config.ingest !== '') {
+      consumer = await startConsumer({
+        url: config.ingest,
+        shareGroup: config.shareGroup,
+        clientId: config.ingestClientId === '' ? `sensor-gateway-${hostname()}` : config.ingestClientId,
+        sessions: config.ingestSessions,
+        ...(config.ingestUsername === '' ? {} : { username: config.ingestUsername }),
+        ...(config.ingestPassword === '' ? {} : { password: config.ingestPassword }),
+        pipeline,
+        logger,
+      });
+      logger.info({ shareGroup: config.shareGroup, clientIds: consumer.clientIds }, 'ingest: subscribed');
+    }
   } catch (err) {
     mqttServer.close();
     for (const l of extraListeners) l.destroyConnections();
@@ -232,7 +250,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       const stopped = new Promise<void>((resolve) => mqttServer.close(() => resolve()));
       const extraStopped = Promise.all(extraListeners.map((l) => l.close()));
       security.stop();
+      consumer?.quiesce();
       await pipeline.drain();
+      await consumer?.close();
       // Every committed reading has reached the analytics; close their minutes while the writer is open.
       await retention.stop();
       await analytics?.close();

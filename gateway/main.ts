@@ -4,8 +4,7 @@
 // pipeline, the broker and the HTTP server. Nothing else reads process.env.
 
 import { openDeviceRegistry } from '../devices/device-registry.js';
-import type { StorageWriter } from '../storage/port.js';
-import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
+import { isPostgresUrl, openWriter } from '../storage/open-storage.js';
 import { helpText, loadConfig } from './config.js';
 import { GatewayError } from './errors.js';
 import { startGateway } from './gateway.js';
@@ -29,17 +28,20 @@ async function main(): Promise<number> {
     isTTY: process.stdout.isTTY === true,
   });
 
-  const writer: StorageWriter = await openSqliteWriter({
-    path: config.db,
+  // --db: a postgres:// URL is PostgreSQL, a path SQLite (storage/open-storage.ts).
+  const { writer, describe: storage } = await openWriter(config.db, {
     synchronous: config.synchronous,
-    ...(config.maxDbBytes > 0 ? { maxDbBytes: config.maxDbBytes } : {}),
+    maxDbBytes: config.maxDbBytes,
+    log: (message, fields) => logger.info(fields ?? {}, message),
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   // Opened after the writer, which has created the database and run the migrations.
   let registry: ReturnType<typeof openDeviceRegistry> | undefined;
   try {
-    registry = openDeviceRegistry({ path: config.db });
-    gateway = await startGateway({ config, logger, writer, registry });
+    // Device credentials live in the SQLite registry only; with PostgreSQL no
+    // device can authenticate to the embedded broker (consumer mode leaves that to the external broker).
+    registry = isPostgresUrl(config.db) ? undefined : openDeviceRegistry({ path: config.db });
+    gateway = await startGateway({ config, logger, writer, ...(registry === undefined ? {} : { registry }) });
   } catch (err) {
     registry?.close();
     await writer.close();
@@ -54,8 +56,7 @@ async function main(): Promise<number> {
       ...(gateway.tls === undefined ? {} : { tlsPort: gateway.tls.port }),
       ...(gateway.ws === undefined ? {} : { wsPort: gateway.ws.port }),
       ...(gateway.ops === undefined ? {} : { metricsPort: gateway.ops.port }),
-      db: config.db,
-      synchronous: config.synchronous,
+      ...storage,
       ...(configFile === undefined ? {} : { configFile }),
     },
     'gateway ready',
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
   const signal = await stopSignal;
   logger.info({ signal }, 'shutting down: draining the pipeline');
   await gateway.close();
-  registry.close();
+  registry?.close();
   await writer.close();
   logger.info({ totals: gateway.metrics.totals }, 'stopped');
   logger.flush();

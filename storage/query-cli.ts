@@ -1,9 +1,7 @@
 // npm run query -- <devices|latest|series|anomalies|readings|dead-letters> [options]
 // The logic is in query/cli.ts; this file binds it to the process and the real database.
-import { existsSync } from 'node:fs';
+import { openQueryService, openReader, storageExists } from './open-storage.js';
 import { runQueryCli } from './query/cli.js';
-import { openQueryService } from './query/open-query-service.js';
-import { openSqliteReader } from './sqlite/sqlite-reader.js';
 
 // `| head` closing the pipe early is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -14,7 +12,8 @@ process.exitCode = await runQueryCli(process.argv.slice(2), {
   now: () => Date.now(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  exists: existsSync,
-  openReader: (path) => openSqliteReader({ path }),
-  openQuery: (path) => openQueryService({ path }),
+  // --db: a SQLite path or a postgres:// URL (storage/open-storage.ts).
+  exists: storageExists,
+  openReader: (db) => openReader(db),
+  openQuery: async (db) => openQueryService(db, { threads: 1 }),
 });

@@ -29,6 +29,8 @@ describe('MQTT mutation fuzzer', () => {
         `fuzz: seed ${SEED}, ${result.connections} connections, ${result.packets} packets (${result.bytes} bytes), canary ${canary.acked} acks, p50 ${canary.p50Ms.toFixed(2)} ms, p99 ${canary.p99Ms.toFixed(2)} ms, max ${canary.maxMs.toFixed(2)} ms`,
       );
       expect(result.failure).toBeUndefined();
+      // every fuzzing connection was half-closed by the fuzzer: the gateway must have ended each one
+      expect(result.stuck).toEqual([]);
       expect(rig.alive()).toBe(true);
       expect(result.packets).toBeGreaterThan(1000);
       expect(canary.acked).toBeGreaterThan(SECONDS * 10);

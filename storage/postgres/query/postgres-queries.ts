@@ -105,7 +105,7 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
                ${withSketch ? ', r.sketch' : ''}
              FROM series s JOIN ${table} r ON r.series_id = s.id
              WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
-             ORDER BY r.bucket, r.series_id`,
+             ORDER BY s.device_id COLLATE "C", r.bucket`,
           [query.metric, pattern, query.from, query.to],
         );
         for (const row of found) mergeStored(bucketOf(row.bucket, withSketch), row);
