@@ -7,6 +7,7 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   saturate: () => import('./saturate.js'),
   storage: () => import('./storage.js'),
   scale: () => import('./scale.js'),
+  analytics: () => import('./analytics.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

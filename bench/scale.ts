@@ -25,7 +25,12 @@ interface ScalePoint {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runScale(connections: number, seconds: number): Promise<ScalePoint> {
-  const peer = await startPeer('gateway', ['--stats-interval-ms', '60000', '--max-connections', String(connections + 100)]);
+  const peer = await startPeer('gateway', [
+    '--stats-interval-ms',
+    '60000',
+    '--max-connections',
+    String(connections + 100),
+  ]);
   try {
     const idle = rssBytes(peer.pid);
     // window 1: the per-connection cost, not a deep queue, is what grows here.

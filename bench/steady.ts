@@ -28,22 +28,32 @@ export interface SteadyResult {
   benchCpuPct: number;
 }
 
-export async function runSteady(opts: {
-  devices: number;
-  rate: number;
-  seconds: number;
-  warmup: number;
-  batchMaxDelayMs: number;
-  extraArgs?: string[];
-}): Promise<SteadyResult> {
-  const db = join(tempDir('gw-bench-'), 'gateway.db');
+export interface SteadyHooks {
+  /** runs alongside the measured window; its stop() result is returned as `during` */
+  during?: (gateway: { httpPort: number; mqttPort: number }) => { stop(): Promise<unknown> };
+}
+
+export async function runSteady(
+  opts: {
+    devices: number;
+    rate: number;
+    seconds: number;
+    warmup: number;
+    /** unset: the gateway's default */
+    batchMaxDelayMs?: number;
+    extraArgs?: string[];
+    /** an existing database to run on, e.g. a seeded copy */
+    db?: string;
+  },
+  hooks: SteadyHooks = {},
+): Promise<SteadyResult & { during?: unknown }> {
+  const db = opts.db ?? join(tempDir('gw-bench-'), 'gateway.db');
   const gw = await spawnGateway([
     '--db',
     db,
     '--stats-interval-ms',
     '2000',
-    '--batch-max-delay-ms',
-    String(opts.batchMaxDelayMs),
+    ...(opts.batchMaxDelayMs === undefined ? [] : ['--batch-max-delay-ms', String(opts.batchMaxDelayMs)]),
     ...(opts.extraArgs ?? []),
   ]);
   const pid = gw.proc.pid!;
@@ -65,8 +75,10 @@ export async function runSteady(opts: {
     const benchCpu = cpuMeter(process.pid);
     gwCpu.start();
     benchCpu.start();
+    const side = hooks.during?.({ httpPort: gw.httpPort, mqttPort: gw.mqttPort });
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
     const w = fleet.window();
+    const during = await side?.stop();
     const gatewayCpuPct = gwCpu.stop();
     const benchCpuPct = benchCpu.stop();
     const rss = rssBytes(pid);
@@ -78,7 +90,7 @@ export async function runSteady(opts: {
     return {
       devices: opts.devices,
       rate: opts.rate,
-      batchMaxDelayMs: opts.batchMaxDelayMs,
+      batchMaxDelayMs: opts.batchMaxDelayMs ?? Number.NaN,
       seconds: w.seconds,
       sent: w.sent,
       acked: w.acked,
@@ -93,6 +105,7 @@ export async function runSteady(opts: {
       idleRssMb: idleRss / 2 ** 20,
       rssPerConnectionKb: (rss - idleRss) / 1024 / opts.devices,
       benchCpuPct,
+      ...(during === undefined ? {} : { during }),
     };
   } finally {
     await gw.stop('SIGTERM');
@@ -107,13 +120,16 @@ export async function main(argv: string[]) {
       rate: { type: 'string', default: '1' },
       duration: { type: 'string', default: '60' },
       warmup: { type: 'string', default: '5' },
-      'batch-max-delay-ms': { type: 'string', default: '5' },
+      'batch-max-delay-ms': { type: 'string' },
       // extra gateway flags, space-separated: --gateway-args "--analytics off"
       'gateway-args': { type: 'string', default: '' },
       json: { type: 'boolean', default: false },
     },
   });
-  const delays = values['batch-max-delay-ms'].split(',').map(Number);
+  const delays: Array<number | undefined> =
+    values['batch-max-delay-ms'] === undefined
+      ? [undefined]
+      : values['batch-max-delay-ms'].split(',').map(Number);
   const results: SteadyResult[] = [];
   for (const batchMaxDelayMs of delays) {
     const r = await runSteady({
@@ -121,7 +137,7 @@ export async function main(argv: string[]) {
       rate: Number(values.rate),
       seconds: Number(values.duration),
       warmup: Number(values.warmup),
-      batchMaxDelayMs,
+      ...(batchMaxDelayMs === undefined ? {} : { batchMaxDelayMs }),
       extraArgs: values['gateway-args'].split(' ').filter((a) => a !== ''),
     });
     results.push(r);
@@ -133,7 +149,7 @@ export async function main(argv: string[]) {
 export function formatSteady(r: SteadyResult): string {
   const f = (n: number, d = 1) => n.toFixed(d);
   return [
-    `steady: ${r.devices} devices × ${r.rate} msg/s, QoS 1, 3 metrics/msg, batch delay ${r.batchMaxDelayMs} ms, ${f(r.seconds, 0)} s measured`,
+    `steady: ${r.devices} devices × ${r.rate} msg/s, QoS 1, 3 metrics/msg, batch delay ${Number.isNaN(r.batchMaxDelayMs) ? 'default' : `${r.batchMaxDelayMs} ms`}, ${f(r.seconds, 0)} s measured`,
     `  sent ${r.sent}, acked ${r.acked}, failed ${r.failed}  (${f(r.acked / r.seconds, 0)} acks/s)`,
     `  ack latency p50 ${f(r.ackP50Ms, 2)} ms, p99 ${f(r.ackP99Ms, 2)} ms, max ${f(r.ackMaxMs, 2)} ms`,
     `  gateway event-loop p99 (2 s windows) median ${f(r.eventLoopP99MsMedian, 2)} ms, max ${f(r.eventLoopP99MsMax, 2)} ms`,

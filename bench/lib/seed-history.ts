@@ -1,0 +1,67 @@
+// A database with a day of history, written the way the gateway writes it:
+// 1-minute rollup states (sketches included) through the writer thread,
+// which builds the 1-hour tier from them. Query benchmarks need history to
+// read; a bench run alone would leave only its own two minutes.
+
+import { encodeStates, toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
+import { addReading, emptyState } from '../../pipelines/analytics/rollup-state.js';
+import type { WriteBatch } from '../../storage/port.js';
+import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
+
+const MINUTE = 60_000;
+
+export async function seedHistory(opts: {
+  path: string;
+  devices: number;
+  hours: number;
+  readingsPerMinute: number;
+  prefix: string;
+}) {
+  const writer = await openSqliteWriter({ path: opts.path });
+  const end = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * MINUTE;
+  const start = end - opts.hours * 60 * MINUTE;
+  const devices = Array.from(
+    { length: opts.devices },
+    (_, i) => `${opts.prefix}${String(i).padStart(5, '0')}`,
+  );
+  const deviceOf = Uint32Array.from(devices.keys());
+  const metricOf = new Uint32Array(opts.devices);
+  const empty = {
+    devices: [],
+    metrics: [],
+    deviceIndex: new Uint32Array(0),
+    metricIndex: new Uint32Array(0),
+    ts: new Float64Array(0),
+    value: new Float64Array(0),
+  };
+  let rows = 0;
+  for (let bucket = start; bucket < end; bucket += MINUTE) {
+    const states = devices.map((_, d) => {
+      const state = emptyState();
+      for (let k = 0; k < opts.readingsPerMinute; k++) {
+        const ts = bucket + Math.floor((k * MINUTE) / opts.readingsPerMinute);
+        // A diurnal temperature with a per-device offset and a little wobble.
+        const value =
+          20 + (d % 7) + 4 * Math.sin((2 * Math.PI * ts) / 86_400_000) + ((k * 7919 + d) % 13) / 20;
+        addReading(state, ts, value);
+      }
+      return state;
+    });
+    const columns = encodeStates(
+      [...devices.keys()],
+      devices.map(() => bucket),
+      states,
+    );
+    const rollups = toRollupColumns(columns, { devices, metrics: ['temperature'], deviceOf, metricOf });
+    const batch: WriteBatch = {
+      readings: empty,
+      deadLetters: [],
+      devices: devices.map((deviceId) => ({ deviceId, seenAt: bucket })),
+      rollups,
+    };
+    await writer.write(batch);
+    rows += devices.length;
+  }
+  await writer.close();
+  return { rows, from: start, to: end };
+}
