@@ -5,10 +5,13 @@
 
 import Database from 'better-sqlite3';
 import { workerData } from 'piscina';
+import { lowerThreadPriority } from '../../../gateway/background-priority.js';
 import { GatewayError } from '../../../gateway/errors.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
 import type { QueryReply, QueryTask } from './query-protocol.js';
 import { createSqliteQueries } from './sqlite-queries.js';
+
+lowerThreadPriority();
 
 const { path } = workerData as { path: string };
 const db = new Database(path, { readonly: true, fileMustExist: true });
