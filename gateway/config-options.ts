@@ -59,6 +59,13 @@ export const OPTION_SPECS = [
     doc: 'MQTT over WebSocket port (with --ws); 0 picks a free one.',
   },
   {
+    key: 'wsAllowedOrigins',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'Comma-separated origins (https://app.example.com) whose web pages may open MQTT over WebSocket; an upgrade with any other Origin header gets 403. Clients outside a browser send none and are not affected.',
+  },
+  {
     key: 'apiToken',
     type: 'string',
     optional: true,
@@ -134,9 +141,9 @@ export const OPTION_SPECS = [
   {
     key: 'maxPastMs',
     type: 'int',
-    default: 604800000,
+    default: 518400000,
     min: 0,
-    doc: 'How far behind the receive time a ts may be (default 7 days).',
+    doc: 'How far behind the receive time a ts may be (default 6 days, inside the 7-day raw retention).',
   },
   {
     key: 'deadLetterPayloadBytes',
@@ -253,12 +260,24 @@ export const OPTION_SPECS = [
   {
     key: 'ingestSessions',
     type: 'int',
-    default: 4,
+    default: 16,
     min: 1,
     doc: 'Sessions per gateway on the external broker ({client-id}-0 ..); mqtt.js handles one unacknowledged message per session, so more sessions mean larger group commits.',
   },
-  { key: 'ingestUsername', type: 'string', optional: true, default: '', doc: 'User name on the external broker.' },
-  { key: 'ingestPassword', type: 'string', optional: true, default: '', doc: 'Password on the external broker.' },
+  {
+    key: 'ingestUsername',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'User name on the external broker.',
+  },
+  {
+    key: 'ingestPassword',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: 'Password on the external broker.',
+  },
   {
     key: 'retentionRaw',
     type: 'string',

@@ -17,6 +17,7 @@ export interface GatewayConfig {
   tlsCa: string;
   ws: boolean;
   wsPort: number;
+  wsAllowedOrigins: string;
   apiToken: string;
   metricsHost: string;
   metricsPort: number;

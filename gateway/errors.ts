@@ -65,6 +65,9 @@ export const ErrorCodes = {
   GW_ERR_TLS_CONFIG: 'cannot read TLS %s file %s',
   GW_ERR_API_UNAUTHORIZED: '/api needs the bearer token (Authorization: Bearer <--api-token>)',
   GW_ERR_ROUTE_NOT_SERVED: 'this route is served on the other HTTP listener',
+  GW_ERR_API_HOST_REJECTED:
+    '/api without --api-token answers only Host localhost, an IP address or --host, not %s (DNS rebinding)',
+  GW_ERR_WS_ORIGIN: 'WebSocket upgrade from origin %s refused: not in --ws-allowed-origins',
   // command-line tools (sim, demo, query)
   GW_ERR_CLI_USAGE: '%s',
   GW_ERR_SIM_FD_LIMIT: 'open-file limit %s is too low for %s devices; run: ulimit -n %s',

@@ -6,13 +6,14 @@ import { type DeviceRegistry, emptyDeviceRegistry } from '../devices/device-regi
 import { type RunningAnalytics, startAnalytics } from '../pipelines/analytics/start-analytics.js';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import { createIngestPipeline } from '../pipelines/ingest-pipeline.js';
+import { openQueryService } from '../storage/open-storage.js';
 import type { StorageWriter } from '../storage/port.js';
 import type { QueryService } from '../storage/query-port.js';
-import { openQueryService } from '../storage/open-storage.js';
 import { retentionPolicy } from '../storage/sqlite/retention-policy.js';
 import { createRetention } from '../storage/sqlite/retention-scheduler.js';
 import { createGatewaySecurity } from './auth/security.js';
 import type { GatewayConfig } from './config.js';
+import { type RunningConsumer, startConsumer } from './consumer/start-consumer.js';
 import type { ErrorCode } from './errors.js';
 import { createEventLoopMonitor } from './event-loop-monitor.js';
 import { createHttpServer, listenHttp } from './http-server.js';
@@ -25,9 +26,10 @@ import type { HandleConnection, MqttListener } from './listeners/mqtt-listener.j
 import { startExtraListeners } from './listeners/start-listeners.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createPublishAuthorizer } from './publish-authorizer.js';
+import { createResendMemory } from './resend-memory.js';
+import { GatewayError } from './errors.js';
 import { createStatsReporter } from './stats-reporter.js';
 import { createStorageAlarm } from './storage-alarm.js';
-import { type RunningConsumer, startConsumer } from './consumer/start-consumer.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -55,9 +57,16 @@ export interface RunningGateway {
 
 export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const { config, logger, writer } = deps;
+  const policy = retentionPolicy(config);
+  // A reading accepted as late as --max-past-ms must outlive its own ack.
+  if (policy.raw !== null && policy.raw <= config.maxPastMs) {
+    throw new GatewayError('GW_ERR_CONFIG_INVALID', [
+      `retentionRaw (${config.retentionRaw}) must be longer than maxPastMs (${config.maxPastMs} ms), or readings accepted that late would be deleted right after their ack`,
+    ]);
+  }
   const retention = createRetention({
     writer,
-    policy: retentionPolicy(config),
+    policy,
     onError: (err) => logger.warn({ err }, 'retention step failed'),
   });
   const eventLoop = createEventLoopMonitor();
@@ -136,6 +145,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         isDraining: () => draining,
         rateLimiter: createDeviceRateLimiter({ ratePerSecond: config.deviceRate, burst: config.deviceBurst }),
         allowedMetrics: (client) => security.allowedMetrics(client),
+        // A client's in-flight window is far below 64; twice the connection cap
+        // keeps devices that reconnect through a storm.
+        resends: createResendMemory({ perClient: 64, maxClients: 2 * config.maxConnections }),
       }),
       subscribe: limitSubscriptions({ maxPerClient: config.maxSubscriptionsPerClient, onLimit: limitHit }),
     }),

@@ -28,11 +28,22 @@ async function main(): Promise<number> {
     isTTY: process.stdout.isTTY === true,
   });
 
+  // A dead writer thread never commits again: fail fast, so a supervisor
+  // restarts the gateway instead of publishers reconnecting into errors forever.
+  let writerDeath: GatewayError | undefined;
+  let onWriterDeath: (err: GatewayError) => void = () => {};
+  const writerDied = new Promise<GatewayError>((resolve) => {
+    onWriterDeath = resolve;
+  });
   // --db: a postgres:// URL is PostgreSQL, a path SQLite (storage/open-storage.ts).
   const { writer, describe: storage } = await openWriter(config.db, {
     synchronous: config.synchronous,
     maxDbBytes: config.maxDbBytes,
     log: (message, fields) => logger.info(fields ?? {}, message),
+    onDeath: (err) => {
+      writerDeath = err;
+      onWriterDeath(err);
+    },
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   // Opened after the writer, which has created the database and run the migrations.
@@ -62,14 +73,18 @@ async function main(): Promise<number> {
     'gateway ready',
   );
 
-  const signal = await stopSignal;
-  logger.info({ signal }, 'shutting down: draining the pipeline');
+  const stop = await Promise.race([stopSignal, writerDied]);
+  if (stop instanceof GatewayError) {
+    // Whatever was acked is committed; the close settles what is pending with errors, so nothing more is acked.
+    const cause = stop.cause instanceof Error ? stop.cause.message : String(stop.cause);
+    logger.fatal({ code: stop.code, cause }, 'storage writer thread died: shutting down, exit code 1');
+  } else logger.info({ signal: stop }, 'shutting down: draining the pipeline');
   await gateway.close();
   registry?.close();
   await writer.close();
   logger.info({ totals: gateway.metrics.totals }, 'stopped');
   logger.flush();
-  return 0;
+  return writerDeath === undefined ? 0 : 1;
 }
 
 main().then(

@@ -3,6 +3,7 @@ import { isTelemetryTopic, routeTopic } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import { type ErrorCode, gatewayError } from './errors.js';
 import type { DeviceRateLimiter } from './limits/device-rate-limiter.js';
+import type { ResendMemory } from './resend-memory.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
 
@@ -12,6 +13,8 @@ export interface PublishAuthorizerDeps {
   now?: () => number;
   /** per-device message rate; over it a message is acked but dead-lettered */
   rateLimiter?: DeviceRateLimiter;
+  /** recognises DUP resends of messages already admitted (gateway/resend-memory.ts) */
+  resends?: ResendMemory;
   /** the authenticated device's allowed metrics, if its registry entry limits them (gateway/auth/) */
   allowedMetrics?: (client: Client | null) => ReadonlySet<string> | undefined;
 }
@@ -23,7 +26,8 @@ export interface PublishAuthorizerDeps {
  * callback also stops aedes reading the connection's next chunk: TCP
  * backpressure for free. Calling back with an error makes aedes close the
  * connection without an ack, and an MQTT 3.1.1 client resends on reconnect
- * [MQTT-4.4.0-1]; the (device, metric, ts) key absorbs the duplicate.
+ * [MQTT-4.4.0-1]; the resend memory recognises it by ClientId, packet id and
+ * content, and the (device, metric, ts) key absorbs what it cannot see.
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
@@ -39,7 +43,29 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
-    const receivedAt = now();
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    let receivedAt = now();
+    let reported: ((err?: Error) => void) | undefined;
+    if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
+      const seen = deps.resends.admit(
+        client.id,
+        packet.messageId,
+        packet.dup === true,
+        packet.topic,
+        payload,
+        receivedAt,
+      );
+      switch (seen.kind) {
+        case 'committed':
+          return callback(null);
+        case 'pending':
+          return seen.wait((err) => callback(err ?? null));
+        case 'new':
+        case 'retry':
+          receivedAt = seen.receivedAt;
+          reported = seen.settled;
+      }
+    }
     let refusal: ErrorCode | undefined;
     if (deps.rateLimiter !== undefined) {
       const route = routeTopic(packet.topic);
@@ -50,6 +76,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     const once = (err?: Error) => {
       if (called) return;
       called = true;
+      reported?.(err);
       // A batch settles many messages of one connection in one loop: corking
       // until the loop is done turns their PUBACKs into one write, not one each.
       const conn = client?.conn;
@@ -62,7 +89,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     deps.pipeline.offer(
       {
         topic: packet.topic,
-        payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+        payload,
         qos,
         receivedAt,
         ...(refusal === undefined ? {} : { refusal }),

@@ -59,7 +59,7 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
   };
 
   const release = () => {
-    while (parked.length > 0 && (draining || pending < lowWater)) {
+    while (parked.length > 0 && (draining || pending <= lowWater)) {
       const next = parked.shift()!;
       admit(next.message, next.admitted);
     }

@@ -2,11 +2,12 @@
 // (gateway/main.ts, gateway/gateway.ts) and the query CLI: a postgres:// or
 // postgresql:// URL is PostgreSQL, anything else a SQLite file path.
 import { existsSync } from 'node:fs';
+import type { GatewayError } from '../gateway/errors.js';
 import type { StorageReader, StorageWriter } from './port.js';
-import { openPostgresQueryService } from './postgres/query/postgres-query-service.js';
 import { isPostgresUrl, redactUrl } from './postgres/pg-url.js';
 import { openPostgresReader } from './postgres/postgres-reader.js';
 import { openPostgresWriter } from './postgres/postgres-writer.js';
+import { openPostgresQueryService } from './postgres/query/postgres-query-service.js';
 import type { QueryService } from './query-port.js';
 import { openSqliteQueryService } from './sqlite/query/sqlite-query-service.js';
 import { openSqliteReader } from './sqlite/sqlite-reader.js';
@@ -27,6 +28,8 @@ export interface OpenWriterOptions {
   maxDbBytes?: number;
   /** start-up notes, e.g. PostgreSQL's plain-table or hypertable choice */
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** SQLite only: the writer thread died unasked; every later write fails (sqlite-writer.ts) */
+  onDeath?: (err: GatewayError) => void;
 }
 
 export interface OpenedWriter {
@@ -37,13 +40,17 @@ export interface OpenedWriter {
 
 export async function openWriter(db: string, opts: OpenWriterOptions = {}): Promise<OpenedWriter> {
   if (isPostgresUrl(db)) {
-    const writer = await openPostgresWriter({ url: db, ...(opts.log === undefined ? {} : { log: opts.log }) });
+    const writer = await openPostgresWriter({
+      url: db,
+      ...(opts.log === undefined ? {} : { log: opts.log }),
+    });
     return { writer, describe: { db: redactUrl(db), backend: 'postgres', ...writer.settings } };
   }
   const writer = await openSqliteWriter({
     path: db,
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
     ...(opts.maxDbBytes !== undefined && opts.maxDbBytes > 0 ? { maxDbBytes: opts.maxDbBytes } : {}),
+    ...(opts.onDeath === undefined ? {} : { onDeath: opts.onDeath }),
   });
   return { writer, describe: { db, backend: 'sqlite', synchronous: writer.settings.synchronous } };
 }

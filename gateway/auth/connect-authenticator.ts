@@ -159,6 +159,15 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
             callback(err, false);
             return;
           }
+          // The socket may have gone while scrypt ran; its 'close' has fired
+          // already, so remembering it now would pin the client forever.
+          if (client.conn.destroyed) {
+            callback(
+              Object.assign(new GatewayError('GW_ERR_CONNECTION_CLOSED'), { returnCode: SERVER_UNAVAILABLE }),
+              false,
+            );
+            return;
+          }
           identities.set(client, outcome);
           callback(null, true);
         },

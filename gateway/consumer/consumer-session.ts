@@ -1,8 +1,9 @@
 // One persistent MQTT session on the external broker: a stable ClientId,
 // clean=false, subscribed at QoS 1 to the share group's telemetry topics.
 // A message is acknowledged to the broker only after its readings committed.
-import type { Logger } from 'pino';
+
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 
@@ -104,7 +105,10 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
    * the broker resend it. The key (device, metric, ts) absorbs a duplicate.
    */
   const refuse = (err: Error) => {
-    log.warn({ code: (err as { code?: string }).code, err: err.message }, 'ingest: message not committed; reconnecting for redelivery');
+    log.warn(
+      { code: (err as { code?: string }).code, err: err.message },
+      'ingest: message not committed; reconnecting for redelivery',
+    );
     if (closing) client.end(true);
     else client.stream?.destroy();
   };

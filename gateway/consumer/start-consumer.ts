@@ -4,8 +4,8 @@
 // sessions (ClientIds {clientId}-0 .. -{n-1}); the broker spreads messages
 // over every session of the group.
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
+import { GatewayError } from '../errors.js';
 import { BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
 import { type ConsumerSession, openConsumerSession } from './consumer-session.js';
 
@@ -48,7 +48,9 @@ export function shareTopics(group: string): string[] {
  */
 export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsumer> {
   if (!/^[^/+#]+$/.test(opts.shareGroup)) {
-    throw new GatewayError('GW_ERR_CONFIG_INVALID', [`share group "${opts.shareGroup}" must not contain / + #`]);
+    throw new GatewayError('GW_ERR_CONFIG_INVALID', [
+      `share group "${opts.shareGroup}" must not contain / + #`,
+    ]);
   }
   const topics = shareTopics(opts.shareGroup);
   const sessions: ConsumerSession[] = [];
@@ -74,12 +76,17 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
   try {
     // A broker that never answers CONNECT makes mqtt.js retry silently: bound the wait.
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no SUBACK within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`no SUBACK within ${connectTimeoutMs} ms`)),
+        connectTimeoutMs,
+      );
     });
     await Promise.race([Promise.all(sessions.map((s) => s.subscribed)), timeout]);
   } catch (err) {
     await closeAll().catch(() => {});
-    throw new GatewayError('GW_ERR_INGEST_CONNECT', [redact(opts.url), (err as Error).message], { cause: err });
+    throw new GatewayError('GW_ERR_INGEST_CONNECT', [redact(opts.url), (err as Error).message], {
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
   }

@@ -24,7 +24,11 @@ export interface Applied {
 }
 
 /** Runs inside the caller's transaction. */
-export async function applyPgBatch(client: pg.ClientBase, batch: WriteBatch, caches: WriterCaches): Promise<Applied> {
+export async function applyPgBatch(
+  client: pg.ClientBase,
+  batch: WriteBatch,
+  caches: WriterCaches,
+): Promise<Applied> {
   const seen = await upsertDevices(client, batch, caches.lastSeen);
   const created = await internSeries(client, seriesNeeded(batch), caches.series);
   const idOf: SeriesIdOf = (deviceId, metric) => {
@@ -150,7 +154,8 @@ function seriesNeeded(batch: WriteBatch): Map<string, [string, string]> {
   for (const p of pairs) add(r.devices[Math.floor(p / r.metrics.length)]!, r.metrics[p % r.metrics.length]!);
   const u = batch.rollups;
   if (u !== undefined) {
-    for (let i = 0; i < u.bucket.length; i++) add(u.devices[u.deviceIndex[i]!]!, u.metrics[u.metricIndex[i]!]!);
+    for (let i = 0; i < u.bucket.length; i++)
+      add(u.devices[u.deviceIndex[i]!]!, u.metrics[u.metricIndex[i]!]!);
   }
   for (const a of batch.anomalies ?? []) add(a.deviceId, a.metric);
   return needed;

@@ -68,7 +68,11 @@ export async function applyPgRollups(
   return outcome;
 }
 
-async function applyRollups(client: pg.ClientBase, rollups: RollupColumns, idOf: SeriesIdOf): Promise<number> {
+async function applyRollups(
+  client: pg.ClientBase,
+  rollups: RollupColumns,
+  idOf: SeriesIdOf,
+): Promise<number> {
   // Minute rows in batch order, grouped per key; hours merged across the batch first (one write each).
   const minutes = new Map<string, { sid: number; bucket: number; states: RollupState[] }>();
   const hours = new Map<string, { sid: number; bucket: number; states: RollupState[] }>();

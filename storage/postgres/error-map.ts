@@ -1,7 +1,14 @@
 import type { ErrorCode } from '../../gateway/errors.js';
 
 /** Node socket errors: the server cannot be reached or went away. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
 
 /**
  * Maps a pg error to the gateway's code. PostgreSQL's SQLSTATE is five
@@ -13,7 +20,9 @@ export function gatewayCodeForPostgres(err: unknown): ErrorCode {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') {
     const message = err instanceof Error ? err.message : '';
-    return /connection|terminated|timeout/i.test(message) ? 'GW_ERR_STORAGE_UNAVAILABLE' : 'GW_ERR_STORAGE_WRITE';
+    return /connection|terminated|timeout/i.test(message)
+      ? 'GW_ERR_STORAGE_UNAVAILABLE'
+      : 'GW_ERR_STORAGE_WRITE';
   }
   if (UNREACHABLE.has(code)) return 'GW_ERR_STORAGE_UNAVAILABLE';
   switch (code) {

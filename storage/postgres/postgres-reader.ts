@@ -118,5 +118,7 @@ class PgReader implements StorageReader {
 /** A read that fails for no storage reason is still a storage failure to the caller. */
 export function readError(err: unknown, where: string): GatewayError {
   const code = gatewayCodeForPostgres(err);
-  return new GatewayError(code === 'GW_ERR_STORAGE_WRITE' ? 'GW_ERR_STORAGE_IO' : code, [where], { cause: err });
+  return new GatewayError(code === 'GW_ERR_STORAGE_WRITE' ? 'GW_ERR_STORAGE_IO' : code, [where], {
+    cause: err,
+  });
 }

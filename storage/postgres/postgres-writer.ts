@@ -80,7 +80,12 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
 }
 
 class PgWriter implements PostgresWriter {
-  settings: PostgresSettings = { schemaVersion: 0, hypertable: false, serverVersion: '?', synchronousCommit: '?' };
+  settings: PostgresSettings = {
+    schemaVersion: 0,
+    hypertable: false,
+    serverVersion: '?',
+    synchronousCommit: '?',
+  };
   readonly #pool: pg.Pool;
   readonly #where: string;
   readonly #caches: WriterCaches = { series: new Map(), lastSeen: new Map() };
@@ -95,7 +100,9 @@ class PgWriter implements PostgresWriter {
     this.#where = where;
     // An idle connection the server dropped (restart, failover) is reported
     // here; without a listener pg's error would end the process.
-    pool.on('error', (err) => this.#fail(new GatewayError('GW_ERR_STORAGE_UNAVAILABLE', [where], { cause: err })));
+    pool.on('error', (err) =>
+      this.#fail(new GatewayError('GW_ERR_STORAGE_UNAVAILABLE', [where], { cause: err })),
+    );
   }
 
   write(batch: WriteBatch): Promise<WriteResult> {

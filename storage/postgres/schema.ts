@@ -102,7 +102,10 @@ export interface MigrateOptions {
  * re-reads the version under the lock. Throws a RangeError for a schema
  * written by a newer gateway.
  */
-export async function migratePostgres(client: pg.ClientBase, opts: MigrateOptions): Promise<PgMigrationOutcome> {
+export async function migratePostgres(
+  client: pg.ClientBase,
+  opts: MigrateOptions,
+): Promise<PgMigrationOutcome> {
   let from = -1;
   for (;;) {
     await client.query('BEGIN');

@@ -16,6 +16,12 @@ export interface SqliteWriterOptions {
   maxDbBytes?: number;
   /** The compiled writer thread; for tests and unusual layouts. */
   workerScript?: URL;
+  /**
+   * Called once if the writer thread dies without being asked to close (out
+   * of memory, a crashed native module). Every later write fails, so the
+   * owner should shut down and let a supervisor restart it.
+   */
+  onDeath?: (err: GatewayError) => void;
 }
 
 /** A StorageWriter that also tells what the connection actually runs with (for the start-up log). */
@@ -47,7 +53,7 @@ export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<Sqlit
   }
   const script = opts.workerScript ?? resolveWorkerScript(import.meta.url, 'storage/sqlite/writer-thread.js');
   const { worker, settings } = await startWriterThread(script, threadOptions);
-  return new ThreadedSqliteWriter(worker, path, settings);
+  return new ThreadedSqliteWriter(worker, path, settings, opts.onDeath);
 }
 
 interface Pending {
@@ -67,11 +73,18 @@ class ThreadedSqliteWriter implements SqliteWriter {
   #died: GatewayError | undefined;
   #closeError: GatewayError | undefined;
   #closing: Promise<void> | undefined;
+  readonly #onDeath: ((err: GatewayError) => void) | undefined;
 
-  constructor(worker: Worker, path: string, settings: SqliteSettings) {
+  constructor(
+    worker: Worker,
+    path: string,
+    settings: SqliteSettings,
+    onDeath: ((err: GatewayError) => void) | undefined,
+  ) {
     this.#worker = worker;
     this.#path = path;
     this.settings = settings;
+    this.#onDeath = onDeath;
     let crash: unknown;
     worker.on('message', (message: FromThread) => this.#onMessage(message));
     worker.on('error', (err) => {
@@ -172,6 +185,8 @@ class ThreadedSqliteWriter implements SqliteWriter {
       pending.reject(new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause }));
     }
     this.#pending.clear();
+    // A death during close() is that close's business, not news for the owner.
+    if (this.#closing === undefined) this.#onDeath?.(this.#died);
   }
 
   #fail(err: GatewayError): void {

@@ -70,7 +70,10 @@ export function untilLogged(
         (err: Error) => finish(err),
       );
     };
-    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
     for (const g of gateways) g.proc.stdout?.on('data', onData);
     onData();
   });

@@ -16,10 +16,11 @@ const schema = await createTestSchema('gw_measure');
 const names = Array.from({ length: gateways }, (_, g) => `m7-${id}-${g}`);
 const clientIds = names.flatMap((n) => Array.from({ length: sessions }, (_, i) => `${n}-${i}`));
 const start = (name: string) =>
-  spawnConsumer({ db: schema.url, group: `m7-${id}`, clientId: name, sessions, extra: ['--log-level', 'warn'] });
+  spawnConsumer({ db: schema.url, group: `m7-${id}`, clientId: name, sessions });
 try {
   // 1. Create the sessions and the schema, then stop: Mosquitto keeps the sessions.
   for (const g of await Promise.all(names.map(start))) await g.stop('SIGTERM');
+  process.stderr.write('sessions created\n');
   // 2. The backlog: QoS 1, 10 devices, 3 readings a message.
   const pub = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: `m7-${id}-pub` });
   const t0 = Date.now() - 60_000;
@@ -33,6 +34,7 @@ try {
     ),
   );
   await pub.endAsync();
+  process.stderr.write('backlog published\n');
   // 3. Start the gateways and time the drain (first to last stored reading).
   const expected = messages * 3;
   const running = await Promise.all(names.map(start));

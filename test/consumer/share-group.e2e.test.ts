@@ -17,7 +17,9 @@ const MESSAGES = 1200;
 
 /** readings.stored of a gateway's final totals line (logged on SIGTERM) */
 function storedBy(g: GatewayProcess): number {
-  const line = g.logs.find((l) => l.msg === 'stopped') as { totals?: { readingsStored?: number } } | undefined;
+  const line = g.logs.find((l) => l.msg === 'stopped') as
+    | { totals?: { readingsStored?: number } }
+    | undefined;
   return line?.totals?.readingsStored ?? Number.NaN;
 }
 

@@ -8,11 +8,20 @@ import { type HostileRig, startHostileRig } from './support/hostile-rig.js';
 import { connectBytes, openConnected, openRaw, publishBytes } from './support/raw-connection.js';
 
 const MAX_PACKET = 131072;
+// Far longer than any test here runs: a connection that is closed was closed
+// by the packet guard, not by aedes' CONNECT timer.
+const CONNECT_TIMEOUT_MS = 600_000;
+const limitEvents = (code: string) => `gateway_limit_events_total{code="${code}"}`;
 
 describe('oversized packets', () => {
   let rig: HostileRig;
   beforeAll(async () => {
-    rig = await startHostileRig(['--max-packet-bytes', String(MAX_PACKET)]);
+    rig = await startHostileRig([
+      '--max-packet-bytes',
+      String(MAX_PACKET),
+      '--connect-timeout-ms',
+      String(CONNECT_TIMEOUT_MS),
+    ]);
   });
   afterAll(() => rig.close());
 
@@ -27,9 +36,13 @@ describe('oversized packets', () => {
   });
 
   it('closes one that declares it as its very first packet, before CONNECT', async () => {
+    const before = await rig.metric(limitEvents('GW_ERR_PACKET_TOO_LARGE'));
     const conn = await openRaw(rig.port);
     conn.send(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]));
+    // With a 10-minute CONNECT timeout only the packet guard can end it this
+    // soon (the test's own timeout is 60 s), and it counts it by its code.
     await conn.closed;
+    expect(await rig.metric(limitEvents('GW_ERR_PACKET_TOO_LARGE'))).toBe(before + 1);
     await rig.canary.probe();
   });
 
@@ -43,10 +56,13 @@ describe('oversized packets', () => {
     await rig.canary.probe();
   });
 
-  it('closes a Remaining Length of five bytes', async () => {
+  it('closes a Remaining Length of five bytes [MQTT-2.2.3], in the guard', async () => {
+    // mqtt-packet refuses this by itself too; the counter tells the guard did it first.
+    const before = await rig.metric(limitEvents('GW_ERR_PACKET_MALFORMED'));
     const conn = await openConnected(rig.port, 'len-5');
     conn.send(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]));
     await conn.closed;
+    expect(await rig.metric(limitEvents('GW_ERR_PACKET_MALFORMED'))).toBe(before + 1);
   });
 
   it('closes a real 200 KB publish without an ack, and stores nothing of it', async () => {

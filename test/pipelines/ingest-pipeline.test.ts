@@ -89,6 +89,19 @@ describe('createIngestPipeline', () => {
     expect(await parked).toBeUndefined();
   });
 
+  it('admits parked messages once the queue is empty, even with a high-water mark of 1', async () => {
+    const h = harness({ highWater: 1, maxReadings: 1 });
+    const first = h.message('d1', 1);
+    const parked = h.message('d1', 2);
+    expect(h.pipeline.parkedMessages).toBe(1);
+    h.writes[0]!.resolve(ok(1));
+    await first;
+    expect(h.pipeline.parkedMessages).toBe(0);
+    h.scheduler.flush();
+    h.writes[1]!.resolve(ok(1));
+    expect(await parked).toBeUndefined();
+  });
+
   it('drain flushes the partial batch, resolves after it settles, then refuses new offers', async () => {
     const h = harness();
     const a = h.message('d1', 1);

@@ -1,9 +1,10 @@
 // The storage contract suite (test/storage/contract.ts), run against
 // PostgreSQL: a fresh schema per test, dropped after.
-import { storageContract, rollupContract } from '../storage/contract.js';
-import { openPostgresQueryService } from '../../storage/postgres/query/postgres-query-service.js';
+
 import { openPostgresReader } from '../../storage/postgres/postgres-reader.js';
 import { openPostgresWriter } from '../../storage/postgres/postgres-writer.js';
+import { openPostgresQueryService } from '../../storage/postgres/query/postgres-query-service.js';
+import { rollupContract, storageContract } from '../storage/contract.js';
 import { createTestSchema } from './pg-schema.js';
 
 storageContract('postgres', async () => {

@@ -17,7 +17,18 @@ import { makeBatch, type ReadingSpec } from '../storage/make-batch.js';
 import { createTestSchema, type TestSchema } from './pg-schema.js';
 
 const HOUR = 3_600_000;
-const AGGS: readonly Aggregate[] = ['count', 'sum', 'min', 'max', 'avg', 'stddev', 'last', 'p50', 'p95', 'p99'];
+const AGGS: readonly Aggregate[] = [
+  'count',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'stddev',
+  'last',
+  'p50',
+  'p95',
+  'p99',
+];
 
 /** Recent data (so `latest` has a raw tail), several devices, late corrections, anomalies, dead letters. */
 function batchesFor(seed: number, start: number): WriteBatch[] {
@@ -60,7 +71,17 @@ function batchesFor(seed: number, start: number): WriteBatch[] {
     });
     const anomalies: AnomalyRecord[] =
       i % 17 === 0
-        ? [{ deviceId: rows[0]!.device, metric: rows[0]!.metric, ts: rows[0]!.ts, value: rows[0]!.value, score: 7.25, expectedLow: -1, expectedHigh: 1 }]
+        ? [
+            {
+              deviceId: rows[0]!.device,
+              metric: rows[0]!.metric,
+              ts: rows[0]!.ts,
+              value: rows[0]!.value,
+              score: 7.25,
+              expectedLow: -1,
+              expectedHigh: 1,
+            },
+          ]
         : [];
     const deadLetters =
       i % 23 === 0
@@ -79,7 +100,11 @@ function batchesFor(seed: number, start: number): WriteBatch[] {
           ]
         : [];
     // Every fifth batch is sent twice: a redelivery, absorbed by the key on both.
-    const batch = () => ({ ...makeBatch(rows, { deadLetters }), rollups: toRollupColumns(states, registry.names()), anomalies });
+    const batch = () => ({
+      ...makeBatch(rows, { deadLetters }),
+      rollups: toRollupColumns(states, registry.names()),
+      anomalies,
+    });
     out.push(batch());
   });
   return out;
@@ -100,7 +125,9 @@ function expectSameSeries(got: SeriesResult, want: SeriesResult, label: string):
     for (const [agg, value] of Object.entries(w.values)) {
       const actual = p.values[agg as Aggregate];
       if (FLOAT_MERGED.has(agg) && typeof value === 'number' && typeof actual === 'number') {
-        expect(Math.abs(actual - value), `${label} ${agg}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(value)));
+        expect(Math.abs(actual - value), `${label} ${agg}`).toBeLessThanOrEqual(
+          1e-12 * Math.max(1, Math.abs(value)),
+        );
       } else expect(actual, `${label} ${agg} @${p.bucketStart}`).toBe(value);
     }
   });
@@ -167,7 +194,11 @@ describe('PostgreSQL answers as SQLite does on the same batches', () => {
     const [devA, devB] = await both((s) => s.query.devices());
     expect(devB).toEqual(devA);
     expect(devA).toHaveLength(4);
-    for (const q of [{ from: start }, { device: 'dev-?', from: start, limit: 3 }, { device: 'dev_c', from: start }]) {
+    for (const q of [
+      { from: start },
+      { device: 'dev-?', from: start, limit: 3 },
+      { device: 'dev_c', from: start },
+    ]) {
       const [a, b] = await both((s) => s.query.anomalies(q));
       expect(b).toEqual(a);
       expect(a.length).toBeGreaterThan(0);
@@ -175,7 +206,9 @@ describe('PostgreSQL answers as SQLite does on the same batches', () => {
   });
 
   it('readings, counts, metric summary and dead letters', async () => {
-    const [ra, rb] = await both((s) => s.reader.readings({ deviceId: 'dev-b', metric: 'temp', from: start + HOUR / 2 }));
+    const [ra, rb] = await both((s) =>
+      s.reader.readings({ deviceId: 'dev-b', metric: 'temp', from: start + HOUR / 2 }),
+    );
     expect(rb).toEqual(ra);
     expect(ra.length).toBeGreaterThan(100);
     const [ca, cb] = await both((s) => s.reader.countReadings());

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GatewayError } from '../../gateway/errors.js';
 import { SCHEMA_VERSION } from '../../storage/sqlite/schema.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
@@ -151,6 +152,42 @@ describe('sqlite storage', () => {
     await expect(writer.write(makeBatch([]))).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE' });
     await writer.close();
     expect(writer.health().state).toBe('closed');
+  });
+
+  it('tells its owner once when the writer thread dies, after rejecting what was pending', async () => {
+    const workerScript = new URL('./fixtures/dying-writer.mjs', import.meta.url);
+    const deaths: Array<{ err: GatewayError; pendingBatches: number }> = [];
+    let announce: () => void = () => {};
+    const died = new Promise<void>((resolveDeath) => {
+      announce = resolveDeath;
+    });
+    const writer = await openSqliteWriter({
+      path,
+      workerScript,
+      onDeath: (err) => {
+        deaths.push({ err, pendingBatches: writer.health().pendingBatches });
+        announce();
+      },
+    });
+    const write = writer.write(makeBatch(series('dev-1', 'temp', T0, 1)));
+    await expect(write).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE' });
+    await died;
+    expect(deaths).toHaveLength(1);
+    expect(deaths[0]).toMatchObject({
+      err: { code: 'GW_ERR_STORAGE_WRITE', cause: { message: expect.stringContaining('code 3') } },
+      pendingBatches: 0,
+    });
+    await expect(writer.write(makeBatch([]))).rejects.toMatchObject({ code: 'GW_ERR_STORAGE_WRITE' });
+    await writer.close();
+    expect(deaths).toHaveLength(1);
+  });
+
+  it('does not report a death when it is closed', async () => {
+    let deaths = 0;
+    const writer = await openSqliteWriter({ path, onDeath: () => deaths++ });
+    await writer.write(makeBatch(series('dev-1', 'temp', T0, 1)));
+    await writer.close();
+    expect(deaths).toBe(0);
   });
 
   it('reader: a missing file is GW_ERR_STORAGE_OPEN, a closed reader GW_ERR_STORAGE_CLOSED', async () => {

@@ -46,7 +46,13 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
 
     async latest(deviceId, now) {
       // Per series as in SQLite: the newest closed minute, then a raw reading after it within the tail.
-      const found = await rows<{ metric: string; rts: number | null; rv: number | null; ts: number | null; v: number | null }>(
+      const found = await rows<{
+        metric: string;
+        rts: number | null;
+        rv: number | null;
+        ts: number | null;
+        v: number | null;
+      }>(
         `SELECT s.metric, roll.ts AS rts, roll.value AS rv, raw.ts, raw.value AS v
            FROM series s
            LEFT JOIN LATERAL (SELECT last_ts AS ts, last_value AS value FROM rollups_1m
@@ -136,7 +142,10 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
  */
 export function likePattern(device: string): string {
   if (!DEVICE_PATTERN.test(device)) {
-    throw new GatewayError('GW_ERR_QUERY_INVALID', ['device', `"${device}" is not a device id or glob (* and ?)`]);
+    throw new GatewayError('GW_ERR_QUERY_INVALID', [
+      'device',
+      `"${device}" is not a device id or glob (* and ?)`,
+    ]);
   }
   return device.replace(/_/g, '\\_').replace(/\*/g, '%').replace(/\?/g, '_');
 }

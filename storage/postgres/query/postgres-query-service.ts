@@ -58,7 +58,8 @@ export function openPostgresQueryService(options: PostgresQueryServiceOptions): 
   return {
     devices: () => run<DeviceRow[]>({ op: 'devices' }),
     latest: (deviceId) => run<LatestReading[]>({ op: 'latest', deviceId, now: now() }),
-    series: (query: SeriesQuery) => run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),
+    series: (query: SeriesQuery) =>
+      run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),
     anomalies: (query: AnomalyQuery) => run<AnomalyRecord[]>({ op: 'anomalies', query }),
     get utilization() {
       return pool.utilization;

@@ -29,7 +29,8 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
         return { ok: true, value: await queries.anomalies(task.query) };
     }
   } catch (err) {
-    if (err instanceof GatewayError) return { ok: false, code: err.code, message: err.message, gateway: true };
+    if (err instanceof GatewayError)
+      return { ok: false, code: err.code, message: err.message, gateway: true };
     const coded = readError(err, redactUrl(url));
     return {
       ok: false,

@@ -1,0 +1,168 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import mqttPacket from 'mqtt-packet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createResendMemory } from '../../gateway/resend-memory.js';
+import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
+
+/** A raw MQTT 3.1.1 connection that sends exactly the packets a test writes, DUP flags included. */
+async function rawClient(port: number, clientId: string) {
+  const socket: Socket = connect({ host: '127.0.0.1', port });
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: mqttPacket.Packet[] = [];
+  const waiters: Array<{
+    match: (p: mqttPacket.Packet) => boolean;
+    resolve: (p: mqttPacket.Packet) => void;
+  }> = [];
+  parser.on('packet', (p) => {
+    const i = waiters.findIndex((w) => w.match(p));
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(p);
+    else packets.push(p);
+  });
+  socket.on('data', (d) => parser.parse(d));
+  await once(socket, 'connect');
+  const next = (match: (p: mqttPacket.Packet) => boolean) => {
+    const found = packets.find(match);
+    if (found !== undefined) {
+      packets.splice(packets.indexOf(found), 1);
+      return Promise.resolve(found);
+    }
+    return new Promise<mqttPacket.Packet>((resolve) => waiters.push({ match, resolve }));
+  };
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId,
+      keepalive: 60,
+    }),
+  );
+  await next((p) => p.cmd === 'connack');
+  return {
+    send: (packet: mqttPacket.Packet) => socket.write(mqttPacket.generate(packet)),
+    next,
+    close: () => socket.destroy(),
+  };
+}
+
+const publish = (
+  topic: string,
+  payload: string,
+  qos: 1 | 2,
+  messageId: number,
+  dup: boolean,
+): mqttPacket.IPublishPacket => ({
+  cmd: 'publish',
+  topic,
+  payload,
+  qos,
+  messageId,
+  dup,
+  retain: false,
+});
+
+describe('a resent PUBLISH is acknowledged, not stored twice', () => {
+  let gw: InProcessGateway;
+  beforeAll(async () => {
+    gw = await startInProcessGateway();
+  });
+  afterAll(async () => gw.close());
+
+  const count = async (deviceId: string) => {
+    const reader = gw.reader();
+    try {
+      return {
+        readings: await reader.countReadings({ deviceId }),
+        deadLetters: (await reader.deadLetters({ deviceId })).length,
+      };
+    } finally {
+      await reader.close();
+    }
+  };
+
+  it('QoS 1 without ts: the DUP resend after a lost PUBACK, on a new connection', async () => {
+    const first = await rawClient(gw.gateway.mqtt.port, 'resend-q1');
+    first.send(publish('devices/resend-q1/telemetry/pressure', '1013.2', 1, 7, false));
+    await first.next((p) => p.cmd === 'puback' && p.messageId === 7);
+    first.close(); // as if that PUBACK never reached the device
+    const again = await rawClient(gw.gateway.mqtt.port, 'resend-q1');
+    again.send(publish('devices/resend-q1/telemetry/pressure', '1013.2', 1, 7, true));
+    await again.next((p) => p.cmd === 'puback' && p.messageId === 7);
+    again.close();
+    expect(await count('resend-q1')).toEqual({ readings: 1, deadLetters: 0 });
+  });
+
+  it('QoS 1: a resend that arrives while the original is still being committed waits for it', async () => {
+    const c = await rawClient(gw.gateway.mqtt.port, 'resend-pending');
+    c.send(publish('devices/resend-pending/telemetry', '{"t": 1, "bad": "x"}', 1, 9, false));
+    c.send(publish('devices/resend-pending/telemetry', '{"t": 1, "bad": "x"}', 1, 9, true));
+    await c.next((p) => p.cmd === 'puback' && p.messageId === 9);
+    await c.next((p) => p.cmd === 'puback' && p.messageId === 9);
+    c.close();
+    // One reading and one dead letter (for "bad"), not two of each.
+    expect(await count('resend-pending')).toEqual({ readings: 1, deadLetters: 1 });
+  });
+
+  it('QoS 2: a DUP PUBLISH before PUBREL gets PUBREC again and stores nothing more', async () => {
+    const c = await rawClient(gw.gateway.mqtt.port, 'resend-q2');
+    c.send(publish('devices/resend-q2/telemetry', '{"t": 2}', 2, 11, false));
+    await c.next((p) => p.cmd === 'pubrec' && p.messageId === 11);
+    c.send(publish('devices/resend-q2/telemetry', '{"t": 2}', 2, 11, true));
+    await c.next((p) => p.cmd === 'pubrec' && p.messageId === 11);
+    c.send({ cmd: 'pubrel', messageId: 11 });
+    await c.next((p) => p.cmd === 'pubcomp' && p.messageId === 11);
+    c.close();
+    expect(await count('resend-q2')).toEqual({ readings: 1, deadLetters: 0 });
+  });
+
+  it('a reused packet id with other content, or without DUP, is a new message', async () => {
+    const c = await rawClient(gw.gateway.mqtt.port, 'resend-new');
+    c.send(publish('devices/resend-new/telemetry/t', '1', 1, 5, false));
+    await c.next((p) => p.cmd === 'puback' && p.messageId === 5);
+    c.send(publish('devices/resend-new/telemetry/u', '2', 1, 5, true)); // DUP, but not the same message
+    await c.next((p) => p.cmd === 'puback' && p.messageId === 5);
+    c.close();
+    const reader = gw.reader();
+    try {
+      expect(await reader.readings({ deviceId: 'resend-new', metric: 't' })).toHaveLength(1);
+      expect(await reader.readings({ deviceId: 'resend-new', metric: 'u' })).toHaveLength(1);
+    } finally {
+      await reader.close();
+    }
+  });
+});
+
+describe('createResendMemory', () => {
+  const payload = Buffer.from('{"t":1}');
+
+  it('settles a pending resend with the original outcome, and retries a failed one at the original time', () => {
+    const memory = createResendMemory({ perClient: 4, maxClients: 10 });
+    const first = memory.admit('c', 1, false, 'devices/d/telemetry', payload, 100);
+    expect(first).toMatchObject({ kind: 'new', receivedAt: 100 });
+    const dup = memory.admit('c', 1, true, 'devices/d/telemetry', payload, 200);
+    expect(dup.kind).toBe('pending');
+    const outcomes: Array<Error | undefined> = [];
+    if (dup.kind === 'pending') dup.wait((err) => outcomes.push(err));
+    if (first.kind === 'new') first.settled(new Error('disk full'));
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]?.message).toBe('disk full');
+    const retry = memory.admit('c', 1, true, 'devices/d/telemetry', payload, 300);
+    expect(retry).toMatchObject({ kind: 'retry', receivedAt: 100 });
+    if (retry.kind === 'retry') retry.settled();
+    expect(memory.admit('c', 1, true, 'devices/d/telemetry', payload, 400).kind).toBe('committed');
+  });
+
+  it('forgets the oldest packet ids of a client and the least recently seen clients', () => {
+    const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+    for (const id of [1, 2, 3]) {
+      const d = memory.admit('c', id, false, 't', payload, id);
+      if (d.kind === 'new') d.settled();
+    }
+    expect(memory.admit('c', 1, true, 't', payload, 9).kind).toBe('new');
+    memory.admit('b', 1, false, 't', payload, 1);
+    memory.admit('a', 1, false, 't', payload, 1);
+    expect(memory.clients).toBe(2);
+  });
+});
