@@ -213,7 +213,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   let opsAddress: BoundAddress | undefined;
   try {
     mqttAddress = await listen(mqttServer, 'MQTT', config.host, config.mqttPort);
-    extraListeners = await startExtraListeners(config, handle);
+    extraListeners = await startExtraListeners(config, handle, {
+      onRefused: (code) => metrics.authRefused(code),
+    });
     httpAddress = await listenHttp(http, config.host, config.httpPort);
     if (opsHttp !== undefined) opsAddress = await listenHttp(opsHttp, config.metricsHost, config.metricsPort);
     // Consumer mode (gateway/consumer/, docs/scale-out.md): the same pipeline, fed by an external broker.

@@ -3,8 +3,12 @@
 // /metrics have a listener of their own (--metrics-host).
 // It judges the route fastify matched, not the raw URL, so encodings like
 // /%61pi or //api cannot slip past it.
+// Without a token, /api on loopback would answer any page a browser on this
+// host opens through DNS rebinding (evil.example resolving to 127.0.0.1), so
+// it then answers only Host names that no outsider controls.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 
@@ -19,6 +23,8 @@ export interface HttpGuardOptions {
   apiTokenRequired: boolean;
   /** '' when none is configured: then a required token can never match and /api answers 401 */
   apiToken: string;
+  /** --host; without a token, /api answers only a Host of localhost, an IP literal or this */
+  host?: string;
 }
 
 export type OnRequestHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -34,7 +40,13 @@ export function createHttpGuard(options: HttpGuardOptions): OnRequestHook {
       await reply.code(404).send({ error: { code: err.code, message: err.message } });
       return;
     }
-    if (!options.apiTokenRequired || !(route === '/api' || route.startsWith('/api/'))) return;
+    if (!(route === '/api' || route.startsWith('/api/'))) return;
+    if (options.apiToken === '' && !hostAllowed(request.headers.host, options.host)) {
+      const err = new GatewayError('GW_ERR_API_HOST_REJECTED', [JSON.stringify(request.headers.host ?? '')]);
+      await reply.code(403).send({ error: { code: err.code, message: err.message } });
+      return;
+    }
+    if (!options.apiTokenRequired) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     // Compare digests: equal lengths for timingSafeEqual, and no early exit on a prefix.
@@ -45,6 +57,19 @@ export function createHttpGuard(options: HttpGuardOptions): OnRequestHook {
       .header('www-authenticate', 'Bearer realm="gateway"')
       .send({ error: { code: err.code, message: err.message } });
   };
+}
+
+/**
+ * Whether a Host header ("127.0.0.1:8080", "[::1]:8080", "localhost") names
+ * this machine in a way a DNS-rebinding page cannot: localhost, an IP
+ * literal, or the configured --host. Anything else, or none, is refused.
+ */
+export function hostAllowed(header: string | undefined, configuredHost = ''): boolean {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::\d*)?$/.exec((header ?? '').trim().toLowerCase());
+  if (m === null) return false;
+  const hostname = m[1] ?? m[2]!;
+  if (hostname === 'localhost' || isIP(hostname) !== 0) return true;
+  return hostname === configuredHost.trim().toLowerCase().replace(/^\[|\]$/g, '');
 }
 
 function digest(token: string): Buffer {

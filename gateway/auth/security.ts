@@ -91,6 +91,7 @@ export function createGatewaySecurity(deps: {
         role,
         apiTokenRequired: apiTokenRequired(config.host, config.apiToken),
         apiToken: config.apiToken,
+        host: config.host,
       });
     },
     allowedMetrics(client) {

@@ -3,19 +3,26 @@
 // hand connections to the same function, so limits and hooks apply alike.
 
 import type { GatewayConfig } from '../config.js';
+import type { ErrorCode, GatewayError } from '../errors.js';
 import type { HandleConnection, MqttListener } from './mqtt-listener.js';
 import { startTlsListener } from './tls-listener.js';
 import { startWsListener } from './ws-listener.js';
 
 type ListenerConfig = Pick<
   GatewayConfig,
-  'host' | 'tlsPort' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'ws' | 'wsPort' | 'connectTimeoutMs'
+  'host' | 'tlsPort' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'ws' | 'wsPort' | 'wsAllowedOrigins' | 'connectTimeoutMs'
 > & { maxPacketBytes?: number };
+
+export interface ListenerEvents {
+  /** a connection refused before it reached the broker (a WebSocket page from a foreign origin) */
+  onRefused?: (code: ErrorCode, err: GatewayError) => void;
+}
 
 /** Starts them in turn; if one fails, those already started are closed and the error rethrown. */
 export async function startExtraListeners(
   config: ListenerConfig,
   handle: HandleConnection,
+  events: ListenerEvents = {},
 ): Promise<MqttListener[]> {
   const started: MqttListener[] = [];
   try {
@@ -39,7 +46,9 @@ export async function startExtraListeners(
           port: config.wsPort,
           // One WebSocket message may carry a whole MQTT packet and then some.
           maxMessageBytes: (config.maxPacketBytes ?? 1 << 20) + 1024,
+          allowedOrigins: config.wsAllowedOrigins,
           handle,
+          ...(events.onRefused === undefined ? {} : { onRefused: events.onRefused }),
         }),
       );
     }

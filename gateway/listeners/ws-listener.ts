@@ -5,8 +5,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { ErrorCode, GatewayError } from '../errors.js';
 import { listen } from '../listen.js';
 import type { HandleConnection, MqttListener } from './mqtt-listener.js';
+import { createOriginCheck } from './ws-origin.js';
 
 export const WS_PATH = '/mqtt';
 
@@ -18,10 +20,15 @@ export interface WsListenerOptions {
   port: number;
   /** largest WebSocket message accepted; ws' own default is 100 MiB */
   maxMessageBytes: number;
+  /** --ws-allowed-origins: an upgrade with any other Origin header gets 403 (ws-origin.ts) */
+  allowedOrigins: string;
   handle: HandleConnection;
+  /** an upgrade refused, with the reason */
+  onRefused?: (code: ErrorCode, err: GatewayError) => void;
 }
 
 export async function startWsListener(opts: WsListenerOptions): Promise<MqttListener> {
+  const checkOrigin = createOriginCheck(opts.allowedOrigins);
   const sockets = new Set<Socket>();
   const http = createServer((_req: IncomingMessage, res: ServerResponse) => {
     // Without this a plain GET would hang until its socket times out.
@@ -37,6 +44,14 @@ export async function startWsListener(opts: WsListenerOptions): Promise<MqttList
     path: WS_PATH,
     maxPayload: opts.maxMessageBytes,
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+    // Runs before the upgrade completes: a refused page never reaches aedes.
+    verifyClient: (info, done) => {
+      const err = checkOrigin(info.origin);
+      if (err === undefined) return done(true);
+      opts.onRefused?.(err.code, err);
+      const body = JSON.stringify({ error: { code: err.code, message: err.message } });
+      done(false, 403, body, { 'Content-Type': 'application/json' });
+    },
   });
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);

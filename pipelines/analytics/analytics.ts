@@ -133,9 +133,18 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
         scheduler: options.scheduler ?? asyncScheduler,
         tooLate: (n) => options.observer.tooLate(n),
       }),
-      concatMap((batch) => process(batch)),
+      // One failed minute (a full disk, a worker error) is reported and the
+      // next minute is analysed: an error must not end analytics for good.
+      concatMap((batch) => process(batch).catch((err: unknown) => options.observer.failed(err))),
     )
-    .subscribe({ complete: () => resolveDone(), error: (err) => options.observer.failed(err) });
+    .subscribe({
+      complete: () => resolveDone(),
+      // Still settles drain(), so shutdown never waits on a dead stream.
+      error: (err) => {
+        options.observer.failed(err);
+        resolveDone();
+      },
+    });
 
   let draining = false;
   return {

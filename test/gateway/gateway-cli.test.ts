@@ -131,9 +131,13 @@ describe('gateway as a user runs it', () => {
   });
 
   it('refuses a raw retention shorter than the oldest ts it accepts', async () => {
-    const r = await runCli('gateway/main.js', ['--mqtt-port', '0', '--http-port', '0', '--retention-raw', '1d'], {
-      GATEWAY_DB: join(tempDir(), 'g.db'),
-    });
+    const r = await runCli(
+      'gateway/main.js',
+      ['--mqtt-port', '0', '--http-port', '0', '--retention-raw', '1d'],
+      {
+        GATEWAY_DB: join(tempDir(), 'g.db'),
+      },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('GW_ERR_CONFIG_INVALID');
   });
