@@ -8,9 +8,9 @@
 // it then answers only Host names that no outsider controls.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import { hostAllowed } from './host-header.js';
 
 export const OPS_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -57,19 +57,6 @@ export function createHttpGuard(options: HttpGuardOptions): OnRequestHook {
       .header('www-authenticate', 'Bearer realm="gateway"')
       .send({ error: { code: err.code, message: err.message } });
   };
-}
-
-/**
- * Whether a Host header ("127.0.0.1:8080", "[::1]:8080", "localhost") names
- * this machine in a way a DNS-rebinding page cannot: localhost, an IP
- * literal, or the configured --host. Anything else, or none, is refused.
- */
-export function hostAllowed(header: string | undefined, configuredHost = ''): boolean {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::\d*)?$/.exec((header ?? '').trim().toLowerCase());
-  if (m === null) return false;
-  const hostname = m[1] ?? m[2]!;
-  if (hostname === 'localhost' || isIP(hostname) !== 0) return true;
-  return hostname === configuredHost.trim().toLowerCase().replace(/^\[|\]$/g, '');
 }
 
 function digest(token: string): Buffer {

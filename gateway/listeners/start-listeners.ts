@@ -10,7 +10,15 @@ import { startWsListener } from './ws-listener.js';
 
 type ListenerConfig = Pick<
   GatewayConfig,
-  'host' | 'tlsPort' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'ws' | 'wsPort' | 'wsAllowedOrigins' | 'connectTimeoutMs'
+  | 'host'
+  | 'tlsPort'
+  | 'tlsCert'
+  | 'tlsKey'
+  | 'tlsCa'
+  | 'ws'
+  | 'wsPort'
+  | 'wsAllowedOrigins'
+  | 'connectTimeoutMs'
 > & { maxPacketBytes?: number };
 
 export interface ListenerEvents {

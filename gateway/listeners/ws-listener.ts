@@ -20,7 +20,7 @@ export interface WsListenerOptions {
   port: number;
   /** largest WebSocket message accepted; ws' own default is 100 MiB */
   maxMessageBytes: number;
-  /** --ws-allowed-origins: an upgrade with any other Origin header gets 403 (ws-origin.ts) */
+  /** --ws-allowed-origins: an upgrade with another Origin header gets 403 unless it names this listener (ws-origin.ts) */
   allowedOrigins: string;
   handle: HandleConnection;
   /** an upgrade refused, with the reason */
@@ -28,7 +28,7 @@ export interface WsListenerOptions {
 }
 
 export async function startWsListener(opts: WsListenerOptions): Promise<MqttListener> {
-  const checkOrigin = createOriginCheck(opts.allowedOrigins);
+  const checkOrigin = createOriginCheck(opts.allowedOrigins, opts.host);
   const sockets = new Set<Socket>();
   const http = createServer((_req: IncomingMessage, res: ServerResponse) => {
     // Without this a plain GET would hang until its socket times out.
@@ -46,7 +46,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<MqttList
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
     // Runs before the upgrade completes: a refused page never reaches aedes.
     verifyClient: (info, done) => {
-      const err = checkOrigin(info.origin);
+      const err = checkOrigin(info.origin, info.req.headers.host);
       if (err === undefined) return done(true);
       opts.onRefused?.(err.code, err);
       const body = JSON.stringify({ error: { code: err.code, message: err.message } });

@@ -24,7 +24,7 @@ export interface PgPoolOptions {
 }
 
 export function createPgPool(opts: PgPoolOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max,
     application_name: opts.applicationName,
@@ -32,4 +32,10 @@ export function createPgPool(opts: PgPoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     types,
   });
+  // An idle connection the server dropped (restart, failover) is reported
+  // here; without a listener that is an uncaught 'error' event that ends the
+  // process. pg-pool has already discarded the client: the next checkout
+  // connects afresh, and a real outage surfaces as a coded error on a write.
+  pool.on('error', () => {});
+  return pool;
 }

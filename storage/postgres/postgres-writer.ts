@@ -52,6 +52,7 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
   let client: pg.PoolClient | undefined;
   try {
     client = await pool.connect();
+    client.on('error', ignoreDuringStart);
     const outcome = await migratePostgres(client, {
       timescale: opts.timescale ?? 'auto',
       log: opts.log ?? (() => {}),
@@ -65,8 +66,10 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
       serverVersion: rows[0]?.v ?? '?',
       synchronousCommit: rows[0]?.sc ?? '?',
     };
+    client.off('error', ignoreDuringStart);
     client.release();
   } catch (err) {
+    client?.off('error', ignoreDuringStart);
     client?.release(true);
     await pool.end().catch(() => {});
     const code = gatewayCodeForPostgres(err);
@@ -137,9 +140,15 @@ class PgWriter implements PostgresWriter {
   async #transaction(batch: WriteBatch): Promise<WriteResult> {
     let client: pg.PoolClient | undefined;
     let broken = false;
+    const markBroken = () => {
+      broken = true;
+    };
     const started = performance.now();
     try {
       client = await this.#pool.connect();
+      // pg-pool listens for a checked-out client's errors no more; a server
+      // restart between two statements would then be an uncaught 'error' event.
+      client.on('error', markBroken);
       await client.query('BEGIN');
       const applied = await applyPgBatch(client, batch, this.#caches);
       // write() resolves only after COMMIT returned: with synchronous_commit on
@@ -161,6 +170,7 @@ class PgWriter implements PostgresWriter {
       this.#fail(error);
       throw error;
     } finally {
+      client?.off('error', markBroken);
       client?.release(broken);
     }
   }
@@ -170,3 +180,6 @@ class PgWriter implements PostgresWriter {
     this.#lastError = { code: err.code, message: `${err.message}${detail}`, at: Date.now() };
   }
 }
+
+/** The failing statement reports the error; the event alone must not crash start-up. */
+function ignoreDuringStart(): void {}
