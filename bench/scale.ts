@@ -33,12 +33,12 @@ async function runScale(connections: number, seconds: number): Promise<ScalePoin
   ]);
   try {
     const idle = rssBytes(peer.pid);
-    // window 1: the per-connection cost, not a deep queue, is what grows here.
+    // The same 2-message window as `saturate`, so each point is a ceiling.
     const fleet = await startWindowFleet({
       host: '127.0.0.1',
       port: peer.port,
       connections,
-      window: 1,
+      window: 2,
       metricsPerMessage: 3,
     });
     await sleep(3000);
@@ -95,7 +95,7 @@ export async function main(argv: string[]) {
   writeFileSync(
     values.chart,
     lineChartSvg({
-      title: 'Gateway at scale (closed loop, 1 QoS 1 message in flight per connection)',
+      title: 'Gateway at scale (closed loop, 2 QoS 1 messages in flight per connection)',
       xLabel: 'connections',
       yLabel: 'durable acks/s · RSS (MB × 100)',
       series: [
