@@ -66,7 +66,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
         preferredDeviceId: deviceId(options.sim.idPrefix, 0, options.sim.devices),
       });
       streams.stdout.write(
-        `${formatDemoReport(report, summary, { db: options.db, host: gateway.host, mqttPort: gateway.mqttPort })}\n`,
+        `${formatDemoReport(report, summary, { db: options.db, host: gateway.host, mqttPort: gateway.mqttPort, httpPort: gateway.httpPort })}\n`,
       );
     } finally {
       await reader.close();

@@ -2,6 +2,7 @@
 // the database, not from the simulator's counters) and how it coped.
 
 import type { MetricSummaryRow, StorageReader } from '../storage/port.js';
+import { DEFAULT_DEMO_DB } from './demo-options.js';
 import type { SimSummary } from './sim-summary.js';
 
 export interface DemoReport {
@@ -108,7 +109,7 @@ const num = (v: number) => (Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(2));
 export function formatDemoReport(
   report: DemoReport,
   sim: SimSummary,
-  where: { db: string; host: string; mqttPort: number },
+  where: { db: string; host: string; mqttPort: number; httpPort?: number },
 ): string {
   const lines = [
     '',
@@ -139,9 +140,27 @@ export function formatDemoReport(
   lines.push(
     '',
     'Query further:',
-    `  npm run query -- readings --device ${report.sampleDeviceId ?? '<device id>'} --metric ${sim.metrics[0] ?? 'temperature'} --from -5m`,
+    ...queryCommands(
+      report.sampleDeviceId ?? '<device id>',
+      sim.metrics[0] ?? 'temperature',
+      where.db,
+      where.httpPort,
+    ),
     'Connect a real sensor:',
     `  mosquitto_pub -h ${where.host} -p ${where.mqttPort} -q 1 -t devices/my-sensor/telemetry -m '{"temperature": 21.5}'`,
   );
   return lines.join('\n');
+}
+
+function queryCommands(device: string, metric: string, db: string, httpPort: number | undefined): string[] {
+  // The default database needs no --db; any other one must be named.
+  const dbFlag = db === DEFAULT_DEMO_DB ? '' : ` --db ${db}`;
+  const lines = [
+    `  npm run query -- series --device ${device} --metric ${metric} --from -5m --bucket 1m --agg count,min,avg,max,p95${dbFlag}`,
+    `  npm run query -- series --device 'sim-*' --metric ${metric} --from -5m --bucket 1m --agg avg,p95${dbFlag}   # the whole fleet`,
+    `  npm run query -- readings --device ${device} --metric ${metric} --from -5m${dbFlag}`,
+  ];
+  if (httpPort !== undefined)
+    lines.push(`  open http://127.0.0.1:${httpPort}/   # the dashboard, while the gateway runs`);
+  return lines;
 }
