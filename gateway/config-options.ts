@@ -63,7 +63,7 @@ export const OPTION_SPECS = [
     type: 'string',
     optional: true,
     default: '',
-    doc: 'Comma-separated origins (https://app.example.com) whose web pages may open MQTT over WebSocket; an upgrade with any other Origin header gets 403. Clients outside a browser send none (mqtt.js) or the listener's own address (paho), both accepted.',
+    doc: 'Comma-separated origins (https://app.example.com) whose web pages may open MQTT over WebSocket; an upgrade with any other Origin header gets 403. Clients outside a browser send none (mqtt.js) or the address of the listener itself (paho); both are accepted.',
   },
   {
     key: 'apiToken',

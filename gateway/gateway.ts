@@ -15,6 +15,7 @@ import { createGatewaySecurity } from './auth/security.js';
 import type { GatewayConfig } from './config.js';
 import { type RunningConsumer, startConsumer } from './consumer/start-consumer.js';
 import type { ErrorCode } from './errors.js';
+import { GatewayError } from './errors.js';
 import { createEventLoopMonitor } from './event-loop-monitor.js';
 import { createHttpServer, listenHttp } from './http-server.js';
 import { createConnectionGuard } from './limits/connection-guard.js';
@@ -27,7 +28,6 @@ import { startExtraListeners } from './listeners/start-listeners.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createPublishAuthorizer } from './publish-authorizer.js';
 import { createResendMemory } from './resend-memory.js';
-import { GatewayError } from './errors.js';
 import { createStatsReporter } from './stats-reporter.js';
 import { createStorageAlarm } from './storage-alarm.js';
 

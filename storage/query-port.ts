@@ -3,7 +3,18 @@
 
 import type { DeviceRow } from './port.js';
 
-export const AGGREGATES = ['count', 'min', 'max', 'avg', 'sum', 'stddev', 'p50', 'p95', 'p99', 'last'] as const;
+export const AGGREGATES = [
+  'count',
+  'min',
+  'max',
+  'avg',
+  'sum',
+  'stddev',
+  'p50',
+  'p95',
+  'p99',
+  'last',
+] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
 
 export type Tier = 'raw' | '1m' | '1h';

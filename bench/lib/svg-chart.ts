@@ -24,6 +24,7 @@ export function lineChartSvg(opts: {
   const fmt = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : v.toFixed(0));
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${opts.title}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${opts.title}</text>`,
     `<text x="${width / 2}" y="${height - 12}" text-anchor="middle">${opts.xLabel}</text>`,

@@ -6,10 +6,12 @@ it('patches message id and ts into a pre-encoded PUBLISH that still parses', () 
   const enc = createPublishTemplate('devices/x-12/telemetry', 3);
   const buf = enc(513, 1764150000123);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
-  let got: any;
-  parser.on('packet', (p) => (got = p));
+  const got: mqttPacket.Packet[] = [];
+  parser.on('packet', (p) => got.push(p));
   parser.parse(buf);
-  expect(got.messageId).toBe(513);
-  expect(JSON.parse(got.payload.toString()).ts).toBe(1764150000123);
-  expect(got.topic).toBe('devices/x-12/telemetry');
+  expect(got).toHaveLength(1);
+  const packet = got[0] as mqttPacket.IPublishPacket;
+  expect(packet.messageId).toBe(513);
+  expect(JSON.parse(packet.payload.toString()).ts).toBe(1764150000123);
+  expect(packet.topic).toBe('devices/x-12/telemetry');
 });

@@ -7,16 +7,22 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { connectLeanPublisher } from '../../simulators/lean-publisher.js';
-import { ROOT, spawnGateway, tempDir } from '../support/spawn-gateway.js';
+import { type GatewayProcess, ROOT, spawnGateway, tempDir } from '../support/spawn-gateway.js';
 
 const PRELOAD = join(ROOT, 'build', 'test', 'gateway', 'support', 'writer-dies-on-readings.js');
 
 describe('writer thread death', () => {
+  let gateway: GatewayProcess | undefined;
+  // Should the gateway fail to exit, the test times out; leave no process behind.
+  afterAll(() => {
+    if (gateway?.proc.exitCode === null && gateway.proc.signalCode === null) gateway.proc.kill('SIGKILL');
+  });
+
   it('acks nothing, logs a fatal line naming the cause, closes and exits with code 1', async () => {
     const db = join(tempDir('gw-writer-death-'), 'gateway.db');
-    const gateway = await spawnGateway(['--db', db], {
+    gateway = await spawnGateway(['--db', db], {
       NODE_OPTIONS: `--import=${pathToFileURL(PRELOAD).href}`,
     });
     // 'close' comes after stdout has ended, so every log line has been read by then.
