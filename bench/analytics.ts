@@ -104,13 +104,13 @@ export async function main(argv: string[]) {
     `analytics: ${values.devices} devices × 1 msg/s, QoS 1, ${values.duration} s per run, database seeded with ${seed.rows} 1-minute rollups\n`,
   );
   console.log(
-    '| variant | ack p50 (ms) | ack p99 (ms) | event-loop p99, median window (ms) | event-loop p99, worst window (ms) | gateway CPU (%) | runs |',
+    '| variant | ack p50 (ms) | ack p99 (ms) | event-loop p99, median window (ms) | event-loop p99, worst window (ms) | gateway CPU (%) | RSS per connection (KB) | runs |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const [label, rs] of results) {
     const m = (f: (r: SteadyResult) => number) => median(rs.map(f)).toFixed(1);
     console.log(
-      `| ${label} | ${m((r) => r.ackP50Ms)} | ${m((r) => r.ackP99Ms)} | ${m((r) => r.eventLoopP99MsMedian)} | ${m((r) => r.eventLoopP99MsMax)} | ${m((r) => r.gatewayCpuPct)} | ${rs.length} |`,
+      `| ${label} | ${m((r) => r.ackP50Ms)} | ${m((r) => r.ackP99Ms)} | ${m((r) => r.eventLoopP99MsMedian)} | ${m((r) => r.eventLoopP99MsMax)} | ${m((r) => r.gatewayCpuPct)} | ${m((r) => r.rssPerConnectionKb)} | ${rs.length} |`,
     );
   }
   const on = median(results.get('analytics on')!.map((r) => r.ackP99Ms));

@@ -18,7 +18,10 @@ interface ScalePoint {
   idleRssMb: number;
   connectedRssMb: number;
   loadedRssMb: number;
+  /** (connected - idle) / connections: what an open, quiet connection costs */
   rssPerConnectionKb: number;
+  /** (loaded - idle) / connections: the same under saturating load, queues included */
+  loadedRssPerConnectionKb: number;
   cpuUsPerMessage: number;
 }
 
@@ -57,7 +60,8 @@ async function runScale(connections: number, seconds: number): Promise<ScalePoin
       idleRssMb: idle / 2 ** 20,
       connectedRssMb: connected / 2 ** 20,
       loadedRssMb: loaded / 2 ** 20,
-      rssPerConnectionKb: (loaded - idle) / 1024 / connections,
+      rssPerConnectionKb: (connected - idle) / 1024 / connections,
+      loadedRssPerConnectionKb: (loaded - idle) / 1024 / connections,
       cpuUsPerMessage: (cpu / w.acked) * 1e6,
     };
   } finally {
@@ -84,12 +88,12 @@ export async function main(argv: string[]) {
     );
   }
   console.log(
-    '| connections | acks/s | ack p99 (ms) | RSS idle / connected / loaded (MB) | RSS per connection (KB) | gateway CPU per message (µs) |',
+    '| connections | acks/s | ack p99 (ms) | RSS idle / connected / loaded (MB) | RSS per connection, connected / loaded (KB) | gateway CPU per message (µs) |',
   );
   console.log('|---|---|---|---|---|---|');
   for (const p of points) {
     console.log(
-      `| ${p.connections} | ${p.acksPerSec.toFixed(0)} | ${p.ackP99Ms.toFixed(1)} | ${p.idleRssMb.toFixed(0)} / ${p.connectedRssMb.toFixed(0)} / ${p.loadedRssMb.toFixed(0)} | ${p.rssPerConnectionKb.toFixed(1)} | ${p.cpuUsPerMessage.toFixed(1)} |`,
+      `| ${p.connections} | ${p.acksPerSec.toFixed(0)} | ${p.ackP99Ms.toFixed(1)} | ${p.idleRssMb.toFixed(0)} / ${p.connectedRssMb.toFixed(0)} / ${p.loadedRssMb.toFixed(0)} | ${p.rssPerConnectionKb.toFixed(1)} / ${p.loadedRssPerConnectionKb.toFixed(1)} | ${p.cpuUsPerMessage.toFixed(1)} |`,
     );
   }
   writeFileSync(
