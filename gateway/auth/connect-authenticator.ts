@@ -15,6 +15,7 @@ import { tokenDigest, verifyToken } from '../../devices/tokens.js';
 import { type ErrorCode, GatewayError } from '../errors.js';
 import { createBoundedConcurrency } from './bounded-concurrency.js';
 import type { ClientIdentities } from './client-identities.js';
+import { clientIdProblem, willTopicProblem } from './connect-names.js';
 
 type PreConnect = NonNullable<AedesOptions['preConnect']>;
 type Authenticate = NonNullable<AedesOptions['authenticate']>;
@@ -116,6 +117,11 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
     // A session must be named to be resumed [MQTT-3.1.3-8]; aedes accepts it (aedes #1095).
     if (clientId === '' && packet.clean === false)
       return refuse('GW_ERR_CLIENT_ID_REJECTED', IDENTIFIER_REJECTED, '""', 'a persistent session');
+    const badId = clientIdProblem(clientId);
+    if (badId !== undefined)
+      return refuse('GW_ERR_CLIENT_ID_REJECTED', IDENTIFIER_REJECTED, clientId.slice(0, 64), badId);
+    const willProblem = packet.will == null ? undefined : willTopicProblem(packet.will.topic);
+    if (willProblem !== undefined) return refuse('GW_ERR_WILL_INVALID', NOT_AUTHORIZED, willProblem);
 
     let identity = certificateIdentity(client, username);
     if (identity === undefined) {

@@ -325,21 +325,21 @@ const cases: Case[] = [
     name: 'ClientId with invalid UTF-8',
     connected: false,
     bytes: () => splice(connectBytes('idZZ'), 'ZZ', [0xc3, 0x28]),
-    expect: 'open',
+    expect: 'refused',
   },
   {
     item: 5,
     name: 'ClientId with wildcards and a slash',
     connected: false,
     bytes: () => connectBytes('dev/+/#'),
-    expect: 'open',
+    expect: 'refused',
   },
   {
     item: 5,
     name: 'ClientId of 65,535 bytes',
     connected: false,
     bytes: () => connectBytes('c'.repeat(65_535)),
-    expect: 'open',
+    expect: 'refused',
   },
   {
     item: 5,
@@ -349,7 +349,7 @@ const cases: Case[] = [
       connectBytes('will-wild', {
         will: { topic: 'devices/+/telemetry', payload: Buffer.from(good), qos: 0, retain: false },
       }),
-    expect: 'open',
+    expect: 'refused',
   },
   {
     item: 5,
@@ -363,9 +363,9 @@ const cases: Case[] = [
         'ZZ',
         [0xed, 0xa0],
       ),
-    expect: 'open',
+    expect: 'refused',
   },
-  { item: 5, name: 'empty will topic', connected: false, bytes: () => emptyWillTopic(), expect: 'open' },
+  { item: 5, name: 'empty will topic', connected: false, bytes: () => emptyWillTopic(), expect: 'refused' },
 ];
 
 async function outcomeOf(conn: RawConnection, c: Case): Promise<Outcome> {

@@ -1,0 +1,24 @@
+// Names in a CONNECT that aedes passes through but that no well-behaved
+// client sends (field notes, bad input 5). mqtt-packet decodes strings with
+// Buffer#toString, so invalid UTF-8 arrives as U+FFFD.
+
+/** Device ids are at most 64 bytes; `{id}-suffix` ClientIds need some room beyond. */
+export const MAX_CLIENT_ID_LENGTH = 256;
+
+// U+0000 is forbidden in MQTT strings [MQTT-1.5.3-2]; U+FFFD marks bytes that were not UTF-8 [MQTT-1.5.3-1].
+const NOT_TEXT = /[\u0000\uFFFD]/;
+
+export function clientIdProblem(clientId: string): string | undefined {
+  if (clientId.length > MAX_CLIENT_ID_LENGTH) return `longer than ${MAX_CLIENT_ID_LENGTH} characters`;
+  if (NOT_TEXT.test(clientId)) return 'not valid UTF-8 text';
+  if (/[+#]/.test(clientId)) return 'contains a topic wildcard';
+  return undefined;
+}
+
+/** A will is published to its topic: it must be a valid topic name [MQTT-3.1.2-9], [MQTT-3.3.2-2]. */
+export function willTopicProblem(topic: string): string | undefined {
+  if (topic.length === 0) return 'empty';
+  if (NOT_TEXT.test(topic)) return 'not valid UTF-8 text';
+  if (/[+#]/.test(topic)) return 'contains a topic wildcard';
+  return undefined;
+}
