@@ -6,11 +6,11 @@
 export const MAX_CLIENT_ID_LENGTH = 256;
 
 // U+0000 is forbidden in MQTT strings [MQTT-1.5.3-2]; U+FFFD marks bytes that were not UTF-8 [MQTT-1.5.3-1].
-const NOT_TEXT = /[\u0000\uFFFD]/;
+const notText = (s: string) => s.includes('\u0000') || s.includes('\uFFFD');
 
 export function clientIdProblem(clientId: string): string | undefined {
   if (clientId.length > MAX_CLIENT_ID_LENGTH) return `longer than ${MAX_CLIENT_ID_LENGTH} characters`;
-  if (NOT_TEXT.test(clientId)) return 'not valid UTF-8 text';
+  if (notText(clientId)) return 'not valid UTF-8 text';
   if (/[+#]/.test(clientId)) return 'contains a topic wildcard';
   return undefined;
 }
@@ -18,7 +18,7 @@ export function clientIdProblem(clientId: string): string | undefined {
 /** A will is published to its topic: it must be a valid topic name [MQTT-3.1.2-9], [MQTT-3.3.2-2]. */
 export function willTopicProblem(topic: string): string | undefined {
   if (topic.length === 0) return 'empty';
-  if (NOT_TEXT.test(topic)) return 'not valid UTF-8 text';
+  if (notText(topic)) return 'not valid UTF-8 text';
   if (/[+#]/.test(topic)) return 'contains a topic wildcard';
   return undefined;
 }
