@@ -2,17 +2,7 @@
 // threads (query-worker.ts), as the SQLite one's do, so the bucket merging of
 // a fleet-wide week costs the gateway's event loop one postMessage.
 import { Piscina } from 'piscina';
-import { GatewayError } from '../../../gateway/errors.js';
-import type { DeviceRow } from '../../port.js';
-import type {
-  AnomalyQuery,
-  AnomalyRecord,
-  LatestReading,
-  QueryService,
-  SeriesQuery,
-  SeriesResult,
-} from '../../query-port.js';
-import type { QueryReply, QueryTask } from '../../sqlite/query/query-protocol.js';
+import { type PooledQueryService, pooledQueryService } from '../../query/pooled-query-service.js';
 import { resolveWorkerScript } from '../../sqlite/worker-script.js';
 import { redactUrl } from '../pg-url.js';
 
@@ -22,13 +12,9 @@ export interface PostgresQueryServiceOptions {
   now?: () => number;
 }
 
-export interface PostgresQueryService extends QueryService {
-  readonly utilization: number;
-}
+export type PostgresQueryService = PooledQueryService;
 
 export function openPostgresQueryService(options: PostgresQueryServiceOptions): PostgresQueryService {
-  const now = options.now ?? Date.now;
-  const where = redactUrl(options.url);
   const pool = new Piscina({
     filename: resolveWorkerScript(import.meta.url, 'storage/postgres/query/query-worker.js').href,
     workerData: { url: options.url },
@@ -36,38 +22,5 @@ export function openPostgresQueryService(options: PostgresQueryServiceOptions): 
     maxThreads: options.threads ?? 1,
     idleTimeout: 30_000,
   });
-  let closed = false;
-
-  const run = async <T>(task: QueryTask): Promise<T> => {
-    if (closed) throw new GatewayError('GW_ERR_STORAGE_CLOSED');
-    let reply: QueryReply;
-    try {
-      reply = (await pool.run(task)) as QueryReply;
-    } catch (err) {
-      throw new GatewayError('GW_ERR_STORAGE_OPEN', [`${where} (${(err as Error).message})`], { cause: err });
-    }
-    if (!reply.ok) {
-      if (!reply.gateway) throw new GatewayError(reply.code, [where], { cause: new Error(reply.message) });
-      const err = new GatewayError(reply.code);
-      err.message = reply.message;
-      throw err;
-    }
-    return reply.value as T;
-  };
-
-  return {
-    devices: () => run<DeviceRow[]>({ op: 'devices' }),
-    latest: (deviceId) => run<LatestReading[]>({ op: 'latest', deviceId, now: now() }),
-    series: (query: SeriesQuery) =>
-      run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),
-    anomalies: (query: AnomalyQuery) => run<AnomalyRecord[]>({ op: 'anomalies', query }),
-    get utilization() {
-      return pool.utilization;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.destroy();
-    },
-  };
+  return pooledQueryService(pool, redactUrl(options.url), options.now ?? Date.now);
 }
