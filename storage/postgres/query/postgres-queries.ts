@@ -2,7 +2,6 @@
 // the SQLite backend's own functions (storage/sqlite/query/bucket-aggregates.ts),
 // in the same row order, so both backends answer the same data identically.
 import type pg from 'pg';
-import { GatewayError } from '../../../gateway/errors.js';
 import type { DeviceRow } from '../../port.js';
 import type {
   AnomalyQuery,
@@ -12,17 +11,12 @@ import type {
   SeriesResult,
 } from '../../query-port.js';
 import {
-  type BucketState,
-  mergeStored,
-  needsSketch,
-  newBucket,
+  checkDeviceGlob,
+  createSeriesBuckets,
   type StoredState,
   tierFor,
-  toPoint,
 } from '../../sqlite/query/bucket-aggregates.js';
 import { LATEST_RAW_TAIL_MS } from '../../sqlite/query/sqlite-queries.js';
-
-const DEVICE_PATTERN = /^[A-Za-z0-9_.*?-]{1,64}$/;
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -78,16 +72,7 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
         `SELECT count(*) AS n FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`,
         [query.metric, pattern],
       );
-      const buckets = new Map<number, BucketState>();
-      const bucketOf = (start: number, withSketch: boolean): BucketState => {
-        const key = Math.floor(start / query.bucketMs) * query.bucketMs;
-        let b = buckets.get(key);
-        if (b === undefined) {
-          b = newBucket(withSketch);
-          buckets.set(key, b);
-        }
-        return b;
-      };
+      const buckets = createSeriesBuckets(query.bucketMs, query.aggs);
       if (tier === 'raw') {
         const found = await rows<{ ts: number; value: number }>(
           `SELECT r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
@@ -95,30 +80,20 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
              ORDER BY r.ts, r.series_id`,
           [query.from, query.to, query.metric, pattern],
         );
-        const percentiles = needsSketch(query.aggs);
-        for (const { ts, value } of found) {
-          const b = bucketOf(ts, false);
-          mergeStored(b, { count: 1, sum: value, m2: 0, min: value, max: value, lastTs: ts, last: value });
-          if (!percentiles) continue;
-          if (b.values === null) b.values = [];
-          b.values.push(value);
-        }
+        for (const { ts, value } of found) buckets.addReading(ts, value);
       } else {
-        const withSketch = needsSketch(query.aggs);
         const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
         const found = await rows<StoredState & { bucket: number; sketch?: Buffer }>(
           `SELECT r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts AS "lastTs", r.last_value AS last
-               ${withSketch ? ', r.sketch' : ''}
+               ${buckets.withSketch ? ', r.sketch' : ''}
              FROM series s JOIN ${table} r ON r.series_id = s.id
              WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
              ORDER BY s.device_id COLLATE "C", r.bucket`,
           [query.metric, pattern, query.from, query.to],
         );
-        for (const row of found) mergeStored(bucketOf(row.bucket, withSketch), row);
+        for (const row of found) buckets.addStored(row);
       }
-      const points = [...buckets.entries()]
-        .sort((a, b) => a[0] - b[0])
-        .map(([start, b]) => toPoint(start, b, query.aggs));
+      const points = buckets.points();
       return { tier, bucketMs: query.bucketMs, devices: counted?.n ?? 0, points };
     },
 
@@ -141,11 +116,5 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
  * [A-Za-z0-9_.-]; of those only `_` means something to LIKE, so it is escaped.
  */
 export function likePattern(device: string): string {
-  if (!DEVICE_PATTERN.test(device)) {
-    throw new GatewayError('GW_ERR_QUERY_INVALID', [
-      'device',
-      `"${device}" is not a device id or glob (* and ?)`,
-    ]);
-  }
-  return device.replace(/_/g, '\\_').replace(/\*/g, '%').replace(/\?/g, '_');
+  return checkDeviceGlob(device).replace(/_/g, '\\_').replace(/\*/g, '%').replace(/\?/g, '_');
 }

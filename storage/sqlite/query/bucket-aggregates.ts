@@ -1,5 +1,6 @@
 // Turning merged rollup states (or raw readings) into the aggregates a
 // series query asks for.
+import { GatewayError } from '../../../gateway/errors.js';
 import { DDSketch } from '../../../pipelines/analytics/ddsketch.js';
 import { stddevOf } from '../../../pipelines/analytics/rollup-state.js';
 import type { Aggregate, SeriesPoint, Tier } from '../../query-port.js';
@@ -17,7 +18,7 @@ export function tierFor(bucketMs: number): Tier {
 
 export const PERCENTILES = { p50: 0.5, p95: 0.95, p99: 0.99 } as const;
 
-export function needsSketch(aggs: readonly Aggregate[]): boolean {
+function needsSketch(aggs: readonly Aggregate[]): boolean {
   return aggs.some((a) => a in PERCENTILES);
 }
 
@@ -35,7 +36,7 @@ export interface BucketState {
   values: number[] | null;
 }
 
-export function newBucket(withSketch: boolean): BucketState {
+function newBucket(withSketch: boolean): BucketState {
   return {
     count: 0,
     sum: 0,
@@ -61,7 +62,7 @@ export interface StoredState {
 }
 
 /** Chan et al.'s merge, as in pipelines/analytics/rollup-state.ts. */
-export function mergeStored(into: BucketState, row: StoredState): void {
+function mergeStored(into: BucketState, row: StoredState): void {
   if (row.count === 0) return;
   if (into.count === 0) {
     into.m2 = row.m2;
@@ -81,7 +82,7 @@ export function mergeStored(into: BucketState, row: StoredState): void {
   if (into.sketch !== null && row.sketch !== undefined) into.sketch.merge(DDSketch.decode(row.sketch));
 }
 
-export function toPoint(bucketStart: number, b: BucketState, aggs: readonly Aggregate[]): SeriesPoint {
+function toPoint(bucketStart: number, b: BucketState, aggs: readonly Aggregate[]): SeriesPoint {
   const values: Partial<Record<Aggregate, number | null>> = {};
   const sorted = b.values === null ? null : Float64Array.from(b.values).sort();
   for (const agg of aggs) values[agg] = aggregate(agg, b, sorted);
@@ -113,4 +114,53 @@ function aggregate(agg: Aggregate, b: BucketState, sorted: Float64Array | null):
       return b.sketch?.quantile(q) ?? null;
     }
   }
+}
+
+/** A device id, or a glob of one with `*` and `?`. */
+const DEVICE_GLOB = /^[A-Za-z0-9_.*?-]{1,64}$/;
+
+/** Refuses anything but a device id or glob, before it reaches a backend's pattern syntax. */
+export function checkDeviceGlob(device: string): string {
+  if (!DEVICE_GLOB.test(device)) {
+    throw new GatewayError('GW_ERR_QUERY_INVALID', [
+      'device',
+      `"${device}" is not a device id or glob (* and ?)`,
+    ]);
+  }
+  return device;
+}
+
+/**
+ * The buckets of one series query, whichever backend read the rows: raw
+ * readings (kept for exact percentiles when asked) or stored rollup states.
+ */
+export function createSeriesBuckets(bucketMs: number, aggs: readonly Aggregate[]) {
+  const buckets = new Map<number, BucketState>();
+  const withSketch = needsSketch(aggs);
+  const bucketOf = (start: number, sketch: boolean): BucketState => {
+    const key = Math.floor(start / bucketMs) * bucketMs;
+    let b = buckets.get(key);
+    if (b === undefined) {
+      b = newBucket(sketch);
+      buckets.set(key, b);
+    }
+    return b;
+  };
+  return {
+    /** whether stored rows must carry their sketches */
+    withSketch,
+    addReading(ts: number, value: number): void {
+      const b = bucketOf(ts, false);
+      mergeStored(b, { count: 1, sum: value, m2: 0, min: value, max: value, lastTs: ts, last: value });
+      if (!withSketch) return;
+      if (b.values === null) b.values = [];
+      b.values.push(value);
+    },
+    addStored(row: StoredState & { bucket: number }): void {
+      mergeStored(bucketOf(row.bucket, withSketch), row);
+    },
+    points(): SeriesPoint[] {
+      return [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, b]) => toPoint(start, b, aggs));
+    },
+  };
 }

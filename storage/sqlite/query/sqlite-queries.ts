@@ -2,7 +2,6 @@
 // in the query pool's workers (query-worker.ts), never on the gateway's main
 // thread; tests may call them directly.
 import type { Database, Statement } from 'better-sqlite3';
-import { GatewayError } from '../../../gateway/errors.js';
 import type { DeviceRow } from '../../port.js';
 import type {
   AnomalyQuery,
@@ -12,20 +11,15 @@ import type {
   SeriesResult,
 } from '../../query-port.js';
 import {
-  type BucketState,
+  checkDeviceGlob,
+  createSeriesBuckets,
   MINUTE_MS,
-  mergeStored,
-  needsSketch,
-  newBucket,
   type StoredState,
   tierFor,
-  toPoint,
 } from './bucket-aggregates.js';
 
 /** How far back `latest` looks in raw readings beyond the newest closed minute. */
 export const LATEST_RAW_TAIL_MS = 5 * MINUTE_MS;
-
-const DEVICE_PATTERN = /^[A-Za-z0-9_.*?-]{1,64}$/;
 
 export interface SqliteQueries {
   devices(): DeviceRow[];
@@ -85,16 +79,7 @@ export function createSqliteQueries(db: Database): SqliteQueries {
       const devices = prepare('SELECT count(*) FROM series WHERE metric = ? AND device_id GLOB ?')
         .pluck()
         .get(query.metric, pattern) as number;
-      const buckets = new Map<number, BucketState>();
-      const bucketOf = (start: number, withSketch: boolean): BucketState => {
-        const key = Math.floor(start / query.bucketMs) * query.bucketMs;
-        let b = buckets.get(key);
-        if (b === undefined) {
-          b = newBucket(withSketch);
-          buckets.set(key, b);
-        }
-        return b;
-      };
+      const buckets = createSeriesBuckets(query.bucketMs, query.aggs);
       if (tier === 'raw') {
         const rows = prepare(
           `SELECT r.ts AS ts, r.value AS value FROM readings r
@@ -104,30 +89,20 @@ export function createSqliteQueries(db: Database): SqliteQueries {
           ts: number;
           value: number;
         }>;
-        const percentiles = needsSketch(query.aggs);
-        for (const { ts, value } of rows) {
-          const b = bucketOf(ts, false);
-          mergeStored(b, { count: 1, sum: value, m2: 0, min: value, max: value, lastTs: ts, last: value });
-          if (!percentiles) continue;
-          if (b.values === null) b.values = [];
-          b.values.push(value);
-        }
+        for (const { ts, value } of rows) buckets.addReading(ts, value);
       } else {
-        const withSketch = needsSketch(query.aggs);
         const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
         const rows = prepare(
           `SELECT r.bucket AS bucket, r.count AS count, r.sum AS sum, r.m2 AS m2, r.min AS min, r.max AS max,
-               r.last_ts AS lastTs, r.last_value AS last${withSketch ? ', r.sketch AS sketch' : ''}
+               r.last_ts AS lastTs, r.last_value AS last${buckets.withSketch ? ', r.sketch AS sketch' : ''}
              FROM series s JOIN ${table} r ON r.series_id = s.id
              WHERE s.metric = ? AND s.device_id GLOB ? AND r.bucket >= ? AND r.bucket < ?`,
         ).iterate(query.metric, pattern, query.from, query.to) as IterableIterator<
           StoredState & { bucket: number }
         >;
-        for (const row of rows) mergeStored(bucketOf(row.bucket, withSketch), row);
+        for (const row of rows) buckets.addStored(row);
       }
-      const points = [...buckets.entries()]
-        .sort((a, b) => a[0] - b[0])
-        .map(([start, b]) => toPoint(start, b, query.aggs));
+      const points = buckets.points();
       return { tier, bucketMs: query.bucketMs, devices, points };
     },
 
@@ -145,12 +120,4 @@ export function createSqliteQueries(db: Database): SqliteQueries {
 }
 
 /** Device ids use [A-Za-z0-9_.-]; with `*` and `?` added that is already a safe SQLite GLOB. */
-function devicePattern(device: string): string {
-  if (!DEVICE_PATTERN.test(device)) {
-    throw new GatewayError('GW_ERR_QUERY_INVALID', [
-      'device',
-      `"${device}" is not a device id or glob (* and ?)`,
-    ]);
-  }
-  return device;
-}
+const devicePattern = checkDeviceGlob;
