@@ -2,6 +2,7 @@
 // a single statement over arrays (unnest), so a batch of 2000 readings is a
 // handful of round trips, with no parameter-count limit to chunk around.
 import type pg from 'pg';
+import { seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { LAST_SEEN_RESOLUTION_MS } from '../sqlite/apply-batch.js';
 import { applyPgRollups } from './apply-rollups.js';
@@ -109,15 +110,7 @@ async function upsertDevices(
   batch: WriteBatch,
   lastSeen: Map<string, number>,
 ): Promise<Map<string, number>> {
-  const ranges = new Map<string, [number, number]>();
-  for (const { deviceId, seenAt } of batch.devices) {
-    const range = ranges.get(deviceId);
-    if (range === undefined) ranges.set(deviceId, [seenAt, seenAt]);
-    else {
-      range[0] = Math.min(range[0], seenAt);
-      range[1] = Math.max(range[1], seenAt);
-    }
-  }
+  const ranges = seenRanges(batch);
   const seen = new Map<string, number>();
   const ids: string[] = [];
   const firsts: number[] = [];

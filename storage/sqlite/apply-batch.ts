@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
+import { seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { prepareRollupApplier } from './rollups/apply-rollups.js';
 
@@ -123,18 +124,4 @@ export function prepareBatchApplier(db: Database): BatchApplier {
     for (const [deviceId, last] of seen) lastSeenCache.set(deviceId, last);
     return { ...result, commitMs };
   };
-}
-
-/** deviceId -> [min seenAt, max seenAt] within the batch: one upsert per device. */
-function seenRanges(batch: WriteBatch): Map<string, [number, number]> {
-  const ranges = new Map<string, [number, number]>();
-  for (const { deviceId, seenAt } of batch.devices) {
-    const range = ranges.get(deviceId);
-    if (range === undefined) ranges.set(deviceId, [seenAt, seenAt]);
-    else {
-      range[0] = Math.min(range[0], seenAt);
-      range[1] = Math.max(range[1], seenAt);
-    }
-  }
-  return ranges;
 }
