@@ -1,5 +1,5 @@
 import type { AedesOptions, Client } from 'aedes';
-import { isTelemetryTopic, routeTopic } from '../pipelines/decode-telemetry.js';
+import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import { type ErrorCode, gatewayError } from './errors.js';
 import type { DeviceRateLimiter } from './limits/device-rate-limiter.js';
@@ -67,8 +67,9 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       }
     }
     let refusal: ErrorCode | undefined;
+    let route: TopicRoute | ErrorCode | undefined;
     if (deps.rateLimiter !== undefined) {
-      const route = routeTopic(packet.topic);
+      route = routeTopic(packet.topic);
       if (typeof route !== 'string' && !deps.rateLimiter.take(route.deviceId, receivedAt))
         refusal = 'GW_ERR_RATE_LIMITED';
     }
@@ -93,6 +94,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
         qos,
         receivedAt,
         ...(refusal === undefined ? {} : { refusal }),
+        ...(route === undefined ? {} : { route }),
         ...withAllowedMetrics(deps.allowedMetrics?.(client)),
         // QoS 0 is best effort: it was let through on admission.
         settle: qos === 0 ? () => {} : once,

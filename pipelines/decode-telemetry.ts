@@ -48,7 +48,7 @@ export function decodeMessage(
   message: IngestMessage,
   limits: Pick<ValidationLimits, 'maxPayloadBytes'>,
 ): DecodedMessage {
-  const route = routeTopic(message.topic);
+  const route = message.route ?? routeTopic(message.topic);
   if (typeof route === 'string') {
     const deviceId = message.topic.split('/')[1] ?? '';
     return { message, deviceId: NAME_PATTERN.test(deviceId) ? deviceId : null, error: route };

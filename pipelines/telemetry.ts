@@ -2,6 +2,7 @@
 
 import type { ErrorCode } from '../gateway/errors.js';
 import type { Rejection } from '../storage/port.js';
+import type { TopicRoute } from './decode-telemetry.js';
 
 export interface Reading {
   metric: string;
@@ -26,6 +27,8 @@ export interface IngestMessage {
    * rate): the decode stage dead-letters it with this code without parsing.
    */
   refusal?: ErrorCode;
+  /** routeTopic(topic), when the broker hook already worked it out: decode does not split the topic twice */
+  route?: TopicRoute | ErrorCode;
   /**
    * The authenticated device's allowed metrics, when its registry entry
    * limits them: any other metric is dead-lettered as GW_ERR_METRIC_NOT_ALLOWED.
