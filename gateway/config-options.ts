@@ -1,6 +1,8 @@
 // Every setting, declared once as data. The flag, the GATEWAY_* variable, the
 // config-file key, validation and the README's table all come from this list.
 
+import { DEFAULT_QUERY_CPU_PERCENT } from '../storage/query/query-pacer.js';
+
 export type OptionType = 'string' | 'port' | 'int' | 'enum' | 'boolean';
 
 export interface OptionSpec {
@@ -12,6 +14,8 @@ export interface OptionSpec {
   optional?: boolean;
   /** smallest accepted value for int */
   min?: number;
+  /** largest accepted value for int */
+  max?: number;
   choices?: readonly string[];
 }
 
@@ -236,6 +240,14 @@ export const OPTION_SPECS = [
     default: 1,
     min: 1,
     doc: 'Reader threads that run queries (HTTP API).',
+  },
+  {
+    key: 'queryCpuPercent',
+    type: 'int',
+    default: DEFAULT_QUERY_CPU_PERCENT,
+    min: 1,
+    max: 100,
+    doc: 'Share of one core each query thread may use; a heavy query sleeps between slices of work so ingest keeps the CPU. 100 = no cap.',
   },
   {
     key: 'ingest',

@@ -47,6 +47,7 @@ export interface GatewayConfig {
   analyticsLatenessMs: number;
   analyticsThreads: number;
   queryThreads: number;
+  queryCpuPercent: number;
   ingest: string;
   shareGroup: string;
   ingestClientId: string;
@@ -196,6 +197,7 @@ function coerce(spec: OptionSpec, value: unknown, origin: string): string | numb
       if (!Number.isSafeInteger(n)) throw bad(`must be a whole number, got "${String(value)}"`);
       if (spec.type === 'port' && (n < 0 || n > 65535)) throw bad(`must be a port from 0 to 65535, got ${n}`);
       if (spec.min !== undefined && n < spec.min) throw bad(`must be at least ${spec.min}, got ${n}`);
+      if (spec.max !== undefined && n > spec.max) throw bad(`must be at most ${spec.max}, got ${n}`);
       return n;
     }
   }

@@ -100,7 +100,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         })
       : undefined;
   // SQLite or PostgreSQL, as --db names it (storage/open-storage.ts).
-  const query = openQueryService(config.db, { threads: config.queryThreads });
+  const query = openQueryService(config.db, {
+    threads: config.queryThreads,
+    cpuShare: config.queryCpuPercent / 100,
+  });
   let consumer: RunningConsumer | undefined;
   const alarm = createStorageAlarm(logger);
   const pipeline = createIngestPipeline({

@@ -64,11 +64,15 @@ export interface PooledQueryService extends QueryService {
   readonly utilization: number;
 }
 
-export function openQueryService(db: string, opts: { threads?: number } = {}): PooledQueryService {
+export function openQueryService(
+  db: string,
+  opts: { threads?: number; cpuShare?: number } = {},
+): PooledQueryService {
   const threads = opts.threads ?? 1;
+  const cpuShare = opts.cpuShare ?? 1;
   return isPostgresUrl(db)
-    ? openPostgresQueryService({ url: db, threads })
-    : openSqliteQueryService({ path: db, threads });
+    ? openPostgresQueryService({ url: db, threads, cpuShare })
+    : openSqliteQueryService({ path: db, threads, cpuShare });
 }
 
 /** Whether there is something to query: a SQLite file exists; a server is asked on the first query. */

@@ -15,5 +15,5 @@ process.exitCode = await runQueryCli(process.argv.slice(2), {
   // --db: a SQLite path or a postgres:// URL (storage/open-storage.ts).
   exists: storageExists,
   openReader: (db) => openReader(db),
-  openQuery: async (db) => openQueryService(db, { threads: 1 }),
+  openQuery: async (db, cpuShare) => openQueryService(db, { threads: 1, cpuShare }),
 });

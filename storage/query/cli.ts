@@ -19,6 +19,7 @@ import type { StorageReader } from '../port.js';
 import type { QueryService } from '../query-port.js';
 import { parseTimeExpr } from '../time-expr.js';
 import { BUCKETS, parseAnomalyParams, parseDeviceId, parseSeriesParams, QueryParamError } from './params.js';
+import { DEFAULT_QUERY_CPU_PERCENT } from './query-pacer.js';
 import { anomaliesResponse, latestResponse, seriesResponse, seriesSummary } from './responses.js';
 
 export const USAGE = `usage: npm run query -- <command> [options]
@@ -30,6 +31,7 @@ export const USAGE = `usage: npm run query -- <command> [options]
   readings      --device D --metric M [--from T] [--to T] [--limit N]   (limit default 1000)
   dead-letters  [--device D] [--limit N]                              (newest first, limit default 100)
 options: --format table|json|csv (table)   --db PATH (env GATEWAY_DB, else data/gateway.db)
+env GATEWAY_QUERY_CPU_PERCENT (25): share of one core the query may use, as in the gateway.
 T: now, -15m, -1h, -7d, +5m, ISO 8601 or epoch ms; --from is inclusive, --to exclusive.
 B: ${Object.keys(BUCKETS).join(' ')}   A: count min max avg sum stddev p50 p95 p99 last
 GLOB: * and ? in a device id (quote it in the shell) aggregate over every matching device.
@@ -61,7 +63,8 @@ export interface QueryCliIo {
   stderr(text: string): void;
   exists(path: string): boolean;
   openReader(path: string): StorageReader;
-  openQuery(path: string): Promise<QueryService>;
+  /** cpuShare: the query thread's cap (storage/query/query-pacer.ts), from GATEWAY_QUERY_CPU_PERCENT */
+  openQuery(path: string, cpuShare: number): Promise<QueryService>;
 }
 
 interface Output {
@@ -172,6 +175,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 export async function runQueryCli(argv: readonly string[], io: QueryCliIo): Promise<number> {
   let values: Values;
   let prepared: Prepared;
+  let cpuShare: number;
   try {
     const parsed = parseArgs({
       args: attachValues(argv),
@@ -190,6 +194,7 @@ export async function runQueryCli(argv: readonly string[], io: QueryCliIo): Prom
         usage(`--${name} does not apply here`);
     }
     prepared = command.prepare(values, outputFormat(values.format), io.now());
+    cpuShare = cpuPercent(io.env.GATEWAY_QUERY_CPU_PERCENT) / 100;
   } catch (err) {
     return fail(err, io);
   }
@@ -207,7 +212,7 @@ export async function runQueryCli(argv: readonly string[], io: QueryCliIo): Prom
       close = () => reader.close();
       output = await prepared.run(reader);
     } else {
-      const query = await io.openQuery(db);
+      const query = await io.openQuery(db, cpuShare);
       close = () => query.close();
       output = await prepared.run(query);
     }
@@ -273,6 +278,15 @@ function outputFormat(value: string | undefined): OutputFormat {
 function positiveInt(text: string, name: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < 1) usage(`--${name} must be a positive integer`);
+  return n;
+}
+
+/** The same default and bounds as the gateway's --query-cpu-percent. */
+function cpuPercent(text: string | undefined): number {
+  if (text === undefined || text === '') return DEFAULT_QUERY_CPU_PERCENT;
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 1 && n <= 100))
+    usage(`GATEWAY_QUERY_CPU_PERCENT must be a whole number from 1 to 100, got "${text}"`);
   return n;
 }
 

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
     [['--mqtt-port', '12x'], {}],
     [['--synchronous', 'OFF'], {}],
     [['--batch-max-readings', '0'], {}],
+    [['--query-cpu-percent', '0'], {}],
+    [['--query-cpu-percent', '101'], {}],
     [['--no-such-flag'], {}],
     [[], { GATEWAY_HTTP_PORT: '-1' }],
   ])('refuses %j %j with GW_ERR_CONFIG_INVALID', (argv, env) => {

@@ -40,12 +40,17 @@ function fake(): FakeQueryService {
   return q;
 }
 
-async function run(args: string[], query: QueryService | (() => Promise<QueryService>) = fake()) {
+async function run(
+  args: string[],
+  query: QueryService | (() => Promise<QueryService>) = fake(),
+  env: Record<string, string> = {},
+) {
   let stdout = '';
   let stderr = '';
   let opened = 0;
+  const cpuShares: number[] = [];
   const io: QueryCliIo = {
-    env: {},
+    env,
     now: () => NOW,
     stdout: (t) => {
       stdout += t;
@@ -57,14 +62,32 @@ async function run(args: string[], query: QueryService | (() => Promise<QuerySer
     openReader: () => {
       throw new Error('these commands must not open the plain reader');
     },
-    openQuery: () => {
+    openQuery: (_path, cpuShare) => {
       opened++;
+      cpuShares.push(cpuShare);
       return typeof query === 'function' ? query() : Promise.resolve(query);
     },
   };
   const code = await runQueryCli(args, io);
-  return { code, stdout, stderr, opened };
+  return { code, stdout, stderr, opened, cpuShares };
 }
+
+describe('query CLI CPU cap', () => {
+  it('caps the query thread at 25 % of a core unless GATEWAY_QUERY_CPU_PERCENT says otherwise', async () => {
+    const latest = ['latest', '--device', 'pi-1'];
+    expect((await run(latest)).cpuShares).toEqual([0.25]);
+    expect((await run(latest, fake(), { GATEWAY_QUERY_CPU_PERCENT: '100' })).cpuShares).toEqual([1]);
+  });
+
+  it('refuses a share outside 1..100 as a usage error, before opening anything', async () => {
+    for (const bad of ['0', '101', '2.5', 'half']) {
+      const r = await run(['latest', '--device', 'pi-1'], fake(), { GATEWAY_QUERY_CPU_PERCENT: bad });
+      expect(r.code).toBe(2);
+      expect(r.opened).toBe(0);
+      expect(r.stderr).toContain('GATEWAY_QUERY_CPU_PERCENT');
+    }
+  });
+});
 
 describe('query CLI series', () => {
   it('prints the tier line, then an aligned table with one column per aggregate', async () => {

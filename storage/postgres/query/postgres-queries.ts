@@ -3,6 +3,7 @@
 // in the same row order, so both backends answer the same data identically.
 import type pg from 'pg';
 import type { DeviceRow } from '../../port.js';
+import type { Pacer } from '../../query/query-pacer.js';
 import type {
   AnomalyQuery,
   AnomalyRecord,
@@ -27,7 +28,8 @@ export interface PostgresQueries {
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
 }
 
-export function createPostgresQueries(db: Queryable): PostgresQueries {
+/** `pacer`: the thread's duty cycle (storage/query/query-pacer.ts); ticked once per row merged. */
+export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQueries {
   const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
     (await db.query<T>(sql, params)).rows;
 
@@ -80,7 +82,11 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
              ORDER BY r.ts, r.series_id`,
           [query.from, query.to, query.metric, pattern],
         );
-        for (const { ts, value } of found) buckets.addReading(ts, value);
+        pacer?.reset();
+        for (const { ts, value } of found) {
+          buckets.addReading(ts, value);
+          pacer?.tick();
+        }
       } else {
         const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
         const found = await rows<StoredState & { bucket: number; sketch?: Buffer }>(
@@ -91,7 +97,11 @@ export function createPostgresQueries(db: Queryable): PostgresQueries {
              ORDER BY s.device_id COLLATE "C", r.bucket`,
           [query.metric, pattern, query.from, query.to],
         );
-        for (const row of found) buckets.addStored(row);
+        pacer?.reset();
+        for (const row of found) {
+          buckets.addStored(row);
+          pacer?.tick();
+        }
       }
       const points = buckets.points();
       return { tier, bucketMs: query.bucketMs, devices: counted?.n ?? 0, points };

@@ -9,6 +9,8 @@ import { redactUrl } from '../pg-url.js';
 export interface PostgresQueryServiceOptions {
   url: string;
   threads?: number;
+  /** share of one core each worker may use for merging rows (storage/query/query-pacer.ts); 1 = no cap */
+  cpuShare?: number;
   now?: () => number;
 }
 
@@ -17,7 +19,7 @@ export type PostgresQueryService = PooledQueryService;
 export function openPostgresQueryService(options: PostgresQueryServiceOptions): PostgresQueryService {
   const pool = new Piscina({
     filename: resolveWorkerScript(import.meta.url, 'storage/postgres/query/query-worker.js').href,
-    workerData: { url: options.url },
+    workerData: { url: options.url, cpuShare: options.cpuShare ?? 1 },
     minThreads: 0,
     maxThreads: options.threads ?? 1,
     idleTimeout: 30_000,

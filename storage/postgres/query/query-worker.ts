@@ -5,16 +5,17 @@
 // {code, message}: class identity does not survive structured cloning.
 import { workerData } from 'piscina';
 import { GatewayError } from '../../../gateway/errors.js';
+import { createPacer } from '../../query/query-pacer.js';
 import type { QueryReply, QueryTask } from '../../sqlite/query/query-protocol.js';
 import { createPgPool } from '../pg-pool.js';
 import { redactUrl } from '../pg-url.js';
 import { readError } from '../postgres-reader.js';
 import { createPostgresQueries } from './postgres-queries.js';
 
-const { url } = workerData as { url: string };
+const { url, cpuShare } = workerData as { url: string; cpuShare: number };
 const pool = createPgPool({ url, max: 1, applicationName: 'sensor-gateway query' });
 pool.on('error', () => {}); // an idle connection dropped; the next query reconnects
-const queries = createPostgresQueries(pool);
+const queries = createPostgresQueries(pool, createPacer({ share: cpuShare }));
 
 export default async function queryTask(task: QueryTask): Promise<QueryReply> {
   try {

@@ -79,7 +79,7 @@ function mergeStored(into: BucketState, row: StoredState): void {
     into.lastTs = row.lastTs;
     into.last = row.last;
   }
-  if (into.sketch !== null && row.sketch !== undefined) into.sketch.merge(DDSketch.decode(row.sketch));
+  if (into.sketch !== null && row.sketch !== undefined) into.sketch.mergeEncoded(row.sketch);
 }
 
 function toPoint(bucketStart: number, b: BucketState, aggs: readonly Aggregate[]): SeriesPoint {

@@ -7,15 +7,16 @@ import Database from 'better-sqlite3';
 import { workerData } from 'piscina';
 import { lowerThreadPriority } from '../../../gateway/background-priority.js';
 import { GatewayError } from '../../../gateway/errors.js';
+import { createPacer } from '../../query/query-pacer.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
 import type { QueryReply, QueryTask } from './query-protocol.js';
 import { createSqliteQueries } from './sqlite-queries.js';
 
 lowerThreadPriority();
 
-const { path } = workerData as { path: string };
+const { path, cpuShare } = workerData as { path: string; cpuShare: number };
 const db = new Database(path, { readonly: true, fileMustExist: true });
-const queries = createSqliteQueries(db);
+const queries = createSqliteQueries(db, createPacer({ share: cpuShare }));
 
 export default function queryTask(task: QueryTask): QueryReply {
   try {

@@ -3,6 +3,7 @@
 // thread; tests may call them directly.
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeviceRow } from '../../port.js';
+import type { Pacer } from '../../query/query-pacer.js';
 import type {
   AnomalyQuery,
   AnomalyRecord,
@@ -28,7 +29,8 @@ export interface SqliteQueries {
   anomalies(query: AnomalyQuery): AnomalyRecord[];
 }
 
-export function createSqliteQueries(db: Database): SqliteQueries {
+/** `pacer`: the thread's duty cycle (storage/query/query-pacer.ts); ticked once per row a series query reads. */
+export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries {
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
     let statement = statements.get(sql);
@@ -80,6 +82,7 @@ export function createSqliteQueries(db: Database): SqliteQueries {
         .pluck()
         .get(query.metric, pattern) as number;
       const buckets = createSeriesBuckets(query.bucketMs, query.aggs);
+      pacer?.reset();
       if (tier === 'raw') {
         const rows = prepare(
           `SELECT r.ts AS ts, r.value AS value FROM readings r
@@ -89,7 +92,10 @@ export function createSqliteQueries(db: Database): SqliteQueries {
           ts: number;
           value: number;
         }>;
-        for (const { ts, value } of rows) buckets.addReading(ts, value);
+        for (const { ts, value } of rows) {
+          buckets.addReading(ts, value);
+          pacer?.tick();
+        }
       } else {
         const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
         const rows = prepare(
@@ -100,7 +106,10 @@ export function createSqliteQueries(db: Database): SqliteQueries {
         ).iterate(query.metric, pattern, query.from, query.to) as IterableIterator<
           StoredState & { bucket: number }
         >;
-        for (const row of rows) buckets.addStored(row);
+        for (const row of rows) {
+          buckets.addStored(row);
+          pacer?.tick();
+        }
       }
       const points = buckets.points();
       return { tier, bucketMs: query.bucketMs, devices, points };

@@ -9,6 +9,8 @@ export interface SqliteQueryServiceOptions {
   path: string;
   /** reader threads; queries beyond that wait in the pool's queue */
   threads?: number;
+  /** share of one core each reader thread may use (storage/query/query-pacer.ts); 1 = no cap */
+  cpuShare?: number;
   now?: () => number;
 }
 
@@ -17,7 +19,7 @@ export type SqliteQueryService = PooledQueryService;
 export function openSqliteQueryService(options: SqliteQueryServiceOptions): SqliteQueryService {
   const pool = new Piscina({
     filename: resolveWorkerScript(import.meta.url, 'storage/sqlite/query/query-worker.js').href,
-    workerData: { path: options.path },
+    workerData: { path: options.path, cpuShare: options.cpuShare ?? 1 },
     minThreads: 0,
     maxThreads: options.threads ?? 1,
     // Reader threads are cheap to start and a connection pins the WAL; let idle ones go.
