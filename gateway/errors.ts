@@ -18,6 +18,7 @@ export const ErrorCodes = {
   GW_ERR_STORAGE_WRITE: 'storage write failed',
   GW_ERR_STORAGE_CLOSED: 'storage is closed',
   GW_ERR_STORAGE_UNAVAILABLE: 'database server %s is unreachable or went away',
+  GW_ERR_STORAGE_RECOVERY: 'cannot rebuild the rollups of the minutes open at the last stop: %s',
   // consumer mode (gateway/consumer/): the gateway subscribes to an external broker
   GW_ERR_INGEST_CONNECT: 'cannot connect to the ingest broker %s: %s',
   GW_ERR_SHUTTING_DOWN: 'gateway is shutting down',

@@ -27,6 +27,7 @@ import type { HandleConnection, MqttListener } from './listeners/mqtt-listener.j
 import { startExtraListeners } from './listeners/start-listeners.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createPublishAuthorizer } from './publish-authorizer.js';
+import { recoverRollups } from './recover-rollups.js';
 import { createResendMemory } from './resend-memory.js';
 import { createStatsReporter } from './stats-reporter.js';
 import { createStorageAlarm } from './storage-alarm.js';
@@ -64,6 +65,14 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       `retentionRaw (${config.retentionRaw}) must be longer than maxPastMs (${config.maxPastMs} ms), or readings accepted that late would be deleted right after their ack`,
     ]);
   }
+  // Before the analytics and any listener or subscription start: no reading
+  // may be counted both by the rebuild and by this run's minute windows.
+  await recoverRollups({
+    writer,
+    logger,
+    analytics: config.analytics,
+    latenessMs: config.analyticsLatenessMs,
+  });
   const retention = createRetention({
     writer,
     policy,

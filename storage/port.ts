@@ -60,7 +60,22 @@ export interface WriteBatch {
   anomalies?: AnomalyRecord[];
   /** one bounded retention step, run in the same writer so it never races a commit */
   prune?: PruneStep;
+  /**
+   * The analytics watermark W (epoch ms, a minute boundary): every minute
+   * before it has been closed by the analytics and its rollups committed, this
+   * batch's included. Stored in the batch's transaction; a backend keeps the
+   * larger of the stored and the new value. StorageWriter.recoverRollups
+   * rebuilds the minutes from shortly before W after an unclean stop.
+   */
+  analyticsWatermark?: number;
 }
+
+/**
+ * The watermark a clean stop leaves once the analytics have closed every open
+ * minute and committed its rollups: there is nothing for the next start to
+ * rebuild, so a restart does not re-read the last minutes of raw readings.
+ */
+export const ALL_MINUTES_CLOSED = Number.MAX_SAFE_INTEGER;
 
 /**
  * Partial states of 1-minute buckets, columnar like ReadingColumns. Row i
@@ -129,10 +144,51 @@ export interface StorageHealth {
   pendingBatches: number;
 }
 
+export interface RollupRecoveryOptions {
+  /**
+   * The analytics' lateness (config analyticsLatenessMs): corrections for
+   * minutes up to this long before W may have been held in memory.
+   */
+  latenessMs: number;
+  /**
+   * The new watermark: the minute boundary before which the analytics of this
+   * run treat minutes as closed (pipelines/analytics/minute-windows.ts
+   * closedMinutesBefore). null when this run has analytics off: the watermark
+   * is then removed, so a later run does not rebuild the minutes this one
+   * stores no rollups for.
+   */
+  closedBefore: number | null;
+}
+
+export interface RollupRecovery {
+  /** start of the first minute rebuilt (epoch ms); null when no watermark was stored */
+  from: number | null;
+  /** raw readings read */
+  readings: number;
+  /** 1-minute rows written from raw readings */
+  minuteRows: number;
+  /** 1-minute rows deleted because their minute has no raw readings any more */
+  minuteRowsDeleted: number;
+  /** 1-hour rows written (merges of their 1-minute rows) */
+  hourRows: number;
+  /** time taken inside the transaction, ms */
+  ms: number;
+}
+
 /** The write side: one writer, off the main thread. */
 export interface StorageWriter {
   /** Resolves once the batch is durable (committed); rejects with a GatewayError. */
   write(batch: WriteBatch): Promise<WriteResult>;
+  /**
+   * At start-up, before any ingest: the analytics keep open minutes (and
+   * late corrections) in memory, so after an unclean stop their readings are
+   * raw but in no rollup. In ONE transaction, when a watermark W is stored:
+   * every 1-minute row from R = W - latenessMs - 1 min (down to its minute)
+   * on is replaced by the state rebuilt from the raw readings, and the
+   * 1-hour rows of those series from R's hour on by merges of their 1-minute
+   * rows. Then W becomes options.closedBefore. Rejects with a GatewayError.
+   */
+  recoverRollups(options: RollupRecoveryOptions): Promise<RollupRecovery>;
   health(): StorageHealth;
   /** Waits for pending writes, checkpoints and closes. Idempotent. */
   close(): Promise<void>;

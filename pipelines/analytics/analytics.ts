@@ -4,14 +4,14 @@
 // alerts/{deviceId} on the broker.
 
 import { asyncScheduler, concatMap, type SchedulerLike, Subject } from 'rxjs';
-import type { StorageWriter, WriteBatch } from '../../storage/port.js';
+import { ALL_MINUTES_CLOSED, type StorageWriter, type WriteBatch } from '../../storage/port.js';
 import type { AnomalyRecord } from '../../storage/query-port.js';
 import { emptyWriteBatch } from '../../storage/sqlite/rollups/empty-batch.js';
 import { DETECTOR_DEFAULTS, type DetectorOptions } from '../analytics-workers/anomaly-detector.js';
 import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
 import type { SettledBatch } from '../commit-batches.js';
 import { committedReadings, createNewestTs, type ReadingChunk } from './committed-readings.js';
-import { minuteWindows, type WindowBatch } from './minute-windows.js';
+import { MINUTE_MS, minuteWindows, type WindowBatch } from './minute-windows.js';
 import { sliceRollups, toRollupColumns } from './rollup-columns.js';
 import { SeriesRegistry } from './series-registry.js';
 
@@ -65,6 +65,13 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
   // Owned by whichever side holds it: windows are processed one at a time
   // (concatMap), so the detector state is moved to the worker and back.
   let detector: Float64Array = new Float64Array(0);
+  // Any lost rollup write: a clean stop then leaves the watermark where it is,
+  // so the next start rebuilds what it can from raw readings.
+  let failedAny = false;
+  const failed = (err: unknown): void => {
+    failedAny = true;
+    options.observer.failed(err);
+  };
 
   const process = async (batch: WindowBatch): Promise<void> => {
     const detect = batch.kind === 'close';
@@ -82,7 +89,7 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
     } catch (err) {
       // The detector went with the task; start it over rather than stop analysing.
       if (detect) detector = new Float64Array(0);
-      options.observer.failed(err);
+      failed(err);
       return;
     }
     if (detect) detector = result.detector;
@@ -91,15 +98,21 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
     const rows = rollups.bucket.length;
     // One slice at a time: at most one rollup write waits in front of the readings' batches.
     for (let from = 0; from === 0 || from < rows; from += ROLLUP_ROWS_PER_WRITE) {
+      const to = Math.min(rows, from + ROLLUP_ROWS_PER_WRITE);
       const write: WriteBatch = {
         ...emptyWriteBatch(),
-        rollups: sliceRollups(rollups, from, Math.min(rows, from + ROLLUP_ROWS_PER_WRITE)),
+        rollups: sliceRollups(rollups, from, to),
         ...(from === 0 ? { anomalies } : {}),
+        // With the minute's last slice: its rollups are all committed (start-up
+        // recovery rebuilds from shortly before this watermark; storage/port.ts).
+        ...(to === rows && batch.kind === 'close' && batch.minute !== undefined
+          ? { analyticsWatermark: batch.minute + MINUTE_MS }
+          : {}),
       };
       try {
         await options.writer.write(write);
       } catch (err) {
-        options.observer.failed(err);
+        failed(err);
         return;
       }
     }
@@ -135,18 +148,19 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
       }),
       // One failed minute (a full disk, a worker error) is reported and the
       // next minute is analysed: an error must not end analytics for good.
-      concatMap((batch) => process(batch).catch((err: unknown) => options.observer.failed(err))),
+      concatMap((batch) => process(batch).catch((err: unknown) => failed(err))),
     )
     .subscribe({
       complete: () => resolveDone(),
       // Still settles drain(), so shutdown never waits on a dead stream.
       error: (err) => {
-        options.observer.failed(err);
+        failed(err);
         resolveDone();
       },
     });
 
   let draining = false;
+  let drained: Promise<void> | undefined;
   return {
     committed(settled) {
       if (draining) return;
@@ -156,11 +170,20 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
       if (outcome.chunk.ts.length > 0) input.next(outcome.chunk);
     },
     drain() {
-      if (!draining) {
+      if (drained === undefined) {
         draining = true;
         input.complete();
+        drained = done.then(async () => {
+          if (failedAny) return;
+          try {
+            await options.writer.write({ ...emptyWriteBatch(), analyticsWatermark: ALL_MINUTES_CLOSED });
+          } catch (err) {
+            // Only costs the next start a rebuild of the last minutes.
+            options.observer.failed(err);
+          }
+        });
       }
-      return done;
+      return drained;
     },
   };
 }

@@ -5,6 +5,15 @@ import type { ReadingChunk } from './committed-readings.js';
 export const MINUTE_MS = 60_000;
 
 /**
+ * The minute boundary before which minutes are closed at `now`: a minute
+ * closes emitDelayMs after it ends. Also what start-up recovery records as the
+ * analytics watermark, so both agree on which minutes a new run treats as closed.
+ */
+export function closedMinutesBefore(now: number, emitDelayMs: number): number {
+  return Math.floor((now - emitDelayMs) / MINUTE_MS) * MINUTE_MS;
+}
+
+/**
  * `close`: every reading of one minute, once the minute is over (plus
  * emitDelayMs for stragglers); anomaly detection runs on these in order.
  * `late`: readings that arrived after their minute closed but within the
@@ -41,7 +50,7 @@ export function minuteWindows(options: MinuteWindowOptions): OperatorFunction<Re
     new Observable<WindowBatch>((subscriber) => {
       const open = new Map<number, ColumnBuffer>();
       const late = new ColumnBuffer();
-      const closedBefore = () => Math.floor((scheduler.now() - emitDelayMs) / MINUTE_MS) * MINUTE_MS;
+      const closedBefore = () => closedMinutesBefore(scheduler.now(), emitDelayMs);
       let closed = closedBefore();
 
       const emitClosed = (upTo: number) => {

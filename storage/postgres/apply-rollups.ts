@@ -12,6 +12,7 @@ import { DDSketch } from '../../pipelines/analytics/ddsketch.js';
 import { stateAt } from '../../pipelines/analytics/rollup-columns.js';
 import { emptyState, mergeState, type RollupState } from '../../pipelines/analytics/rollup-state.js';
 import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../port.js';
+import { WATERMARK_KEY } from '../rollup-rebuild.js';
 import type { SeriesIdOf } from './apply-batch.js';
 
 const HOUR_MS = 3_600_000;
@@ -22,7 +23,8 @@ export interface PgRollupOutcome {
   pruned?: number;
 }
 
-interface StoredRow {
+/** A rollup row as pg returns it (shared with recover-rollups.ts). */
+export interface StoredRow {
   series_id: number;
   bucket: number;
   count: number;
@@ -65,6 +67,14 @@ export async function applyPgRollups(
     outcome.anomalies = res.rowCount ?? 0;
   } else if (batch.anomalies !== undefined) outcome.anomalies = 0;
   if (batch.prune !== undefined) outcome.pruned = await applyPrune(client, batch.prune);
+  if (batch.analyticsWatermark !== undefined) {
+    // Raised, never lowered (WriteBatch.analyticsWatermark); GREATEST also when gateways share the store.
+    await client.query(
+      `INSERT INTO gateway_state (key, value) VALUES ($1, $2)
+       ON CONFLICT (key) DO UPDATE SET value = GREATEST(gateway_state.value, excluded.value)`,
+      [WATERMARK_KEY, batch.analyticsWatermark],
+    );
+  }
   return outcome;
 }
 
@@ -145,24 +155,27 @@ async function mergeInto(
        $7::float8[], $8::bigint[], $9::float8[], $10::bigint[], $11::float8[], $12::bytea[])
        AS u(sid, b, count, sum, m2, min, max, first_ts, first_value, last_ts, last_value, sketch)
      WHERE r.series_id = u.sid AND r.bucket = u.b`,
-    [
-      sids,
-      buckets,
-      merged.map((s) => s.count),
-      merged.map((s) => s.sum),
-      merged.map((s) => s.m2),
-      merged.map((s) => s.min),
-      merged.map((s) => s.max),
-      merged.map((s) => s.firstTs),
-      merged.map((s) => s.first),
-      merged.map((s) => s.lastTs),
-      merged.map((s) => s.last),
-      merged.map((s) => Buffer.from(s.sketch.encode())),
-    ],
+    [sids, buckets, ...stateArrays(merged)],
   );
 }
 
-function fromStored(row: StoredRow): RollupState {
+/** The state columns of rows, count … sketch in table order, as unnest() parameters. */
+export function stateArrays(states: readonly RollupState[]): unknown[][] {
+  return [
+    states.map((s) => s.count),
+    states.map((s) => s.sum),
+    states.map((s) => s.m2),
+    states.map((s) => s.min),
+    states.map((s) => s.max),
+    states.map((s) => s.firstTs),
+    states.map((s) => s.first),
+    states.map((s) => s.lastTs),
+    states.map((s) => s.last),
+    states.map((s) => Buffer.from(s.sketch.encode())),
+  ];
+}
+
+export function fromStored(row: StoredRow): RollupState {
   return {
     count: row.count,
     sum: row.sum,

@@ -6,11 +6,19 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { type ErrorCode, GatewayError } from '../../gateway/errors.js';
-import type { StorageHealth, StorageWriter, WriteBatch, WriteResult } from '../port.js';
+import type {
+  RollupRecovery,
+  RollupRecoveryOptions,
+  StorageHealth,
+  StorageWriter,
+  WriteBatch,
+  WriteResult,
+} from '../port.js';
 import { applyPgBatch, type WriterCaches } from './apply-batch.js';
 import { gatewayCodeForPostgres } from './error-map.js';
 import { createPgPool } from './pg-pool.js';
 import { redactUrl } from './pg-url.js';
+import { recoverPgRollups } from './recover-rollups.js';
 import { migratePostgres } from './schema.js';
 
 export interface PostgresWriterOptions {
@@ -109,9 +117,29 @@ class PgWriter implements PostgresWriter {
   }
 
   write(batch: WriteBatch): Promise<WriteResult> {
+    return this.#enqueue(async () => {
+      const started = performance.now();
+      const applied = await this.#transaction((client) => applyPgBatch(client, batch, this.#caches));
+      const commitMs = performance.now() - started;
+      for (const [key, id] of applied.created) this.#caches.series.set(key, id);
+      for (const [deviceId, last] of applied.seen) this.#caches.lastSeen.set(deviceId, last);
+      return { ...applied.result, commitMs };
+    });
+  }
+
+  recoverRollups(options: RollupRecoveryOptions): Promise<RollupRecovery> {
+    return this.#enqueue(async () => {
+      const started = performance.now();
+      const outcome = await this.#transaction((client) => recoverPgRollups(client, options));
+      return { ...outcome, ms: performance.now() - started };
+    });
+  }
+
+  /** In the queue of transactions: each starts when the previous one settled. */
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(new GatewayError('GW_ERR_STORAGE_CLOSED'));
     this.#pending++;
-    const run = this.#tail.then(() => this.#transaction(batch));
+    const run = this.#tail.then(work);
     this.#tail = run.catch(() => {});
     return run.finally(() => {
       this.#pending--;
@@ -137,28 +165,25 @@ class PgWriter implements PostgresWriter {
     return this.#closing;
   }
 
-  async #transaction(batch: WriteBatch): Promise<WriteResult> {
+  /** Runs `work` in one transaction; resolves after COMMIT, rejects with a GatewayError. */
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient | undefined;
     let broken = false;
     const markBroken = () => {
       broken = true;
     };
-    const started = performance.now();
     try {
       client = await this.#pool.connect();
       // pg-pool listens for a checked-out client's errors no more; a server
       // restart between two statements would then be an uncaught 'error' event.
       client.on('error', markBroken);
       await client.query('BEGIN');
-      const applied = await applyPgBatch(client, batch, this.#caches);
+      const done = await work(client);
       // write() resolves only after COMMIT returned: with synchronous_commit on
       // (the server default) the transaction is then durable.
       await client.query('COMMIT');
-      const commitMs = performance.now() - started;
-      for (const [key, id] of applied.created) this.#caches.series.set(key, id);
-      for (const [deviceId, last] of applied.seen) this.#caches.lastSeen.set(deviceId, last);
       this.#lastError = undefined;
-      return { ...applied.result, commitMs };
+      return done;
     } catch (err) {
       const error = new GatewayError(gatewayCodeForPostgres(err), [this.#where], { cause: err });
       if (client !== undefined) {

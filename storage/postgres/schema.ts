@@ -78,6 +78,13 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ts, series_id)
   );
   `,
+  // Small facts kept across restarts, as SQLite's gateway_state (storage/sqlite/schema.ts step 4).
+  `
+  CREATE TABLE gateway_state (
+    key   text PRIMARY KEY,
+    value bigint NOT NULL
+  );
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -1,6 +1,6 @@
 // Messages between SqliteWriter (main thread) and writer-thread.ts.
 import type { ErrorCode } from '../../gateway/errors.js';
-import type { WriteBatch, WriteResult } from '../port.js';
+import type { RollupRecovery, RollupRecoveryOptions, WriteBatch, WriteResult } from '../port.js';
 
 export type Synchronous = 'NORMAL' | 'FULL';
 
@@ -29,11 +29,16 @@ export interface ThreadError {
   sqliteCode?: string;
 }
 
-export type ToThread = { type: 'write'; id: number; batch: WriteBatch } | { type: 'close' };
+export type ToThread =
+  | { type: 'write'; id: number; batch: WriteBatch }
+  | { type: 'recover-rollups'; id: number; options: RollupRecoveryOptions }
+  | { type: 'close' };
 
 export type FromThread =
   | { type: 'ready'; settings: SqliteSettings }
   | { type: 'open-failed'; error: ThreadError }
   | { type: 'written'; id: number; result: WriteResult }
+  | { type: 'rollups-recovered'; id: number; result: RollupRecovery }
+  /** a write or a recovery failed and was rolled back */
   | { type: 'write-failed'; id: number; error: ThreadError }
   | { type: 'closed'; error?: ThreadError };

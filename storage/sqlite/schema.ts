@@ -110,6 +110,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ts, series_id)
   ) WITHOUT ROWID;
   `,
+  // Small facts the writer keeps across restarts. 'analytics_watermark': every
+  // minute before it was closed by the analytics and its rollups committed;
+  // start-up rebuilds the rollups from shortly before it out of raw readings
+  // (storage/sqlite/rollups/recover-rollups.ts).
+  `
+  CREATE TABLE gateway_state (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

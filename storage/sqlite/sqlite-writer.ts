@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { GatewayError } from '../../gateway/errors.js';
-import type { ReadingColumns, StorageHealth, StorageWriter, WriteBatch, WriteResult } from '../port.js';
+import type {
+  ReadingColumns,
+  RollupRecovery,
+  RollupRecoveryOptions,
+  StorageHealth,
+  StorageWriter,
+  WriteBatch,
+  WriteResult,
+} from '../port.js';
 import type { FromThread, SqliteSettings, Synchronous, ToThread, WriterThreadOptions } from './protocol.js';
 import { startWriterThread, toGatewayError } from './start-writer-thread.js';
 import { resolveWorkerScript } from './worker-script.js';
@@ -56,8 +64,9 @@ export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<Sqlit
   return new ThreadedSqliteWriter(worker, path, settings, opts.onDeath);
 }
 
+/** A request to the thread: a write or a rollup recovery, answered in order by id. */
 interface Pending {
-  resolve: (result: WriteResult) => void;
+  resolve: (result: WriteResult | RollupRecovery) => void;
   reject: (err: GatewayError) => void;
 }
 
@@ -99,22 +108,33 @@ class ThreadedSqliteWriter implements SqliteWriter {
   }
 
   write(batch: WriteBatch): Promise<WriteResult> {
+    // Transferred, not copied: the caller's typed arrays are detached from here on.
+    return this.#request<WriteResult>((id) => ({ type: 'write', id, batch }), transferables(batch.readings));
+  }
+
+  recoverRollups(options: RollupRecoveryOptions): Promise<RollupRecovery> {
+    return this.#request<RollupRecovery>((id) => ({ type: 'recover-rollups', id, options }), []);
+  }
+
+  #request<T extends WriteResult | RollupRecovery>(
+    message: (id: number) => ToThread,
+    transfer: ArrayBuffer[],
+  ): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(new GatewayError('GW_ERR_STORAGE_CLOSED'));
     if (this.#died !== undefined) {
       return Promise.reject(new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause: this.#died }));
     }
     const id = this.#nextId++;
-    return new Promise<WriteResult>((resolveWrite, rejectWrite) => {
-      this.#pending.set(id, { resolve: resolveWrite, reject: rejectWrite });
-      const message: ToThread = { type: 'write', id, batch };
+    return new Promise<T>((resolveRequest, rejectRequest) => {
+      // The thread answers id with the matching message type, so the result is a T.
+      this.#pending.set(id, { resolve: (result) => resolveRequest(result as T), reject: rejectRequest });
       try {
-        // Transferred, not copied: the caller's typed arrays are detached from here on.
-        this.#worker.postMessage(message, transferables(batch.readings));
+        this.#worker.postMessage(message(id), transfer);
       } catch (err) {
         this.#pending.delete(id);
         const error = new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause: err });
         this.#fail(error);
-        rejectWrite(error);
+        rejectRequest(error);
       }
     });
   }
@@ -149,7 +169,8 @@ class ThreadedSqliteWriter implements SqliteWriter {
 
   #onMessage(message: FromThread): void {
     switch (message.type) {
-      case 'written': {
+      case 'written':
+      case 'rollups-recovered': {
         const pending = this.#settle(message.id);
         this.#lastError = undefined;
         pending?.resolve(message.result);

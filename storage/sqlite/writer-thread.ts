@@ -7,18 +7,19 @@ import { type BatchApplier, prepareBatchApplier } from './apply-batch.js';
 import { openWriteConnection } from './connection.js';
 import { gatewayCodeForSqlite } from './error-map.js';
 import type { FromThread, SqliteSettings, ThreadError, ToThread, WriterThreadOptions } from './protocol.js';
+import { prepareRollupRecovery, type RollupRecoverer } from './rollups/recover-rollups.js';
 
 function run(port: MessagePort, options: WriterThreadOptions): void {
-  let opened: { db: Database; settings: SqliteSettings; apply: BatchApplier };
+  let opened: { db: Database; settings: SqliteSettings; apply: BatchApplier; recover: RollupRecoverer };
   try {
     const { db, settings } = openWriteConnection(options);
-    opened = { db, settings, apply: prepareBatchApplier(db) };
+    opened = { db, settings, apply: prepareBatchApplier(db), recover: prepareRollupRecovery(db) };
   } catch (err) {
     send(port, { type: 'open-failed', error: toThreadError(err) });
     port.close();
     return;
   }
-  const { db, settings, apply } = opened;
+  const { db, settings, apply, recover } = opened;
   send(port, { type: 'ready', settings });
 
   // Messages are handled one at a time, synchronously, in arrival order: that is
@@ -30,6 +31,13 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
           send(port, { type: 'written', id: message.id, result: apply(message.batch) });
         } catch (err) {
           // better-sqlite3 has already rolled the transaction back; the next batch starts clean.
+          send(port, { type: 'write-failed', id: message.id, error: toThreadError(err) });
+        }
+        return;
+      case 'recover-rollups':
+        try {
+          send(port, { type: 'rollups-recovered', id: message.id, result: recover(message.options) });
+        } catch (err) {
           send(port, { type: 'write-failed', id: message.id, error: toThreadError(err) });
         }
         return;

@@ -7,7 +7,7 @@ import { type AlertMessage, createAnalytics } from '../../pipelines/analytics/an
 import { type AnalyticsPool, createAnalyticsPool } from '../../pipelines/analytics/analytics-pool.js';
 import type { SettledBatch } from '../../pipelines/commit-batches.js';
 import type { ParsedMessage, Reading } from '../../pipelines/telemetry.js';
-import type { WriteBatch, WriteResult } from '../../storage/port.js';
+import { ALL_MINUTES_CLOSED, type WriteBatch, type WriteResult } from '../../storage/port.js';
 import { mulberry32 } from './random.js';
 
 const M = Date.UTC(2025, 5, 1, 12, 30); // a minute start
@@ -162,6 +162,61 @@ describe('analytics', () => {
     const last = await draining;
     expect(Array.from(last.rollups!.bucket)).toEqual([Math.floor(now / 60_000) * 60_000]);
     expect(counts.anomalies).toBe(1);
-    expect(writes).toHaveLength(3);
+    // Then the clean-stop mark: every minute is committed, the next start rebuilds nothing.
+    expect(writes).toHaveLength(4);
+    expect(writes[3]!.analyticsWatermark).toBe(ALL_MINUTES_CLOSED);
+    expect(writes[3]!.rollups).toBeUndefined();
+  });
+
+  it("marks a closed minute's last rollup slice with the analytics watermark, and corrections not", async () => {
+    now = M + 1_000;
+    const analytics = start();
+    // More series than one slice holds (ROLLUP_ROWS_PER_WRITE): the minute is written in two.
+    for (let d = 0; d < 300; d++)
+      analytics.committed(settled(`pi-${d}`, [{ metric: 'temp', ts: M + d, value: 20 }]));
+    const first = nextWrite();
+    now = M + 65_000;
+    const head = await first;
+    const tail = writes.length > 1 ? writes[1]! : await nextWrite();
+    expect(head.rollups!.bucket.length + tail.rollups!.bucket.length).toBe(300);
+    expect(head.analyticsWatermark).toBeUndefined();
+    expect(tail.analyticsWatermark).toBe(M + 60_000);
+
+    const correcting = nextWrite();
+    analytics.committed(settled('pi-0', [{ metric: 'temp', ts: M + 59_000, value: 21 }]));
+    const correction = await correcting;
+    expect(correction.rollups!.count[0]).toBe(1);
+    expect(correction.analyticsWatermark).toBeUndefined();
+    await analytics.drain();
+  });
+
+  it('leaves no clean-stop mark after a lost rollup write, so the next start rebuilds', async () => {
+    now = M + 1_000;
+    const seen: WriteBatch[] = [];
+    const lost: unknown[] = [];
+    const analytics = createAnalytics({
+      writer: {
+        async write(batch): Promise<WriteResult> {
+          seen.push(batch);
+          if (batch.rollups !== undefined && seen.length === 1) throw new Error('disk full');
+          return { inserted: 0, duplicates: 0, deadLetters: 0, commitMs: 0 };
+        },
+      },
+      runTask: (task) => pool.run(task),
+      publishAlert: () => {},
+      observer: {
+        tooLate: () => {},
+        skipped: () => {},
+        anomalies: () => {},
+        failed: (err) => lost.push(err),
+      },
+      latenessMs: LATENESS,
+      scheduler,
+    });
+    analytics.committed(settled('pi-1', [{ metric: 'temp', ts: M + 500, value: 20 }]));
+    await analytics.drain();
+    expect(lost).toHaveLength(1);
+    expect(seen).toHaveLength(1);
+    expect(seen.some((b) => b.analyticsWatermark === ALL_MINUTES_CLOSED)).toBe(false);
   });
 });

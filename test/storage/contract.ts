@@ -207,7 +207,7 @@ export interface RollupStoreUnderTest {
 const H0 = Date.UTC(2025, 0, 1, 10);
 
 /** Partial states of the given readings, as the analytics workers produce them. */
-function rollupsOf(rows: readonly ReadingSpec[]): RollupColumns {
+export function rollupsOf(rows: readonly ReadingSpec[]): RollupColumns {
   const registry = new SeriesRegistry();
   const ids = rows.map((r) => registry.id(r.device, r.metric));
   const { states } = computeWindows({

@@ -18,6 +18,7 @@ import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
 import { mulberry32, randomValue } from '../analytics/random.js';
 import { rollupContract } from './contract.js';
 import { makeBatch, type ReadingSpec } from './make-batch.js';
+import { rollupRecoveryContract, type StoredRollupRow } from './rollup-recovery-contract.js';
 
 rollupContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gw-rollups-'));
@@ -26,6 +27,35 @@ rollupContract('sqlite', async () => {
   return {
     writer,
     query: () => openSqliteQueryService({ path }),
+    cleanup: async () => {
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+rollupRecoveryContract('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-recovery-'));
+  const path = join(dir, 'gw.db');
+  const writer = await openSqliteWriter({ path });
+  return {
+    writer,
+    query: () => openSqliteQueryService({ path }),
+    async rows(table) {
+      const db = new Database(path, { readonly: true });
+      try {
+        const rows = db
+          .prepare(
+            `SELECT s.device_id AS device, s.metric, r.bucket, r.count, r.sum, r.m2, r.min, r.max,
+               r.first_ts AS firstTs, r.first_value AS first, r.last_ts AS lastTs, r.last_value AS last, r.sketch
+             FROM ${table} r JOIN series s ON s.id = r.series_id ORDER BY s.device_id, s.metric, r.bucket`,
+          )
+          .all() as Array<Omit<StoredRollupRow, 'sketch'> & { sketch: Buffer }>;
+        return rows.map((r) => ({ ...r, sketch: Array.from(r.sketch) }));
+      } finally {
+        db.close();
+      }
+    },
     cleanup: async () => {
       await writer.close();
       await rm(dir, { recursive: true, force: true });

@@ -11,12 +11,7 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
-import {
-  checkDeviceGlob,
-  createSeriesBuckets,
-  MINUTE_MS,
-  tierFor,
-} from './bucket-aggregates.js';
+import { checkDeviceGlob, createSeriesBuckets, MINUTE_MS, tierFor } from './bucket-aggregates.js';
 
 /** How far back `latest` looks in raw readings beyond the newest closed minute. */
 export const LATEST_RAW_TAIL_MS = 5 * MINUTE_MS;

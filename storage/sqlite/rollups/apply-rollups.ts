@@ -5,6 +5,7 @@ import { DDSketch } from '../../../pipelines/analytics/ddsketch.js';
 import { stateAt } from '../../../pipelines/analytics/rollup-columns.js';
 import { emptyState, mergeState, type RollupState } from '../../../pipelines/analytics/rollup-state.js';
 import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../../port.js';
+import { WATERMARK_KEY } from '../../rollup-rebuild.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -17,7 +18,8 @@ export interface RollupOutcome {
 export type SeriesIdOf = (deviceId: string, metric: string) => number;
 export type RollupApplier = (batch: WriteBatch, seriesIdOf: SeriesIdOf) => RollupOutcome;
 
-interface StoredRow {
+/** A rollup row as SELECTed here and in recover-rollups.ts. */
+export interface StoredRow {
   count: number;
   sum: number;
   m2: number;
@@ -51,6 +53,11 @@ export function prepareRollupApplier(db: Database): RollupApplier {
          (SELECT series_id, bucket FROM rollups_1h WHERE bucket < ? ORDER BY bucket LIMIT ?)`,
     ),
   };
+  // Raised, never lowered: see WriteBatch.analyticsWatermark.
+  const raiseWatermark = db.prepare(
+    `INSERT INTO gateway_state (key, value) VALUES (?, ?)
+     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+  );
   // Anomalies live as long as the 1-minute tier they annotate.
   const pruneAnomalies = db.prepare(
     `DELETE FROM anomalies WHERE (ts, series_id) IN
@@ -130,6 +137,7 @@ export function prepareRollupApplier(db: Database): RollupApplier {
       outcome.anomalies = stored;
     }
     if (batch.prune !== undefined) outcome.pruned = applyPrune(batch.prune);
+    if (batch.analyticsWatermark !== undefined) raiseWatermark.run(WATERMARK_KEY, batch.analyticsWatermark);
     return outcome;
   };
 }
@@ -156,6 +164,6 @@ function tierStatements(db: Database, table: 'rollups_1m' | 'rollups_1h'): TierS
   };
 }
 
-function fromStored(row: StoredRow): RollupState {
+export function fromStored(row: StoredRow): RollupState {
   return { ...row, sketch: DDSketch.decode(row.sketch) };
 }
