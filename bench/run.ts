@@ -8,6 +8,7 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   storage: () => import('./storage.js'),
   scale: () => import('./scale.js'),
   analytics: () => import('./analytics.js'),
+  anomalies: () => import('./anomalies.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
