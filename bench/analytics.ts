@@ -60,6 +60,8 @@ export async function main(argv: string[]) {
       duration: { type: 'string', default: '60' },
       repeats: { type: 'string', default: '2' },
       'history-devices': { type: 'string', default: '500' },
+      // a subset of off,on,capped,uncapped: more repeats of the ones compared
+      variants: { type: 'string', default: 'off,on,capped,uncapped' },
     },
   });
   const seeded = join(tempDir('gw-history-'), 'seed.db');
@@ -78,12 +80,13 @@ export async function main(argv: string[]) {
 
   // The query loop runs with the default cap on the reader thread and
   // without it, side by side: the cap is what keeps ingest's cores free.
+  const chosen = new Set(values.variants.split(','));
   const variants = [
-    { label: 'analytics off', args: ['--analytics', 'off'], queries: false },
-    { label: 'analytics on', args: [], queries: false },
-    { label: QUERIES_CAPPED, args: [], queries: true },
-    { label: QUERIES_UNCAPPED, args: ['--query-cpu-percent', '100'], queries: true },
-  ];
+    { key: 'off', label: 'analytics off', args: ['--analytics', 'off'], queries: false },
+    { key: 'on', label: 'analytics on', args: [], queries: false },
+    { key: 'capped', label: QUERIES_CAPPED, args: [], queries: true },
+    { key: 'uncapped', label: QUERIES_UNCAPPED, args: ['--query-cpu-percent', '100'], queries: true },
+  ].filter((v) => chosen.has(v.key));
   const results = new Map<string, Array<SteadyResult & { during?: unknown }>>(
     variants.map((v) => [v.label, []]),
   );
@@ -104,7 +107,7 @@ export async function main(argv: string[]) {
       );
       results.get(v.label)!.push(r);
       process.stderr.write(
-        `  ${v.label} run ${rep + 1}: ack p99 ${r.ackP99Ms.toFixed(1)} ms, event-loop p99 ${r.eventLoopP99MsMedian.toFixed(1)} ms\n`,
+        `  ${v.label} run ${rep + 1}: ack p99 ${r.ackP99Ms.toFixed(1)} ms, gateway ack hold p99 ${r.ackHoldP99MsMedian.toFixed(1)} ms, event-loop p99 ${r.eventLoopP99MsMedian.toFixed(1)} ms\n`,
       );
     }
   }
@@ -112,25 +115,34 @@ export async function main(argv: string[]) {
     `analytics: ${values.devices} devices × 1 msg/s, QoS 1, ${values.duration} s per run, database seeded with ${seed.rows} rollup states (24 h by the minute, 6 days before by the hour)\n`,
   );
   console.log(
-    '| variant | ack p50 (ms) | ack p99 (ms) | event-loop p99, median window (ms) | event-loop p99, worst window (ms) | gateway CPU (%) | RSS per connection (KB) | runs |',
+    '| variant | ack p50 (ms) | ack p99 (ms) | gateway ack hold p99, median window (ms) | worst window (ms) | event-loop p99, median window (ms) | event-loop p99, worst window (ms) | gateway CPU (%) | RSS per connection (KB) | runs |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const [label, rs] of results) {
     const m = (f: (r: SteadyResult) => number) => median(rs.map(f)).toFixed(1);
     console.log(
-      `| ${label} | ${m((r) => r.ackP50Ms)} | ${m((r) => r.ackP99Ms)} | ${m((r) => r.eventLoopP99MsMedian)} | ${m((r) => r.eventLoopP99MsMax)} | ${m((r) => r.gatewayCpuPct)} | ${m((r) => r.rssPerConnectionKb)} | ${rs.length} |`,
+      `| ${label} | ${m((r) => r.ackP50Ms)} | ${m((r) => r.ackP99Ms)} | ${m((r) => r.ackHoldP99MsMedian)} | ${m((r) => r.ackHoldP99MsMax)} | ${m((r) => r.eventLoopP99MsMedian)} | ${m((r) => r.eventLoopP99MsMax)} | ${m((r) => r.gatewayCpuPct)} | ${m((r) => r.rssPerConnectionKb)} | ${rs.length} |`,
     );
   }
-  const on = median(results.get('analytics on')!.map((r) => r.ackP99Ms));
-  const off = median(results.get('analytics off')!.map((r) => r.ackP99Ms));
-  const p99 = (label: string) => median(results.get(label)!.map((r) => r.ackP99Ms));
-  console.log(
-    `\nack p99: on / off ${(on / off).toFixed(2)}; with queries (capped) / on ${(p99(QUERIES_CAPPED) / on).toFixed(2)}; with queries (uncapped) / on ${(p99(QUERIES_UNCAPPED) / on).toFixed(2)}`,
-  );
-  console.log('\nper run, ack p99 (ms):');
+  const ratio = (of: string, to: string, f: (r: SteadyResult) => number) => {
+    const a = results.get(of);
+    const b = results.get(to);
+    return a === undefined || b === undefined ? 'n/a' : (median(a.map(f)) / median(b.map(f))).toFixed(2);
+  };
+  for (const [name, f] of [
+    ['ack p99', (r: SteadyResult) => r.ackP99Ms],
+    ['gateway ack hold p99', (r: SteadyResult) => r.ackHoldP99MsMedian],
+  ] as const) {
+    console.log(
+      `\n${name}: on / off ${ratio('analytics on', 'analytics off', f)}; with queries (capped) / on ${ratio(QUERIES_CAPPED, 'analytics on', f)}; with queries (uncapped) / on ${ratio(QUERIES_UNCAPPED, 'analytics on', f)}`,
+    );
+  }
+  console.log('\nper run, ack p99 / gateway ack hold p99 (ms):');
   for (const [label, rs] of results)
-    console.log(`  ${label}: ${rs.map((r) => r.ackP99Ms.toFixed(1)).join(', ')}`);
-  for (const label of [QUERIES_CAPPED, QUERIES_UNCAPPED]) {
+    console.log(
+      `  ${label}: ${rs.map((r) => `${r.ackP99Ms.toFixed(1)} / ${r.ackHoldP99MsMedian.toFixed(1)}`).join(', ')}`,
+    );
+  for (const label of [QUERIES_CAPPED, QUERIES_UNCAPPED].filter((l) => results.has(l))) {
     console.log(`\n| query (HTTP /api/series, during ingest), ${label} | median (ms) | p95 (ms) | count |`);
     console.log('|---|---|---|---|');
     const all = new Map<string, number[]>();

@@ -21,6 +21,9 @@ export interface SteadyResult {
   ackMaxMs: number;
   eventLoopP99MsMedian: number;
   eventLoopP99MsMax: number;
+  /** the gateway's own view of the acks (gateway/ack-latency.ts), per 2 s stats window */
+  ackHoldP99MsMedian: number;
+  ackHoldP99MsMax: number;
   gatewayCpuPct: number;
   gatewayRssMb: number;
   idleRssMb: number;
@@ -82,10 +85,13 @@ export async function runSteady(
     const gatewayCpuPct = gwCpu.stop();
     const benchCpuPct = benchCpu.stop();
     const rss = rssBytes(pid);
-    const loops = gw.logs
-      .slice(logsBefore)
-      .map((l) => (l.stats as { eventLoopP99Ms?: number } | undefined)?.eventLoopP99Ms)
-      .filter((v): v is number => typeof v === 'number');
+    const statsField = (field: 'eventLoopP99Ms' | 'ackHoldP99Ms') =>
+      gw.logs
+        .slice(logsBefore)
+        .map((l) => (l.stats as Record<string, unknown> | undefined)?.[field])
+        .filter((v): v is number => typeof v === 'number');
+    const loops = statsField('eventLoopP99Ms');
+    const holds = statsField('ackHoldP99Ms');
     await fleet.stop();
     return {
       devices: opts.devices,
@@ -100,6 +106,8 @@ export async function runSteady(
       ackMaxMs: w.max,
       eventLoopP99MsMedian: median(loops),
       eventLoopP99MsMax: Math.max(...loops),
+      ackHoldP99MsMedian: median(holds),
+      ackHoldP99MsMax: Math.max(...holds),
       gatewayCpuPct,
       gatewayRssMb: rss / 2 ** 20,
       idleRssMb: idleRss / 2 ** 20,
@@ -153,6 +161,7 @@ export function formatSteady(r: SteadyResult): string {
     `  sent ${r.sent}, acked ${r.acked}, failed ${r.failed}  (${f(r.acked / r.seconds, 0)} acks/s)`,
     `  ack latency p50 ${f(r.ackP50Ms, 2)} ms, p99 ${f(r.ackP99Ms, 2)} ms, max ${f(r.ackMaxMs, 2)} ms`,
     `  gateway event-loop p99 (2 s windows) median ${f(r.eventLoopP99MsMedian, 2)} ms, max ${f(r.eventLoopP99MsMax, 2)} ms`,
+    `  gateway ack hold p99 (2 s windows) median ${f(r.ackHoldP99MsMedian, 2)} ms, max ${f(r.ackHoldP99MsMax, 2)} ms`,
     `  gateway CPU ${f(r.gatewayCpuPct)} %, RSS ${f(r.gatewayRssMb)} MB (idle ${f(r.idleRssMb)} MB, ${f(r.rssPerConnectionKb)} KB/connection); load generator CPU ${f(r.benchCpuPct)} %`,
   ].join('\n');
 }

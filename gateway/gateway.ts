@@ -11,6 +11,7 @@ import type { StorageWriter } from '../storage/port.js';
 import type { QueryService } from '../storage/query-port.js';
 import { retentionPolicy } from '../storage/sqlite/retention-policy.js';
 import { createRetention } from '../storage/sqlite/retention-scheduler.js';
+import { createAckLatency } from './ack-latency.js';
 import { createGatewaySecurity } from './auth/security.js';
 import type { GatewayConfig } from './config.js';
 import { type RunningConsumer, startConsumer } from './consumer/start-consumer.js';
@@ -79,6 +80,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     onError: (err) => logger.warn({ err }, 'retention step failed'),
   });
   const eventLoop = createEventLoopMonitor();
+  const ackLatency = createAckLatency();
   let draining = false;
   let listening = false;
   let broker: Aedes | undefined;
@@ -157,6 +159,10 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         isDraining: () => draining,
         rateLimiter: createDeviceRateLimiter({ ratePerSecond: config.deviceRate, burst: config.deviceBurst }),
         allowedMetrics: (client) => security.allowedMetrics(client),
+        acked: (ms) => {
+          ackLatency.record(ms);
+          metrics.ackHeld(ms);
+        },
         // A client's in-flight window is far below 64; twice the connection cap
         // keeps devices that reconnect through a storm.
         resends: createResendMemory({ perClient: 64, maxClients: 2 * config.maxConnections }),
@@ -265,6 +271,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     intervalMs: config.statsIntervalMs,
     totals: metrics.totals,
     eventLoop,
+    ackLatency,
     connectedClients: () => broker?.connectedClients ?? 0,
     pendingReadings: () => pipeline.pendingReadings,
   });

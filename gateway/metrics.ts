@@ -27,6 +27,8 @@ export interface GatewayMetrics {
   authRefused(code: ErrorCode): void;
   /** what the analytics (pipelines/analytics/) report */
   analytics: { tooLate(count: number): void; skipped(count: number): void; anomalies(count: number): void };
+  /** a QoS 1/2 ack released after `ms` held in the gateway (gateway/ack-latency.ts) */
+  ackHeld(ms: number): void;
 }
 
 export interface MetricsSources {
@@ -107,6 +109,12 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     name: 'gateway_write_seconds',
     help: 'Hand-off to writer until commit answered (main thread view)',
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+    registers,
+  });
+  const ackHoldSeconds = new Histogram({
+    name: 'gateway_ack_hold_seconds',
+    help: 'PUBLISH received until its PUBACK/PUBREC released (decode, batch, group commit)',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
   });
   const limitHits = new Counter({
@@ -226,6 +234,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     totals,
     observer,
     limitHit: (code) => limitHits.inc({ code }),
+    ackHeld: (ms) => ackHoldSeconds.observe(ms / 1000),
     authRefused: (code) => authRefusals.inc({ code }),
     analytics: {
       tooLate: (n) => lateReadings.inc(n),

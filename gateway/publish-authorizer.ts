@@ -17,6 +17,8 @@ export interface PublishAuthorizerDeps {
   resends?: ResendMemory;
   /** the authenticated device's allowed metrics, if its registry entry limits them (gateway/auth/) */
   allowedMetrics?: (client: Client | null) => ReadonlySet<string> | undefined;
+  /** each QoS 1/2 ack released: ms it was held (gateway/ack-latency.ts) */
+  acked?: (heldMs: number) => void;
 }
 
 /**
@@ -31,6 +33,7 @@ export interface PublishAuthorizerDeps {
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
+  const acked = deps.acked;
   return (client, packet, callback) => {
     // Keep aedes' own refusal of $SYS publishes, wills included (aedes #597).
     if (packet.topic.startsWith('$SYS/')) return callback(gatewayError('GW_ERR_SYS_TOPIC'));
@@ -43,6 +46,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
+    const heldSince = acked === undefined ? 0 : performance.now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     let receivedAt = now();
     let reported: ((err?: Error) => void) | undefined;
@@ -78,6 +82,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       if (called) return;
       called = true;
       reported?.(err);
+      if (!err && qos > 0) acked?.(performance.now() - heldSince);
       // A batch settles many messages of one connection in one loop: corking
       // until the loop is done turns their PUBACKs into one write, not one each.
       const conn = client?.conn;

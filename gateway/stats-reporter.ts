@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AckLatency } from './ack-latency.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import type { IngestTotals } from './metrics.js';
 
@@ -7,6 +8,8 @@ export interface StatsReporterDeps {
   intervalMs: number;
   totals: IngestTotals;
   eventLoop: EventLoopMonitor;
+  /** QoS 1/2 acks as the gateway held them; absent: not reported */
+  ackLatency?: AckLatency;
   connectedClients: () => number;
   pendingReadings: () => number;
 }
@@ -21,6 +24,7 @@ export function createStatsReporter(deps: StatsReporterDeps) {
     const seconds = (now - lastAt) / 1000;
     const t = deps.totals;
     const loop = deps.eventLoop.rotate();
+    const held = deps.ackLatency?.rotate();
     deps.logger.info(
       {
         stats: {
@@ -36,6 +40,13 @@ export function createStatsReporter(deps: StatsReporterDeps) {
           eventLoopP50Ms: round(loop.p50Ms),
           eventLoopP99Ms: round(loop.p99Ms),
           eventLoopMaxMs: round(loop.maxMs),
+          ...(held === undefined || held.count === 0
+            ? {}
+            : {
+                ackHoldP50Ms: round(held.p50Ms),
+                ackHoldP99Ms: round(held.p99Ms),
+                ackHoldMaxMs: round(held.maxMs),
+              }),
         },
       },
       'stats',

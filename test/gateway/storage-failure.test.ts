@@ -54,7 +54,10 @@ describe('storage failure', () => {
 
     // Still serving: a new connection is accepted and the HTTP side answers.
     const probe = await connectLeanPublisher({ host: '127.0.0.1', port, clientId: 'probe' });
-    expect((await fetch(`http://127.0.0.1:${gw.gateway.http.port}/metrics`)).status).toBe(200);
+    const metrics = await fetch(`http://127.0.0.1:${gw.gateway.http.port}/metrics`);
+    expect(metrics.status).toBe(200);
+    // Only released acks count in the gateway's ack-hold histogram, not the refused ones.
+    expect((await metrics.text()).match(/^gateway_ack_hold_seconds_count (\d+)$/m)?.[1]).toBe(String(acked));
     probe.destroy();
   });
 });
