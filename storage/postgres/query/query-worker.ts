@@ -4,6 +4,7 @@
 // pool per worker thread. Errors cross the thread boundary as plain
 // {code, message}: class identity does not survive structured cloning.
 import { workerData } from 'piscina';
+import { idleThreadPriority } from '../../../gateway/background-priority.js';
 import { GatewayError } from '../../../gateway/errors.js';
 import { createPacer } from '../../query/query-pacer.js';
 import type { QueryReply, QueryTask } from '../../sqlite/query/query-protocol.js';
@@ -11,6 +12,9 @@ import { createPgPool } from '../pg-pool.js';
 import { redactUrl } from '../pg-url.js';
 import { readError } from '../postgres-reader.js';
 import { createPostgresQueries } from './postgres-queries.js';
+
+// The merging only; the server's own work is its own process's.
+idleThreadPriority();
 
 const { url, cpuShare } = workerData as { url: string; cpuShare: number };
 const pool = createPgPool({ url, max: 1, applicationName: 'sensor-gateway query' });

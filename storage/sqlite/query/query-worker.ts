@@ -5,14 +5,14 @@
 
 import Database from 'better-sqlite3';
 import { workerData } from 'piscina';
-import { lowerThreadPriority } from '../../../gateway/background-priority.js';
+import { idleThreadPriority } from '../../../gateway/background-priority.js';
 import { GatewayError } from '../../../gateway/errors.js';
 import { createPacer } from '../../query/query-pacer.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
 import type { QueryReply, QueryTask } from './query-protocol.js';
 import { createSqliteQueries } from './sqlite-queries.js';
 
-lowerThreadPriority();
+idleThreadPriority();
 
 const { path, cpuShare } = workerData as { path: string; cpuShare: number };
 const db = new Database(path, { readonly: true, fileMustExist: true });
