@@ -68,12 +68,18 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   }
   // Before the analytics and any listener or subscription start: no reading
   // may be counted both by the rebuild and by this run's minute windows.
-  await recoverRollups({
-    writer,
-    logger,
-    analytics: config.analytics,
-    latenessMs: config.analyticsLatenessMs,
-  });
+  // Only with analytics on, and only for a gateway that is the store's one
+  // writer: in consumer mode (--ingest) other gateways may hold open minutes
+  // of the same period, which a rebuild from raw would count twice
+  // (docs/scale-out.md). With analytics off nothing is touched.
+  if (config.analytics === 'on' && config.ingest === '')
+    await recoverRollups({
+      writer,
+      logger,
+      latenessMs: config.analyticsLatenessMs,
+      maxFutureMs: config.maxFutureMs,
+      rawRetentionMs: policy.raw,
+    });
   const retention = createRetention({
     writer,
     policy,

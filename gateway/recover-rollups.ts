@@ -11,8 +11,11 @@ import { GatewayError } from './errors.js';
 export interface RecoverRollupsDeps {
   writer: Pick<StorageWriter, 'recoverRollups'>;
   logger: Logger;
-  analytics: 'on' | 'off';
   latenessMs: number;
+  /** config maxFutureMs: bounds how far back a rebuild may reach (storage/rollup-rebuild.ts) */
+  maxFutureMs: number;
+  /** raw retention in ms, null when raw readings are kept for ever */
+  rawRetentionMs: number | null;
   now?: () => number;
 }
 
@@ -21,13 +24,13 @@ export async function recoverRollups(deps: RecoverRollupsDeps): Promise<RollupRe
   const now = deps.now ?? Date.now;
   let recovery: RollupRecovery;
   try {
+    const at = now();
     recovery = await deps.writer.recoverRollups({
       latenessMs: deps.latenessMs,
+      maxFutureMs: deps.maxFutureMs,
+      rawKeptSince: deps.rawRetentionMs === null ? null : at - deps.rawRetentionMs,
       // The analytics started next compute the same boundary (minute-windows.ts).
-      // With analytics off the watermark goes: a later run with analytics on
-      // must not rebuild, from raw readings retention may have thinned by
-      // then, all the minutes this run keeps no rollups for.
-      closedBefore: deps.analytics === 'on' ? closedMinutesBefore(now(), DEFAULT_EMIT_DELAY_MS) : null,
+      closedBefore: closedMinutesBefore(at, DEFAULT_EMIT_DELAY_MS),
     });
   } catch (err) {
     const reason =

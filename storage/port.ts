@@ -62,8 +62,9 @@ export interface WriteBatch {
   prune?: PruneStep;
   /**
    * The analytics watermark W (epoch ms, a minute boundary): every minute
-   * before it has been closed by the analytics and its rollups committed, this
-   * batch's included. Stored in the batch's transaction; a backend keeps the
+   * before it has been closed by the analytics and its rollups written, this
+   * batch's included (a minute whose rollup write failed is not tracked: the
+   * next minute's success moves W past it). Stored in the batch's transaction; a backend keeps the
    * larger of the stored and the new value. StorageWriter.recoverRollups
    * rebuilds the minutes from shortly before W after an unclean stop.
    */
@@ -150,6 +151,13 @@ export interface RollupRecoveryOptions {
    * minutes up to this long before W may have been held in memory.
    */
   latenessMs: number;
+  /** config maxFutureMs: how far ahead of its arrival a stored reading's ts may be */
+  maxFutureMs: number;
+  /**
+   * Raw readings older than this (epoch ms) may have been pruned by retention;
+   * null when raw readings are kept for ever. No minute before it is rebuilt.
+   */
+  rawKeptSince: number | null;
   /**
    * The new watermark: the minute boundary before which the analytics of this
    * run treat minutes as closed (pipelines/analytics/minute-windows.ts

@@ -2,6 +2,7 @@
 // port.ts) compute in JS: where the rebuild starts, the 1-minute states of raw
 // readings built as a pool worker builds them, and the 1-hour merges.
 import { addReading, emptyState, mergeState, type RollupState } from '../pipelines/analytics/rollup-state.js';
+import type { RollupRecoveryOptions } from './port.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -13,9 +14,27 @@ export const WATERMARK_KEY = 'analytics_watermark';
  * memory at the stop. Minutes before W were closed and committed, but
  * corrections for minutes up to latenessMs (plus the minute itself) before
  * W may still have sat in the late buffer.
+ *
+ * Two more lower bounds keep a stale W (all traffic late, a clock that jumped)
+ * from reaching back further than a rebuild can be right:
+ * - the newest stored reading: at the stop, memory held no reading older than
+ *   (stop time − lateness − a minute), and the stop came after the newest
+ *   reading's arrival, which was at most maxFutureMs before its ts;
+ * - raw retention: minutes whose readings may be pruned are kept as stored,
+ *   never rebuilt from what is left of them.
+ * null: no reading stored, nothing to rebuild.
  */
-export function rebuildStart(watermark: number, latenessMs: number): number {
-  return Math.floor((watermark - latenessMs - MINUTE_MS) / MINUTE_MS) * MINUTE_MS;
+export function rebuildStart(
+  watermark: number,
+  newestTs: number | null,
+  options: Pick<RollupRecoveryOptions, 'latenessMs' | 'maxFutureMs' | 'rawKeptSince'>,
+): number | null {
+  if (newestTs === null) return null;
+  const floorMinute = (t: number) => Math.floor(t / MINUTE_MS) * MINUTE_MS;
+  let from = floorMinute(watermark - options.latenessMs - MINUTE_MS);
+  from = Math.max(from, floorMinute(newestTs - options.maxFutureMs - options.latenessMs - 2 * MINUTE_MS));
+  if (options.rawKeptSince !== null) from = Math.max(from, floorMinute(options.rawKeptSince) + MINUTE_MS);
+  return from;
 }
 
 export function hourOf(bucket: number): number {

@@ -11,7 +11,7 @@ import { DETECTOR_DEFAULTS, type DetectorOptions } from '../analytics-workers/an
 import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
 import type { SettledBatch } from '../commit-batches.js';
 import { committedReadings, createNewestTs, type ReadingChunk } from './committed-readings.js';
-import { MINUTE_MS, minuteWindows, type WindowBatch } from './minute-windows.js';
+import { closedMinutesBefore, MINUTE_MS, minuteWindows, type WindowBatch } from './minute-windows.js';
 import { sliceRollups, toRollupColumns } from './rollup-columns.js';
 import { SeriesRegistry } from './series-registry.js';
 
@@ -61,12 +61,14 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
   const registry = new SeriesRegistry();
   const newest = createNewestTs();
   const detectorOptions: DetectorOptions = { ...DETECTOR_DEFAULTS, ...options.detector };
+  const scheduler = options.scheduler ?? asyncScheduler;
   const input = new Subject<ReadingChunk>();
   // Owned by whichever side holds it: windows are processed one at a time
   // (concatMap), so the detector state is moved to the worker and back.
   let detector: Float64Array = new Float64Array(0);
   // Any lost rollup write: a clean stop then leaves the watermark where it is,
-  // so the next start rebuilds what it can from raw readings.
+  // so the next start rebuilds the last minutes (not an older lost minute:
+  // the watermark moved past it with the next minute's rollups).
   let failedAny = false;
   const failed = (err: unknown): void => {
     failedAny = true;
@@ -105,8 +107,16 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
         ...(from === 0 ? { anomalies } : {}),
         // With the minute's last slice: its rollups are all committed (start-up
         // recovery rebuilds from shortly before this watermark; storage/port.ts).
+        // Capped at the clock's boundary: a drain also closes minutes ahead of
+        // the clock, and a watermark there would skip the late corrections
+        // still to be written if the stop never finished.
         ...(to === rows && batch.kind === 'close' && batch.minute !== undefined
-          ? { analyticsWatermark: batch.minute + MINUTE_MS }
+          ? {
+              analyticsWatermark: Math.min(
+                batch.minute + MINUTE_MS,
+                closedMinutesBefore(scheduler.now(), options.emitDelayMs ?? DEFAULT_EMIT_DELAY_MS),
+              ),
+            }
           : {}),
       };
       try {
@@ -143,7 +153,7 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
         latenessMs: options.latenessMs,
         emitDelayMs: options.emitDelayMs ?? DEFAULT_EMIT_DELAY_MS,
         tickMs: options.tickMs ?? DEFAULT_TICK_MS,
-        scheduler: options.scheduler ?? asyncScheduler,
+        scheduler,
         tooLate: (n) => options.observer.tooLate(n),
       }),
       // One failed minute (a full disk, a worker error) is reported and the

@@ -46,8 +46,13 @@ export async function recoverPgRollups(
   );
   const watermark = stored[0]?.value;
   // No watermark: a fresh database, or the last run had analytics off.
-  if (watermark !== undefined) {
-    const from = rebuildStart(watermark, options.latenessMs);
+  const newest =
+    watermark === undefined
+      ? null
+      : ((await client.query<{ ts: number | null }>('SELECT max(ts) AS ts FROM readings')).rows[0]?.ts ??
+        null);
+  const from = watermark === undefined ? null : rebuildStart(watermark, newest, options);
+  if (from !== null) {
     outcome.from = from;
     const states = new MinuteStates();
     // Keyset pages over the primary key (ts, series_id): ts order, as the analytics add readings.

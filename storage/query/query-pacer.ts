@@ -4,7 +4,11 @@
 // ever runs on the event loop (a lower nice value did not prevent it). The
 // pacer caps a query thread at a share of one core: after each slice of work
 // it sleeps long enough that work / (work + sleep) = share. A heavy query
-// takes longer; ingest keeps its cores.
+// takes longer; ingest keeps its cores. Work is the thread's own CPU time
+// where Linux tells it: a SCHED_IDLE thread (gateway/background-priority.ts)
+// that waited for a core has not worked, and must not sleep for it too.
+
+import { readFileSync } from 'node:fs';
 
 export interface PacerOptions {
   /** share of one core a query thread may use, 0 < share <= 1; 1 never sleeps */
@@ -37,7 +41,7 @@ export function createPacer(options: PacerOptions): Pacer {
   if (!(share > 0 && share <= 1)) throw new RangeError(`query CPU share must be in (0, 1], got ${share}`);
   const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
   const checkEvery = options.checkEvery ?? DEFAULT_CHECK_EVERY;
-  const now = options.now ?? (() => performance.now());
+  const now = options.now ?? threadCpuClock() ?? (() => performance.now());
   const sleep = options.sleep ?? sleepThread;
   let sliceStart = now();
   let sinceCheck = 0;
@@ -71,6 +75,18 @@ export function createPacer(options: PacerOptions): Pacer {
       return sleptMs;
     },
   };
+}
+
+const SCHEDSTAT = '/proc/thread-self/schedstat';
+
+/** The calling thread's CPU time in ms (Linux: the first schedstat field, ns); undefined elsewhere. */
+export function threadCpuClock(): (() => number) | undefined {
+  const read = () => Number(readFileSync(SCHEDSTAT, 'utf8').split(' ')[0]) / 1e6;
+  try {
+    return Number.isFinite(read()) ? read : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function sleepThread(ms: number): void {

@@ -161,6 +161,8 @@ describe('analytics', () => {
     await analytics.drain();
     const last = await draining;
     expect(Array.from(last.rollups!.bucket)).toEqual([Math.floor(now / 60_000) * 60_000]);
+    // The minute in progress is closed early, but the watermark stays at the clock's boundary.
+    expect(last.analyticsWatermark).toBe(Math.floor((now - 5_000) / 60_000) * 60_000);
     expect(counts.anomalies).toBe(1);
     // Then the clean-stop mark: every minute is committed, the next start rebuilds nothing.
     expect(writes).toHaveLength(4);

@@ -7,7 +7,7 @@ import { toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
 import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
 import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
 import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';
-import { createPacer } from '../../storage/query/query-pacer.js';
+import { createPacer, threadCpuClock } from '../../storage/query/query-pacer.js';
 import type { SeriesQuery } from '../../storage/query-port.js';
 import { createSqliteQueries } from '../../storage/sqlite/query/sqlite-queries.js';
 import { openSqliteQueryService } from '../../storage/sqlite/query/sqlite-query-service.js';
@@ -87,6 +87,24 @@ describe('query pacer', () => {
     expect(() => createPacer({ share: 0 })).toThrow(RangeError);
     expect(() => createPacer({ share: 1.5 })).toThrow(RangeError);
     expect(() => createPacer({ share: Number.NaN })).toThrow(RangeError);
+  });
+});
+
+describe.runIf(process.platform === 'linux')("the pacer's clock", () => {
+  it("is the thread's CPU time: it advances while working, not while asleep", () => {
+    const clock = threadCpuClock()!;
+    expect(clock).toBeDefined();
+    const t0 = clock();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    const slept = clock() - t0;
+    const t1 = clock();
+    const until = performance.now() + 50;
+    let spin = 0;
+    while (performance.now() < until) spin++;
+    const worked = clock() - t1;
+    expect(spin).toBeGreaterThan(0);
+    expect(slept).toBeLessThan(20);
+    expect(worked).toBeGreaterThan(25);
   });
 });
 

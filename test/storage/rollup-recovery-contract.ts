@@ -97,6 +97,8 @@ export function rollupRecoveryContract(name: string, make: () => Promise<Recover
     });
 
     const LATENESS = MINUTE;
+    // Bounds far enough out that only the watermark decides where a rebuild starts.
+    const UNBOUNDED = { maxFutureMs: 86_400_000, rawKeptSince: null };
     const HOUR_10 = Date.UTC(2025, 0, 1, 10);
     const HOUR_11 = Date.UTC(2025, 0, 1, 11);
 
@@ -128,7 +130,11 @@ export function rollupRecoveryContract(name: string, make: () => Promise<Recover
       const before = await store.rows('rollups_1m');
 
       // W = 11:00, lateness 1 min: R = 10:58.
-      const recovery = await store.writer.recoverRollups({ latenessMs: LATENESS, closedBefore: minute(4) });
+      const recovery = await store.writer.recoverRollups({
+        ...UNBOUNDED,
+        latenessMs: LATENESS,
+        closedBefore: minute(4),
+      });
       expect(recovery).toMatchObject({
         from: minute(1),
         readings: 8 + 8 + 6 + 3 + 4 + 2,
@@ -199,7 +205,11 @@ export function rollupRecoveryContract(name: string, make: () => Promise<Recover
       expect(await counts(3_600_000)).toEqual([6 + 8 + 8 + 4 + 3, 6 + 3 + 2]);
 
       // W is now closedBefore (11:01), so R = 10:59; a second run changes nothing.
-      const again = await store.writer.recoverRollups({ latenessMs: LATENESS, closedBefore: minute(4) });
+      const again = await store.writer.recoverRollups({
+        ...UNBOUNDED,
+        latenessMs: LATENESS,
+        closedBefore: minute(4),
+      });
       expect(again).toMatchObject({ from: minute(2), readings: 8 + 6 + 3 + 2, minuteRowsDeleted: 0 });
       expect(await store.rows('rollups_1m')).toEqual(minutes);
       expect(await store.rows('rollups_1h')).toEqual(hours);
@@ -208,7 +218,9 @@ export function rollupRecoveryContract(name: string, make: () => Promise<Recover
     it('rebuilds nothing without a watermark, and a run with analytics off removes it', async () => {
       const rows = minuteOf('dev-1', 1, 4);
       await store.writer.write(makeBatch(rows));
-      expect(await store.writer.recoverRollups({ latenessMs: LATENESS, closedBefore: null })).toMatchObject({
+      expect(
+        await store.writer.recoverRollups({ ...UNBOUNDED, latenessMs: LATENESS, closedBefore: null }),
+      ).toMatchObject({
         from: null,
         readings: 0,
         minuteRows: 0,
@@ -218,24 +230,69 @@ export function rollupRecoveryContract(name: string, make: () => Promise<Recover
 
       await store.writer.write({ ...makeBatch([]), analyticsWatermark: minute(3) });
       // Analytics off: what the last run lost is rebuilt, then the watermark goes.
-      expect(await store.writer.recoverRollups({ latenessMs: LATENESS, closedBefore: null })).toMatchObject({
+      expect(
+        await store.writer.recoverRollups({ ...UNBOUNDED, latenessMs: LATENESS, closedBefore: null }),
+      ).toMatchObject({
         from: minute(1),
         readings: 4,
         minuteRows: 1,
       });
       expectRowOf((await store.rows('rollups_1m'))[0], rows, 'dev-1 minute 1');
       expect(
-        await store.writer.recoverRollups({ latenessMs: LATENESS, closedBefore: minute(5) }),
+        await store.writer.recoverRollups({ ...UNBOUNDED, latenessMs: LATENESS, closedBefore: minute(5) }),
       ).toMatchObject({
         from: null,
         readings: 0,
       });
       // ... and the run with analytics on sets it again.
       expect(
-        await store.writer.recoverRollups({ latenessMs: LATENESS, closedBefore: minute(5) }),
+        await store.writer.recoverRollups({ ...UNBOUNDED, latenessMs: LATENESS, closedBefore: minute(5) }),
       ).toMatchObject({
         from: minute(3),
       });
+    });
+
+    it('never reaches back past the newest reading minus the lateness and the future allowance, nor past raw retention', async () => {
+      // The analytics' rollups for minutes 1 and 2, then a watermark left far behind
+      // (all later traffic came late, or a clock jumped back at some start).
+      const m1 = minuteOf('dev-1', 1, 4);
+      const m2 = minuteOf('dev-1', 2, 4);
+      await store.writer.write({
+        ...makeBatch([...m1, ...m2]),
+        rollups: rollupsOf([...m1.slice(0, 2), ...m2.slice(0, 2)]),
+      });
+      await store.writer.write({ ...makeBatch([]), analyticsWatermark: minute(-600) });
+      const m30 = minuteOf('dev-1', 30, 3);
+      await store.writer.write(makeBatch(m30));
+      const newest = m30.at(-1)!.ts;
+      // newest − 1 min future − 1 min lateness − 2 min: minute 26; minutes 1 and 2 keep their rows.
+      const recovery = await store.writer.recoverRollups({
+        latenessMs: LATENESS,
+        maxFutureMs: MINUTE,
+        rawKeptSince: null,
+        // a start whose clock is behind: W goes back to minute 0
+        closedBefore: minute(0),
+      });
+      expect(recovery).toMatchObject({
+        from: Math.floor((newest - 4 * MINUTE) / MINUTE) * MINUTE,
+        readings: 3,
+      });
+      const rows = await store.rows('rollups_1m');
+      expectRowOf(rowAt(rows, 'dev-1', minute(1)), m1.slice(0, 2), 'minute 1, untouched');
+      expectRowOf(rowAt(rows, 'dev-1', minute(2)), m2.slice(0, 2), 'minute 2, untouched');
+      expectRowOf(rowAt(rows, 'dev-1', minute(30)), m30, 'minute 30, rebuilt');
+
+      // Raw retention: with raw kept only since minute 2, minute 1 cannot be rebuilt and stays.
+      const kept = await store.writer.recoverRollups({
+        latenessMs: LATENESS,
+        maxFutureMs: 86_400_000,
+        rawKeptSince: minute(2) - 1,
+        closedBefore: minute(31),
+      });
+      expect(kept.from).toBe(minute(2));
+      const after = await store.rows('rollups_1m');
+      expectRowOf(rowAt(after, 'dev-1', minute(1)), m1.slice(0, 2), 'minute 1, before raw retention');
+      expectRowOf(rowAt(after, 'dev-1', minute(2)), m2, 'minute 2, rebuilt from raw');
     });
   });
 }

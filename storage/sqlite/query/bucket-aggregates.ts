@@ -183,7 +183,7 @@ export function createSeriesBuckets(bucketMs: number, aggs: readonly Aggregate[]
         row.sketch,
       );
     },
-    /** A stored row as an array, in STORED_COLUMNS order (sketch last, when read). */
+    /** A stored row as an array: bucket, count, sum, m2, min, max, last_ts, last_value, then the sketch when read (sqlite-queries.ts). */
     addStoredRow(row: readonly unknown[]): void {
       const r = row as [number, number, number, number, number, number, number, number, Uint8Array?];
       mergeStored(bucketOf(r[0], withSketch), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);

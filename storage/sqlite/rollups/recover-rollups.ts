@@ -24,6 +24,8 @@ type Table = 'rollups_1m' | 'rollups_1h';
 
 export function prepareRollupRecovery(db: Database): RollupRecoverer {
   const readWatermark = db.prepare('SELECT value FROM gateway_state WHERE key = ?').pluck();
+  // The primary key starts with ts: one seek.
+  const newestTs = db.prepare('SELECT max(ts) FROM readings').pluck();
   // W is set, not raised: a graceful stop closes every open minute, even one
   // ahead of the clock (device clocks run up to --max-future-ms ahead), and a
   // W left there would put R after minutes this run may still lose.
@@ -78,8 +80,9 @@ export function prepareRollupRecovery(db: Database): RollupRecoverer {
       hourRows: 0,
     };
     // No watermark: a fresh database, or the last run had analytics off.
-    if (watermark !== undefined) {
-      const from = rebuildStart(watermark, options.latenessMs);
+    const from =
+      watermark === undefined ? null : rebuildStart(watermark, newestTs.get() as number | null, options);
+    if (from !== null) {
       outcome.from = from;
       const states = new MinuteStates();
       // Read to the end before writing: better-sqlite3 runs nothing else on a connection mid-iteration.
