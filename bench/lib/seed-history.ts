@@ -6,6 +6,7 @@
 import { encodeStates, toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
 import { addReading, emptyState } from '../../pipelines/analytics/rollup-state.js';
 import type { WriteBatch } from '../../storage/port.js';
+import { emptyWriteBatch } from '../../storage/sqlite/rollups/empty-batch.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
 
 const MINUTE = 60_000;
@@ -33,14 +34,6 @@ export async function seedHistory(opts: {
   );
   const deviceOf = Uint32Array.from(devices.keys());
   const metricOf = new Uint32Array(opts.devices);
-  const empty = {
-    devices: [],
-    metrics: [],
-    deviceIndex: new Uint32Array(0),
-    metricIndex: new Uint32Array(0),
-    ts: new Float64Array(0),
-    value: new Float64Array(0),
-  };
   let rows = 0;
   const older = start - (opts.olderHours ?? 0) * 60 * MINUTE;
   for (let bucket = older; bucket < end; bucket += bucket < start ? 60 * MINUTE : MINUTE) {
@@ -64,8 +57,7 @@ export async function seedHistory(opts: {
     );
     const rollups = toRollupColumns(columns, { devices, metrics: ['temperature'], deviceOf, metricOf });
     const batch: WriteBatch = {
-      readings: empty,
-      deadLetters: [],
+      ...emptyWriteBatch(),
       devices: devices.map((deviceId) => ({ deviceId, seenAt: bucket })),
       rollups,
     };

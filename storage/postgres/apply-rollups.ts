@@ -12,10 +12,8 @@ import { DDSketch } from '../../pipelines/analytics/ddsketch.js';
 import { stateAt } from '../../pipelines/analytics/rollup-columns.js';
 import { emptyState, mergeState, type RollupState } from '../../pipelines/analytics/rollup-state.js';
 import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../port.js';
-import { WATERMARK_KEY } from '../rollup-rebuild.js';
+import { hourOf, WATERMARK_KEY } from '../rollup-rebuild.js';
 import type { SeriesIdOf } from './apply-batch.js';
-
-const HOUR_MS = 3_600_000;
 
 export interface PgRollupOutcome {
   rollups?: number;
@@ -95,7 +93,7 @@ async function applyRollups(
     const minute = minutes.get(key);
     if (minute === undefined) minutes.set(key, { sid, bucket, states: [state] });
     else minute.states.push(state);
-    const hour = Math.floor(bucket / HOUR_MS) * HOUR_MS;
+    const hour = hourOf(bucket);
     const hourKey = `${sid}:${hour}`;
     const pending = hours.get(hourKey);
     if (pending === undefined) {

@@ -5,7 +5,7 @@
 // failed batch settles in its place.
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { type ErrorCode, GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../gateway/errors.js';
 import type {
   RollupRecovery,
   RollupRecoveryOptions,
@@ -14,6 +14,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../port.js';
+import { type LastStorageError, storageHealth } from '../storage-health.js';
 import { applyPgBatch, type WriterCaches } from './apply-batch.js';
 import { gatewayCodeForPostgres } from './error-map.js';
 import { createPgPool } from './pg-pool.js';
@@ -103,7 +104,7 @@ class PgWriter implements PostgresWriter {
   /** the tail of the queue of transactions; each starts when the previous settled */
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
-  #lastError: { code: ErrorCode; message: string; at: number } | undefined;
+  #lastError: LastStorageError | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, where: string) {
@@ -148,13 +149,7 @@ class PgWriter implements PostgresWriter {
 
   health(): StorageHealth {
     const state = this.#closing !== undefined ? 'closed' : this.#lastError !== undefined ? 'failing' : 'ok';
-    const health: StorageHealth = { state, pendingBatches: this.#pending };
-    if (this.#lastError !== undefined) {
-      health.lastErrorCode = this.#lastError.code;
-      health.lastErrorMessage = this.#lastError.message;
-      health.lastErrorAt = this.#lastError.at;
-    }
-    return health;
+    return storageHealth(state, this.#pending, this.#lastError);
   }
 
   close(): Promise<void> {

@@ -10,6 +10,7 @@ import type {
   WriteBatch,
   WriteResult,
 } from '../port.js';
+import { type LastStorageError, storageHealth } from '../storage-health.js';
 import type { FromThread, SqliteSettings, Synchronous, ToThread, WriterThreadOptions } from './protocol.js';
 import { startWriterThread, toGatewayError } from './start-writer-thread.js';
 import { resolveWorkerScript } from './worker-script.js';
@@ -77,7 +78,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
   readonly #pending = new Map<number, Pending>();
   readonly #exited: Promise<void>;
   #nextId = 0;
-  #lastError: { code: GatewayError['code']; message: string; at: number } | undefined;
+  #lastError: LastStorageError | undefined;
   /** set when the thread is gone without being asked to close */
   #died: GatewayError | undefined;
   #closeError: GatewayError | undefined;
@@ -146,13 +147,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
         : this.#died !== undefined || this.#lastError !== undefined
           ? 'failing'
           : 'ok';
-    const health: StorageHealth = { state, pendingBatches: this.#pending.size };
-    if (this.#lastError !== undefined) {
-      health.lastErrorCode = this.#lastError.code;
-      health.lastErrorMessage = this.#lastError.message;
-      health.lastErrorAt = this.#lastError.at;
-    }
-    return health;
+    return storageHealth(state, this.#pending.size, this.#lastError);
   }
 
   close(): Promise<void> {

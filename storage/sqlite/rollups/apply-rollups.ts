@@ -5,9 +5,7 @@ import { DDSketch } from '../../../pipelines/analytics/ddsketch.js';
 import { stateAt } from '../../../pipelines/analytics/rollup-columns.js';
 import { emptyState, mergeState, type RollupState } from '../../../pipelines/analytics/rollup-state.js';
 import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../../port.js';
-import { WATERMARK_KEY } from '../../rollup-rebuild.js';
-
-export const HOUR_MS = 3_600_000;
+import { hourOf, WATERMARK_KEY } from '../../rollup-rebuild.js';
 
 export interface RollupOutcome {
   rollups?: number;
@@ -99,7 +97,7 @@ export function prepareRollupApplier(db: Database): RollupApplier {
       const state = stateAt(rollups, i);
       mergeInto(tiers['1m'], seriesId, bucket, state);
       // Minutes of one hour in this batch are merged first: one hour row write each.
-      const hour = Math.floor(bucket / HOUR_MS) * HOUR_MS;
+      const hour = hourOf(bucket);
       const key = `${seriesId}:${hour}`;
       const pending = hours.get(key);
       if (pending === undefined) {
