@@ -78,11 +78,11 @@ async function runAgainstGateway(o: Options): Promise<Run> {
     ...['--spikes', o.spikes, '--dropouts', o.dropouts],
     ...['--url', `mqtt://127.0.0.1:${gw.mqttPort}`, '--json', '--quiet'],
   ];
-  process.stderr.write(`  simulating: node build/simulators/sim-cli.js ${simArgs.join(' ')}\n`);
+  process.stderr.write(`  simulating: node build/cli/sim-cli.js ${simArgs.join(' ')}\n`);
   let sim: Awaited<ReturnType<typeof runCli>>;
   let gatewayExit: number | null;
   try {
-    sim = await runCli('simulators/sim-cli.js', simArgs);
+    sim = await runCli('cli/sim-cli.js', simArgs);
   } finally {
     // SIGTERM is the clean stop: it closes and analyses every open minute.
     gatewayExit = await gw.stop('SIGTERM');
@@ -149,7 +149,7 @@ async function markWarmup(db: string, summary: SimSummary): Promise<InjectedSpik
 
 async function storedAnomalies(db: string, from: number, to: number): Promise<SeriesReading[]> {
   const args = ['anomalies', '--db', db, '--from', String(from), '--to', String(to)];
-  const q = await runCli('storage/query-cli.js', [
+  const q = await runCli('cli/query-cli.js', [
     ...args,
     ...['--limit', String(ANOMALY_LIMIT), '--format', 'json'],
   ]);
@@ -202,7 +202,7 @@ function printReport(o: Options, run: Run, score: DetectionScore, argv: string[]
     `  (in full: --devices ${o.devices} --duration ${o.duration} --seed ${o.seed} --spikes ${o.spikes} --dropouts ${o.dropouts})`,
   );
   console.log(
-    `simulator: node build/simulators/sim-cli.js ${run.simArgs.join(' ').replace(/--url \S+/, '--url mqtt://127.0.0.1:<port>')}`,
+    `simulator: node build/cli/sim-cli.js ${run.simArgs.join(' ').replace(/--url \S+/, '--url mqtt://127.0.0.1:<port>')}`,
   );
   console.log(`wall time: ${wallS.toFixed(0)} s`);
 }

@@ -5,8 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { GatewayError } from '../gateway/errors.js';
-import { NAME_PATTERN } from '../pipelines/telemetry.js';
+import { GatewayError } from '../core/errors.js';
+import { NAME_PATTERN } from '../core/names.js';
 import { migrate } from '../storage/sqlite/schema.js';
 import { CredentialStore, type DeviceCredential } from './credential-store.js';
 import { generateToken, hashToken, type KdfParams } from './tokens.js';

@@ -4,7 +4,7 @@
 // time: a revoked or rotated token stops working at once, no restart needed.
 
 import Database from 'better-sqlite3';
-import { GatewayError } from '../gateway/errors.js';
+import { GatewayError } from '../core/errors.js';
 import { type CredentialChange, CredentialStore, type DeviceCredential } from './credential-store.js';
 
 export interface DeviceRegistry {

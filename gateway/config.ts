@@ -3,8 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { GatewayError, wrapError } from '../core/errors.js';
 import { envName, flagName, OPTION_SPECS, type OptionSpec } from './config-options.js';
-import { GatewayError, wrapError } from './errors.js';
 
 export interface GatewayConfig {
   host: string;

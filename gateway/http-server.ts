@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { wrapError } from '../core/errors.js';
 import type { StorageHealth } from '../storage/port.js';
 import type { QueryService } from '../storage/query-port.js';
 import type { OnRequestHook } from './auth/http-guard.js';
-import { wrapError } from './errors.js';
 import type { EventLoopWindow } from './event-loop-monitor.js';
 import { createApiRoutes } from './http/api-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';

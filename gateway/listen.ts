@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { GatewayError, wrapError } from './errors.js';
+import { GatewayError, wrapError } from '../core/errors.js';
 
 export interface BoundAddress {
   host: string;

@@ -3,10 +3,10 @@
 // The composition root: read and validate config, then wire storage, the
 // pipeline, the broker and the HTTP server. Nothing else reads process.env.
 
+import { GatewayError } from '../core/errors.js';
 import { openDeviceRegistry } from '../devices/device-registry.js';
 import { isPostgresUrl, openWriter } from '../storage/open-storage.js';
 import { helpText, loadConfig } from './config.js';
-import { GatewayError } from './errors.js';
 import { startGateway } from './gateway.js';
 import { createLogger } from './logger.js';
 

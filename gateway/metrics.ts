@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type ErrorCode, isErrorCode } from '../core/errors.js';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
-import { type ErrorCode, isErrorCode } from './errors.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 
 /** Running totals for the stats line; prom-client keeps the same facts for scrapers. */

@@ -1,7 +1,7 @@
 import type { AedesOptions, Client } from 'aedes';
+import { type ErrorCode, gatewayError } from '../core/errors.js';
 import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
-import { type ErrorCode, gatewayError } from './errors.js';
 import type { DeviceRateLimiter } from './limits/device-rate-limiter.js';
 import type { ResendMemory } from './resend-memory.js';
 

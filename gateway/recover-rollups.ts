@@ -3,10 +3,10 @@
 // run before any ingest starts, so that no reading is counted both by the
 // rebuild and by this run's minute windows.
 import type { Logger } from 'pino';
+import { GatewayError } from '../core/errors.js';
 import { DEFAULT_EMIT_DELAY_MS } from '../pipelines/analytics/analytics.js';
 import { closedMinutesBefore } from '../pipelines/analytics/minute-windows.js';
 import type { RollupRecovery, StorageWriter } from '../storage/port.js';
-import { GatewayError } from './errors.js';
 
 export interface RecoverRollupsDeps {
   writer: Pick<StorageWriter, 'recoverRollups'>;

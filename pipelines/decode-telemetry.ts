@@ -2,20 +2,17 @@
 // bare number. Pure and synchronous; it never throws.
 
 import { map, type OperatorFunction } from 'rxjs';
-import type { ErrorCode } from '../gateway/errors.js';
-import { type IngestMessage, NAME_PATTERN, type ValidationLimits } from './telemetry.js';
+import type { ErrorCode } from '../core/errors.js';
+import { NAME_PATTERN } from '../core/names.js';
+import type { IngestMessage, TopicRoute, ValidationLimits } from './telemetry.js';
+
+export type { TopicRoute };
 
 const TOPIC_PREFIX = 'devices/';
 // A bare number as mosquitto_pub sends it: no hex, no "Infinity", no spaces inside.
 const BARE_NUMBER = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-export interface TopicRoute {
-  deviceId: string;
-  /** set for devices/{id}/telemetry/{metric} */
-  metric?: string;
-}
 
 export interface DecodedMessage {
   message: IngestMessage;

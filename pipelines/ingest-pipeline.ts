@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike, Subject, tap } from 'rxjs';
-import { gatewayError } from '../gateway/errors.js';
+import { gatewayError } from '../core/errors.js';
 import type { WriteBatch, WriteResult } from '../storage/port.js';
 import { batchByWeight } from './batch-by-weight.js';
 import { commitBatches, type SettledBatch } from './commit-batches.js';

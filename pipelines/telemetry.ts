@@ -1,8 +1,13 @@
 // Types that flow through the ingest pipeline.
 
-import type { ErrorCode } from '../gateway/errors.js';
+import type { ErrorCode } from '../core/errors.js';
 import type { Rejection } from '../storage/port.js';
-import type { TopicRoute } from './decode-telemetry.js';
+
+export interface TopicRoute {
+  deviceId: string;
+  /** set for devices/{id}/telemetry/{metric} */
+  metric?: string;
+}
 
 export interface Reading {
   metric: string;
@@ -56,5 +61,3 @@ export interface ValidationLimits {
   /** how far behind the receive time a ts may be */
   maxPastMs: number;
 }
-
-export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;

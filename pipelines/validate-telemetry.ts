@@ -2,16 +2,11 @@
 // ms timestamps; what cannot be stored becomes rejections with their index.
 
 import { map, type OperatorFunction } from 'rxjs';
-import type { ErrorCode } from '../gateway/errors.js';
+import type { ErrorCode } from '../core/errors.js';
+import { NAME_PATTERN } from '../core/names.js';
 import type { Rejection } from '../storage/port.js';
 import type { DecodedMessage } from './decode-telemetry.js';
-import {
-  type IngestMessage,
-  NAME_PATTERN,
-  type ParsedMessage,
-  type Reading,
-  type ValidationLimits,
-} from './telemetry.js';
+import type { IngestMessage, ParsedMessage, Reading, ValidationLimits } from './telemetry.js';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const REJECTIONS_KEPT = 100;

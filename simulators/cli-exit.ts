@@ -1,7 +1,7 @@
 // How the sim and demo CLIs end: a coded error on stderr (and as JSON on
 // stdout with --json), and an exit code scripts can branch on.
 
-import { GatewayError } from '../gateway/errors.js';
+import { GatewayError } from '../core/errors.js';
 
 export const EXIT_OK = 0;
 /** runtime failure, including unacknowledged QoS ≥ 1 messages */

@@ -1,7 +1,7 @@
 // Options of `npm run demo`: the gateway's and a few of the simulator's.
 
 import { parseArgs } from 'node:util';
-import { GatewayError } from '../gateway/errors.js';
+import { GatewayError } from '../core/errors.js';
 import { numberOption, parseSimArgs, type SimOptions } from './sim-options.js';
 
 export const DEFAULT_DEMO_DB = 'data/gateway.db';

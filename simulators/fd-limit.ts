@@ -3,7 +3,7 @@
 // stop before connecting anything and say exactly what to run.
 
 import { readFileSync } from 'node:fs';
-import { gatewayError } from '../gateway/errors.js';
+import { gatewayError } from '../core/errors.js';
 
 /** Descriptors beyond the sockets: stdio, the event loop, log files, a database. */
 const HEADROOM = 128;

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { wrapError } from '../gateway/errors.js';
+import { wrapError } from '../core/errors.js';
 
 export const DEFAULT_GATEWAY_SCRIPT = fileURLToPath(new URL('../gateway/main.js', import.meta.url));
 

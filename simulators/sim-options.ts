@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { GatewayError, gatewayError } from '../gateway/errors.js';
+import { GatewayError, gatewayError } from '../core/errors.js';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** The gateway refuses messages of more than 1000 values (maxReadingsPerMessage). */

@@ -3,9 +3,9 @@
 // Per-device timers exist only while a device waits to reconnect.
 
 import { performance } from 'node:perf_hooks';
-import { wrapError } from '../gateway/errors.js';
+import { backoffDelay, DEVICE_BACKOFF } from '../core/backoff.js';
+import { wrapError } from '../core/errors.js';
 import { createAckStats, errorKind } from './ack-stats.js';
-import { backoffDelayMs } from './backoff.js';
 import type { DeviceLink, LinkFactory } from './device-link.js';
 import { createDeviceOutbox } from './device-outbox.js';
 import { createDueSchedule } from './due-schedule.js';
@@ -157,7 +157,7 @@ export function createSimulator(options: SimOptions, deps: SimDeps = {}): Simula
       return;
     }
     dev.state = 'backoff';
-    dev.timer = setTimeout(() => connect(dev), backoffDelayMs(dev.attempts++, random));
+    dev.timer = setTimeout(() => connect(dev), backoffDelay(dev.attempts++, { ...DEVICE_BACKOFF, random }));
   }
 
   function onError(dev: Device, err: unknown): void {

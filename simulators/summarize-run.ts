@@ -1,6 +1,6 @@
 // Raw facts of a finished run → the published summary.
 
-import { gatewayError } from '../gateway/errors.js';
+import { gatewayError } from '../core/errors.js';
 import type { Counters, LatencySummary } from './ack-stats.js';
 import type { SimOptions } from './sim-options.js';
 import type { AnomalyRecord, DropoutRecord, SimSummary } from './sim-summary.js';

@@ -1,5 +1,12 @@
 import type { WriteBatch } from './port.js';
 
+/**
+ * devices.last_seen is kept to this resolution. Upserting every device of
+ * every batch rewrote a random page of the devices table per device per
+ * commit: at 5000 devices that was most of the WAL traffic and its checkpoints.
+ */
+export const LAST_SEEN_RESOLUTION_MS = 60_000;
+
 /** deviceId -> [min seenAt, max seenAt] within a batch: one upsert per device, whichever backend. */
 export function seenRanges(batch: WriteBatch): Map<string, [number, number]> {
   const ranges = new Map<string, [number, number]>();

@@ -2,7 +2,7 @@
 // (gateway/main.ts, gateway/gateway.ts) and the query CLI: a postgres:// or
 // postgresql:// URL is PostgreSQL, anything else a SQLite file path.
 import { existsSync } from 'node:fs';
-import type { GatewayError } from '../gateway/errors.js';
+import type { GatewayError } from '../core/errors.js';
 import type { StorageReader, StorageWriter } from './port.js';
 import { isPostgresUrl, redactUrl } from './postgres/pg-url.js';
 import { openPostgresReader } from './postgres/postgres-reader.js';

@@ -2,8 +2,10 @@
 // SQLite implements it today; PostgreSQL must pass the same contract suite
 // (test/storage/contract.ts) to take over.
 
-import type { ErrorCode } from '../gateway/errors.js';
-import type { AnomalyRecord } from './query-port.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { RollupColumns } from '../core/rollup-columns.js';
+
+export type { RollupColumns };
 
 /**
  * Readings of one group commit, columnar so that a batch crosses the thread
@@ -51,6 +53,16 @@ export interface DeviceSeen {
   seenAt: number;
 }
 
+export interface AnomalyRecord {
+  deviceId: string;
+  metric: string;
+  ts: number;
+  value: number;
+  score: number;
+  expectedLow: number;
+  expectedHigh: number;
+}
+
 export interface WriteBatch {
   readings: ReadingColumns;
   deadLetters: DeadLetter[];
@@ -86,27 +98,6 @@ export const ALL_MINUTES_CLOSED = Number.MAX_SAFE_INTEGER;
  * mergeState), so a late reading's state corrects both tiers and every reading
  * counts once in each.
  */
-export interface RollupColumns {
-  devices: string[];
-  metrics: string[];
-  deviceIndex: Uint32Array;
-  metricIndex: Uint32Array;
-  /** epoch ms, a multiple of 60 000 */
-  bucket: Float64Array;
-  count: Float64Array;
-  sum: Float64Array;
-  /** sum of squared deviations from the mean (Chan et al. merge) */
-  m2: Float64Array;
-  min: Float64Array;
-  max: Float64Array;
-  firstTs: Float64Array;
-  first: Float64Array;
-  lastTs: Float64Array;
-  last: Float64Array;
-  /** row i's DDSketch bytes are sketches.subarray(sketchOffsets[i], sketchOffsets[i + 1]) */
-  sketchOffsets: Uint32Array;
-  sketches: Uint8Array;
-}
 
 export type RetentionTier = 'raw' | '1m' | '1h';
 

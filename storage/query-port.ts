@@ -1,7 +1,9 @@
 // The query port: what the CLI, the HTTP API and the dashboard ask of stored
 // data. Implementations run queries off the gateway's main thread.
 
-import type { DeviceRow } from './port.js';
+import type { AnomalyRecord, DeviceRow } from './port.js';
+
+export type { AnomalyRecord };
 
 export const AGGREGATES = [
   'count',
@@ -51,16 +53,6 @@ export interface LatestReading {
   metric: string;
   ts: number;
   value: number;
-}
-
-export interface AnomalyRecord {
-  deviceId: string;
-  metric: string;
-  ts: number;
-  value: number;
-  score: number;
-  expectedLow: number;
-  expectedHigh: number;
 }
 
 export interface AnomalyQuery {

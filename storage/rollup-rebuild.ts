@@ -1,7 +1,7 @@
 // What both backends' rollup recovery (StorageWriter.recoverRollups in
 // port.ts) compute in JS: where the rebuild starts, the 1-minute states of raw
 // readings built as a pool worker builds them, and the 1-hour merges.
-import { addReading, emptyState, mergeState, type RollupState } from '../pipelines/analytics/rollup-state.js';
+import { addReading, emptyState, mergeState, type RollupState } from '../core/rollup-state.js';
 import type { RollupRecoveryOptions } from './port.js';
 
 export const MINUTE_MS = 60_000;

@@ -1,6 +1,6 @@
 // The health both writers report (port.ts StorageHealth), from the state
 // each keeps: whether it is closed or failing, what is pending, the last error.
-import type { ErrorCode } from '../gateway/errors.js';
+import type { ErrorCode } from '../core/errors.js';
 import type { StorageHealth, StorageState } from './port.js';
 
 /** A writer's last failure, kept until a later write succeeds. */

@@ -3,10 +3,10 @@
 // which builds the 1-hour tier from them. Query benchmarks need history to
 // read; a bench run alone would leave only its own two minutes.
 
-import { encodeStates, toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
-import { addReading, emptyState } from '../../pipelines/analytics/rollup-state.js';
+import { encodeStates, toRollupColumns } from '../../core/rollup-columns.js';
+import { addReading, emptyState } from '../../core/rollup-state.js';
+import { emptyWriteBatch } from '../../storage/empty-batch.js';
 import type { WriteBatch } from '../../storage/port.js';
-import { emptyWriteBatch } from '../../storage/sqlite/rollups/empty-batch.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
 
 const MINUTE = 60_000;

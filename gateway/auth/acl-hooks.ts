@@ -4,10 +4,10 @@
 
 import type { AedesOptions, Client } from 'aedes';
 import type { Logger } from 'pino';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { canPublish, canSubscribe, type Identity } from '../../devices/acl.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { AnonymousPolicy } from '../../devices/policy.js';
-import { type ErrorCode, GatewayError } from '../errors.js';
 import type { ClientIdentities } from './client-identities.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;

@@ -4,10 +4,10 @@
 
 import type { AedesOptions, Client } from 'aedes';
 import type { Logger } from 'pino';
+import type { ErrorCode } from '../../core/errors.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import { type AnonymousPolicy, anonymousPolicy, apiTokenRequired } from '../../devices/policy.js';
 import type { GatewayConfig } from '../config.js';
-import type { ErrorCode } from '../errors.js';
 import { createAclHooks } from './acl-hooks.js';
 import { ClientIdentities } from './client-identities.js';
 import { createConnectAuth } from './connect-authenticator.js';

@@ -4,8 +4,8 @@
 
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { type BackoffPolicy, backoffDelay } from '../../core/backoff.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
-import { type BackoffOptions, backoffDelay } from './backoff.js';
 
 export interface ConsumerSessionOptions {
   url: string;
@@ -15,7 +15,7 @@ export interface ConsumerSessionOptions {
   password?: string;
   pipeline: Pick<IngestPipeline, 'offer'>;
   logger: Logger;
-  backoff: BackoffOptions;
+  backoff: BackoffPolicy;
   connectTimeoutMs: number;
   keepaliveS: number;
   now?: () => number;

@@ -4,9 +4,9 @@
 // sessions (ClientIds {clientId}-0 .. -{n-1}); the broker spreads messages
 // over every session of the group.
 import type { Logger } from 'pino';
+import { type BackoffPolicy, UPSTREAM_BACKOFF } from '../../core/backoff.js';
+import { GatewayError } from '../../core/errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
-import { GatewayError } from '../errors.js';
-import { BACKOFF_DEFAULTS, type BackoffOptions } from './backoff.js';
 import { type ConsumerSession, openConsumerSession } from './consumer-session.js';
 
 export interface ConsumerOptions {
@@ -19,7 +19,7 @@ export interface ConsumerOptions {
   password?: string;
   pipeline: Pick<IngestPipeline, 'offer'>;
   logger: Logger;
-  backoff?: BackoffOptions;
+  backoff?: BackoffPolicy;
   connectTimeoutMs?: number;
   keepaliveS?: number;
 }
@@ -62,7 +62,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
         topics,
         pipeline: opts.pipeline,
         logger: opts.logger,
-        backoff: opts.backoff ?? BACKOFF_DEFAULTS,
+        backoff: opts.backoff ?? UPSTREAM_BACKOFF,
         connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
         keepaliveS: opts.keepaliveS ?? 30,
         ...(opts.username === undefined ? {} : { username: opts.username }),

@@ -1,8 +1,8 @@
 // Errors as the HTTP API answers them: `{error: {code, message, param?}}` with
 // a status that says whose fault it was. Codes are the contract, as everywhere.
 
+import { type ErrorCode, GatewayError, isErrorCode } from '../../core/errors.js';
 import { QueryParamError } from '../../storage/query/params.js';
-import { type ErrorCode, GatewayError, isErrorCode } from '../errors.js';
 
 export interface ApiErrorBody {
   error: { code: string; message: string; param?: string };

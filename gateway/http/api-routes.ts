@@ -3,6 +3,7 @@
 // CLI's flags (storage/query/params.ts), so both refuse the same input alike.
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { GatewayError } from '../../core/errors.js';
 import {
   parseAnomalyParams,
   parseDeviceId,
@@ -12,7 +13,6 @@ import {
 } from '../../storage/query/params.js';
 import { anomaliesResponse, latestResponse, seriesResponse } from '../../storage/query/responses.js';
 import type { QueryService } from '../../storage/query-port.js';
-import { GatewayError } from '../errors.js';
 import type { IngestTotals } from '../metrics.js';
 import { apiError } from './api-errors.js';
 import { openApiDocument } from './openapi.js';

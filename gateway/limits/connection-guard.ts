@@ -3,7 +3,7 @@
 // size check in front of the MQTT parser. Refusals are reported by code.
 
 import type { Duplex } from 'node:stream';
-import { type ErrorCode, GatewayError } from '../errors.js';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 export interface ConnectionGuardOptions {

@@ -5,7 +5,7 @@
 // cost is per packet, not per byte, and it never copies a chunk.
 
 import type { Duplex } from 'node:stream';
-import { GatewayError, gatewayError } from '../errors.js';
+import { GatewayError, gatewayError } from '../../core/errors.js';
 
 export interface PacketSizeScanner {
   /** Scans the next chunk of the stream; returns the error of the first offending packet. */

@@ -9,7 +9,7 @@
 // that has not read for drainTimeoutMs.
 
 import type { AedesOptions, AedesPublishPacket } from 'aedes';
-import { type ErrorCode, GatewayError } from '../errors.js';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 
 type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>;
 type Client = Parameters<AuthorizeForward>[0];

@@ -3,7 +3,7 @@
 // could grow them without end, one SUBSCRIBE after another.
 
 import type { AedesOptions } from 'aedes';
-import { type ErrorCode, GatewayError } from '../errors.js';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 
 type AuthorizeSubscribe = NonNullable<AedesOptions['authorizeSubscribe']>;
 type Client = Parameters<AuthorizeSubscribe>[0];

@@ -2,8 +2,8 @@
 // certificate and key are configured, WebSocket when --ws is set. All of them
 // hand connections to the same function, so limits and hooks apply alike.
 
+import type { ErrorCode, GatewayError } from '../../core/errors.js';
 import type { GatewayConfig } from '../config.js';
-import type { ErrorCode, GatewayError } from '../errors.js';
 import type { HandleConnection, MqttListener } from './mqtt-listener.js';
 import { startTlsListener } from './tls-listener.js';
 import { startWsListener } from './ws-listener.js';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
-import { wrapError } from '../errors.js';
+import { wrapError } from '../../core/errors.js';
 import { listen } from '../listen.js';
 import type { HandleConnection, MqttListener } from './mqtt-listener.js';
 

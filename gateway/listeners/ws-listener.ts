@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import type { ErrorCode, GatewayError } from '../errors.js';
+import type { ErrorCode, GatewayError } from '../../core/errors.js';
 import { listen } from '../listen.js';
 import type { HandleConnection, MqttListener } from './mqtt-listener.js';
 import { createOriginCheck } from './ws-origin.js';

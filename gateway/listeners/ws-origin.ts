@@ -8,8 +8,8 @@
 // URL it connects to). No browser page can have that last origin: this
 // listener serves no pages, and a rebinding name is not accepted as its own.
 
+import { GatewayError } from '../../core/errors.js';
 import { isLocalName, parseHostHeader } from '../auth/host-header.js';
-import { GatewayError } from '../errors.js';
 
 /** origin: the upgrade's Origin header; host: its Host header */
 export type OriginCheck = (origin: string | undefined, host: string | undefined) => GatewayError | undefined;

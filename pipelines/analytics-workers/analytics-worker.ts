@@ -2,8 +2,8 @@
 // or the late corrections of a tick), never one reading: a task has to be
 // worth the postMessage. The result's typed arrays are moved back, not cloned.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { lowerThreadPriority } from '../../gateway/background-priority.js';
-import { buffersOf } from '../analytics/rollup-columns.js';
+import { lowerThreadPriority } from '../../core/background-priority.js';
+import { buffersOf } from '../../core/rollup-columns.js';
 import { computeWindows, type WindowResult, type WindowTask } from './window-compute.js';
 
 // A closed minute can wait a few milliseconds; an ack should not.

@@ -2,8 +2,8 @@
 // minute, build each minute's mergeable state, and (for closed minutes)
 // run anomaly detection in ts order. Pure, so tests call it in-process.
 
-import { encodeStates, type StateColumns } from '../analytics/rollup-columns.js';
-import { addReading, emptyState, type RollupState } from '../analytics/rollup-state.js';
+import { encodeStates, type StateColumns } from '../../core/rollup-columns.js';
+import { addReading, emptyState, type RollupState } from '../../core/rollup-state.js';
 import { DETECTOR_FIELDS, type DetectorOptions, observe } from './anomaly-detector.js';
 
 export const MINUTE_MS = 60_000;

@@ -1,7 +1,7 @@
 // The worker pool the analytics run in (piscina). Tasks carry columnar typed
 // arrays whose buffers are moved to the worker, not copied.
 import { Piscina } from 'piscina';
-import { resolveWorkerScript } from '../../storage/sqlite/worker-script.js';
+import { resolveWorkerScript } from '../../core/worker-script.js';
 import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
 
 export interface AnalyticsPool {

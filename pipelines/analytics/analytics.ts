@@ -4,15 +4,15 @@
 // alerts/{deviceId} on the broker.
 
 import { asyncScheduler, concatMap, type SchedulerLike, Subject } from 'rxjs';
+import { sliceRollups, toRollupColumns } from '../../core/rollup-columns.js';
+import { emptyWriteBatch } from '../../storage/empty-batch.js';
 import { ALL_MINUTES_CLOSED, type StorageWriter, type WriteBatch } from '../../storage/port.js';
 import type { AnomalyRecord } from '../../storage/query-port.js';
-import { emptyWriteBatch } from '../../storage/sqlite/rollups/empty-batch.js';
 import { DETECTOR_DEFAULTS, type DetectorOptions } from '../analytics-workers/anomaly-detector.js';
 import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
 import type { SettledBatch } from '../commit-batches.js';
 import { committedReadings, createNewestTs, type ReadingChunk } from './committed-readings.js';
 import { closedMinutesBefore, MINUTE_MS, minuteWindows, type WindowBatch } from './minute-windows.js';
-import { sliceRollups, toRollupColumns } from './rollup-columns.js';
 import { SeriesRegistry } from './series-registry.js';
 
 export interface AlertMessage {

@@ -2,9 +2,8 @@
 // a single statement over arrays (unnest), so a batch of 2000 readings is a
 // handful of round trips, with no parameter-count limit to chunk around.
 import type pg from 'pg';
-import { seenRanges } from '../device-sightings.js';
+import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
-import { LAST_SEEN_RESOLUTION_MS } from '../sqlite/apply-batch.js';
 import { applyPgRollups } from './apply-rollups.js';
 
 export type SeriesIdOf = (deviceId: string, metric: string) => number;

@@ -8,9 +8,9 @@
 // transaction waits for the first and merges into its result, instead of
 // overwriting it as a blind upsert would.
 import type pg from 'pg';
-import { DDSketch } from '../../pipelines/analytics/ddsketch.js';
-import { stateAt } from '../../pipelines/analytics/rollup-columns.js';
-import { emptyState, mergeState, type RollupState } from '../../pipelines/analytics/rollup-state.js';
+import { DDSketch } from '../../core/ddsketch.js';
+import { stateAt } from '../../core/rollup-columns.js';
+import { emptyState, mergeState, type RollupState } from '../../core/rollup-state.js';
 import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../port.js';
 import { hourOf, WATERMARK_KEY } from '../rollup-rebuild.js';
 import type { SeriesIdOf } from './apply-batch.js';

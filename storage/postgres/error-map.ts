@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../gateway/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 
 /** Node socket errors: the server cannot be reached or went away. */
 const UNREACHABLE = new Set([

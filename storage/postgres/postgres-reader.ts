@@ -1,7 +1,7 @@
 // The read side of the PostgreSQL backend: a small pool of its own, never
 // the writer's connections.
 import type pg from 'pg';
-import { type ErrorCode, GatewayError } from '../../gateway/errors.js';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import type {
   DeadLetterRow,
   DeviceRow,

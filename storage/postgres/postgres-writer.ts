@@ -5,7 +5,7 @@
 // failed batch settles in its place.
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import type {
   RollupRecovery,
   RollupRecoveryOptions,

@@ -2,7 +2,7 @@
 // values, the HTTP API its query string. A bad value is a QueryParamError that
 // names the parameter, so the API can say which one and the CLI can exit 2.
 
-import { type ErrorCode, GatewayError } from '../../gateway/errors.js';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { AGGREGATES, type Aggregate, type AnomalyQuery, type SeriesQuery } from '../query-port.js';
 import { parseTimeExpr } from '../time-expr.js';
 

@@ -2,7 +2,7 @@
 // behind the workers: tasks and replies follow storage/sqlite/query/query-protocol.ts.
 
 import type { Piscina } from 'piscina';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import type { DeviceRow } from '../port.js';
 import type {
   AnomalyQuery,
@@ -12,7 +12,7 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../query-port.js';
-import type { QueryReply, QueryTask } from '../sqlite/query/query-protocol.js';
+import type { QueryReply, QueryTask } from './query-protocol.js';
 
 export interface PooledQueryService extends QueryService {
   /** share of the worker pool in use, 0..1 */

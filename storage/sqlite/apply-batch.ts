@@ -1,16 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
-import { seenRanges } from '../device-sightings.js';
+import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { prepareRollupApplier } from './rollups/apply-rollups.js';
 
 const CHUNK = 64;
-/**
- * devices.last_seen is kept to this resolution. Upserting every device of
- * every batch rewrote a random page of the devices table per device per
- * commit: at 5000 devices that was most of the WAL traffic and its checkpoints.
- */
-export const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 export type BatchApplier = (batch: WriteBatch) => WriteResult;
 

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../gateway/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 
 /**
  * Maps a better-sqlite3 error code (`err.code`, e.g. 'SQLITE_IOERR_WRITE') to

@@ -1,5 +1,5 @@
 // Messages between SqliteWriter (main thread) and writer-thread.ts.
-import type { ErrorCode } from '../../gateway/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 import type { RollupRecovery, RollupRecoveryOptions, WriteBatch, WriteResult } from '../port.js';
 
 export type Synchronous = 'NORMAL' | 'FULL';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { type ErrorCode, GatewayError } from '../../gateway/errors.js';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import type {
   DeadLetterRow,
   DeviceRow,

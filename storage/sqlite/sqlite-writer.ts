@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../core/errors.js';
+import { resolveWorkerScript } from '../../core/worker-script.js';
 import type {
   ReadingColumns,
   RollupRecovery,
@@ -13,7 +14,6 @@ import type {
 import { type LastStorageError, storageHealth } from '../storage-health.js';
 import type { FromThread, SqliteSettings, Synchronous, ToThread, WriterThreadOptions } from './protocol.js';
 import { startWriterThread, toGatewayError } from './start-writer-thread.js';
-import { resolveWorkerScript } from './worker-script.js';
 
 export type { SqliteSettings, Synchronous } from './protocol.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DDSketch, RELATIVE_ACCURACY } from '../../pipelines/analytics/ddsketch.js';
-import { addReading, emptyState, mergeState, stddevOf } from '../../pipelines/analytics/rollup-state.js';
+import { DDSketch, RELATIVE_ACCURACY } from '../../core/ddsketch.js';
+import { addReading, emptyState, mergeState, stddevOf } from '../../core/rollup-state.js';
 import { mulberry32, randomValue } from './random.js';
 
 const exactQuantile = (sorted: number[], q: number) => sorted[Math.floor(q * (sorted.length - 1))]!;

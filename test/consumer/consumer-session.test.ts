@@ -3,14 +3,14 @@
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../gateway/consumer/backoff.js';
+import { backoffDelay } from '../../core/backoff.js';
+import { gatewayError } from '../../core/errors.js';
 import { type RunningConsumer, shareTopics, startConsumer } from '../../gateway/consumer/start-consumer.js';
-import { gatewayError } from '../../gateway/errors.js';
 import type { IngestMessage } from '../../pipelines/telemetry.js';
 import { discardSessions, MOSQUITTO_URL, runId } from './consumer-fixture.js';
 
 describe('backoffDelay', () => {
-  const opts = { initialMs: 100, maxMs: 1000 };
+  const opts = { initialMs: 100, maxMs: 1000, jitter: 'full' } as const;
   it('grows exponentially up to the cap, never below the initial delay', () => {
     expect([0, 1, 2, 3, 10].map((a) => backoffDelay(a, { ...opts, random: () => 1 }))).toEqual([
       100, 200, 400, 800, 1000,
@@ -61,7 +61,7 @@ describe('consumer session on Mosquitto', () => {
       sessions: 1,
       pipeline,
       logger: pino({ level: 'silent' }),
-      backoff: { initialMs: 10, maxMs: 50 },
+      backoff: { initialMs: 10, maxMs: 50, jitter: 'full' },
     });
     const pub = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: `c7-${id}-pub` });
     await pub.publishAsync(`devices/c7-${id}/telemetry`, '{"t": 1}', { qos: 1 });

@@ -2,8 +2,8 @@
 // a spawned gateway, the canary throughout. Longer runs: npm run fuzz -- --minutes 30.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFuzz } from '../../simulators/fuzz/fuzz-run.js';
 import { type HostileRig, startHostileRig } from '../hostile/support/hostile-rig.js';
-import { runFuzz } from './fuzz-run.js';
 
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 45);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_126);

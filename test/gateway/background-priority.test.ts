@@ -9,7 +9,7 @@ import { ROOT } from '../support/spawn-gateway.js';
 
 describe.runIf(process.platform === 'linux')('idleThreadPriority', () => {
   it('puts the calling worker thread, and only it, in SCHED_IDLE', () => {
-    const module = pathToFileURL(join(ROOT, 'build/gateway/background-priority.js')).href;
+    const module = pathToFileURL(join(ROOT, 'build/core/background-priority.js')).href;
     const script = `
       const { Worker } = require('node:worker_threads');
       const { execFileSync } = require('node:child_process');

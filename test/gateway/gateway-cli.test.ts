@@ -56,7 +56,7 @@ describe('gateway as a user runs it', () => {
       `{"ts": "${anHourAgo}", "values": {"temperature": 19}}`,
     ]);
 
-    const out = await runCli('storage/query-cli.js', [
+    const out = await runCli('cli/query-cli.js', [
       'readings',
       '--device',
       'pi-kitchen',
@@ -73,7 +73,7 @@ describe('gateway as a user runs it', () => {
     const rows = JSON.parse(out.stdout) as Array<{ ts: number | string; value: number }>;
     expect(rows.map((r) => r.value)).toEqual([19, 21.5]);
 
-    const pressure = await runCli('storage/query-cli.js', [
+    const pressure = await runCli('cli/query-cli.js', [
       'readings',
       '--device',
       'pi-kitchen',

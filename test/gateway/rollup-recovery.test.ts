@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function countsPerBucket(db: string, from: number, to: number, bucket: '1m' | '1h') {
-  const run = await runCli('storage/query-cli.js', [
+  const run = await runCli('cli/query-cli.js', [
     'series',
     '--db',
     db,

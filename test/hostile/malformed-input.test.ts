@@ -5,7 +5,7 @@
 
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../../gateway/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 import { type HostileRig, startHostileRig } from './support/hostile-rig.js';
 import {
   connectBytes,

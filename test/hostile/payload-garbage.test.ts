@@ -3,7 +3,7 @@
 // and every bad message dead-lettered with the code it deserves.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode } from '../../gateway/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 import { connectLeanPublisher, type LeanPublisher } from '../../simulators/lean-publisher.js';
 import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
 

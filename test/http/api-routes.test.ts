@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import { createApiRoutes } from '../../gateway/http/api-routes.js';
 import type { openApiDocument } from '../../gateway/http/openapi.js';
 import { createFakeQueryService, type FakeQueryService } from '../query/fake-query-service.js';

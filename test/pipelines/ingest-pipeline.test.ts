@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import { createIngestPipeline } from '../../pipelines/ingest-pipeline.js';
 import type { IngestMessage } from '../../pipelines/telemetry.js';
 import type { WriteBatch, WriteResult } from '../../storage/port.js';

@@ -32,7 +32,7 @@ describe('gateway on PostgreSQL', () => {
     await publish('devices/pi-cellar/telemetry', 'not json');
 
     const cli = (args: string[]) =>
-      runCli('storage/query-cli.js', [...args, '--db', schema.url, '--format', 'json']);
+      runCli('cli/query-cli.js', [...args, '--db', schema.url, '--format', 'json']);
     const readings = await cli([
       'readings',
       '--device',

@@ -53,7 +53,7 @@ async function viaHttp(params: Record<string, string>): Promise<unknown> {
 
 async function viaCli(params: Record<string, string>): Promise<unknown> {
   const args = ['series', ...Object.entries(params).flatMap(([k, v]) => [`--${k}`, v]), '--format', 'json'];
-  const run = await runCli('storage/query-cli.js', [...args, '--db', db]);
+  const run = await runCli('cli/query-cli.js', [...args, '--db', db]);
   expect(run.code, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as unknown;
 }

@@ -2,8 +2,8 @@
 // against a real database is covered in test/storage/query-cli.test.ts and
 // test/query/cli-http-agreement.test.ts).
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../gateway/errors.js';
-import { type QueryCliIo, runQueryCli } from '../../storage/query/cli.js';
+import { type QueryCliIo, runQueryCli } from '../../cli/query-commands.js';
+import { GatewayError } from '../../core/errors.js';
 import type { QueryService } from '../../storage/query-port.js';
 import { createFakeQueryService, type FakeQueryService } from './fake-query-service.js';
 

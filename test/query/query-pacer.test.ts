@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
+import { toRollupColumns } from '../../core/rollup-columns.js';
 import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
 import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
 import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, runCli, spawnGateway, tempDir } from '../support/spawn-gateway.js';
 
-const CLI = join('devices', 'devices-cli.js');
+const CLI = join('cli', 'devices-cli.js');
 
 function tokenOf(stdout: string): string {
   const match = /^token: (\S+)$/m.exec(stdout);
@@ -47,7 +47,7 @@ describe('npm run devices with a running gateway', () => {
     ]);
     const [pubCode] = await once(pub, 'exit');
     expect(pubCode).toBe(0);
-    const rows = await runCli(join('storage', 'query-cli.js'), ['devices', '--format', 'json', '--db', db]);
+    const rows = await runCli(join('cli', 'query-cli.js'), ['devices', '--format', 'json', '--db', db]);
     expect(rows.stdout).toContain('porch');
 
     const list = await runCli(CLI, ['list', '--format', 'json', '--db', db]);

@@ -8,7 +8,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { ErrorCode } from '../../gateway/errors.js';
+import type { ErrorCode } from '../../core/errors.js';
 import type { MqttListener } from '../../gateway/listeners/mqtt-listener.js';
 import { startWsListener, WS_PATH } from '../../gateway/listeners/ws-listener.js';
 import { createOriginCheck } from '../../gateway/listeners/ws-origin.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import { parseDemoArgs } from '../../simulators/demo-options.js';
 import { checkOpenFileLimit, parseOpenFileLimit, requiredOpenFiles } from '../../simulators/fd-limit.js';
 import { deviceId, parseSimArgs, readCredentials } from '../../simulators/sim-options.js';

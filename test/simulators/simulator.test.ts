@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { GatewayError } from '../../gateway/errors.js';
-import { backoffDelayMs } from '../../simulators/backoff.js';
+import { backoffDelay, DEVICE_BACKOFF } from '../../core/backoff.js';
+import { GatewayError } from '../../core/errors.js';
 import { createDueSchedule } from '../../simulators/due-schedule.js';
 import { formatProgressLine } from '../../simulators/progress.js';
 import { parseSimArgs, type SimOptions } from '../../simulators/sim-options.js';
@@ -213,11 +213,11 @@ describe('due schedule', () => {
 
 describe('backoff', () => {
   it('grows exponentially, is capped and jittered', () => {
-    expect(backoffDelayMs(0, () => 0)).toBe(250);
-    expect(backoffDelayMs(0, () => 0.999)).toBeLessThanOrEqual(500);
-    expect(backoffDelayMs(3, () => 0)).toBe(2000);
-    expect(backoffDelayMs(20, () => 0.999)).toBeLessThanOrEqual(30_000);
-    expect(backoffDelayMs(20, () => 0)).toBe(15_000);
+    expect(backoffDelay(0, { ...DEVICE_BACKOFF, random: () => 0 })).toBe(250);
+    expect(backoffDelay(0, { ...DEVICE_BACKOFF, random: () => 0.999 })).toBeLessThanOrEqual(500);
+    expect(backoffDelay(3, { ...DEVICE_BACKOFF, random: () => 0 })).toBe(2000);
+    expect(backoffDelay(20, { ...DEVICE_BACKOFF, random: () => 0.999 })).toBeLessThanOrEqual(30_000);
+    expect(backoffDelay(20, { ...DEVICE_BACKOFF, random: () => 0 })).toBe(15_000);
   });
 });
 

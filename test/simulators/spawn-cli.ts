@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SimSummary } from '../../simulators/sim-summary.js';
 
-export const SIM_CLI = fileURLToPath(new URL('../../build/simulators/sim-cli.js', import.meta.url));
+export const SIM_CLI = fileURLToPath(new URL('../../build/cli/sim-cli.js', import.meta.url));
 export const GATEWAY_MAIN = fileURLToPath(new URL('../../build/gateway/main.js', import.meta.url));
-export const DEMO_CLI = fileURLToPath(new URL('../../build/simulators/demo-cli.js', import.meta.url));
+export const DEMO_CLI = fileURLToPath(new URL('../../build/cli/demo-cli.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -1,7 +1,7 @@
 // The contract every storage backend passes (SQLite now, PostgreSQL later),
 // in the manner of aedes' abstract-persistence suite.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toRollupColumns } from '../../pipelines/analytics/rollup-columns.js';
+import { toRollupColumns } from '../../core/rollup-columns.js';
 import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
 import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
 import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';

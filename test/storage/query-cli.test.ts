@@ -10,7 +10,7 @@ import type { DeadLetter } from '../../storage/port.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
 import { makeBatch, series } from './make-batch.js';
 
-const CLI = fileURLToPath(new URL('../../build/storage/query-cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../build/cli/query-cli.js', import.meta.url));
 const T0 = Date.UTC(2025, 0, 1);
 
 interface Run {

@@ -2,7 +2,7 @@
 // unclean stop, the minutes from shortly before the analytics watermark on
 // are rebuilt from raw readings, in both tiers. Every backend runs it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DDSketch, RELATIVE_ACCURACY } from '../../pipelines/analytics/ddsketch.js';
+import { DDSketch, RELATIVE_ACCURACY } from '../../core/ddsketch.js';
 import type { WriteBatch } from '../../storage/port.js';
 import type { QueryService } from '../../storage/query-port.js';
 import { type RollupStoreUnderTest, rollupsOf } from './contract.js';

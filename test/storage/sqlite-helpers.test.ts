@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resolveWorkerScript } from '../../core/worker-script.js';
 import { gatewayCodeForSqlite } from '../../storage/sqlite/error-map.js';
 import { migrate, SCHEMA_VERSION } from '../../storage/sqlite/schema.js';
-import { resolveWorkerScript } from '../../storage/sqlite/worker-script.js';
 
 describe('gatewayCodeForSqlite', () => {
   it.each([

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GatewayError } from '../../gateway/errors.js';
+import type { GatewayError } from '../../core/errors.js';
 import { SCHEMA_VERSION } from '../../storage/sqlite/schema.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';

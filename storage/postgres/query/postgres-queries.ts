@@ -1,8 +1,15 @@
 // The QueryService's queries on PostgreSQL. Rows are merged into buckets with
-// the SQLite backend's own functions (storage/sqlite/query/bucket-aggregates.ts),
+// the SQLite backend's own functions (storage/query/bucket-aggregates.ts),
 // in the same row order, so both backends answer the same data identically.
 import type pg from 'pg';
 import type { DeviceRow } from '../../port.js';
+import {
+  checkDeviceGlob,
+  createSeriesBuckets,
+  LATEST_RAW_TAIL_MS,
+  type StoredState,
+  tierFor,
+} from '../../query/bucket-aggregates.js';
 import type { Pacer } from '../../query/query-pacer.js';
 import type {
   AnomalyQuery,
@@ -11,13 +18,6 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
-import {
-  checkDeviceGlob,
-  createSeriesBuckets,
-  type StoredState,
-  tierFor,
-} from '../../sqlite/query/bucket-aggregates.js';
-import { LATEST_RAW_TAIL_MS } from '../../sqlite/query/sqlite-queries.js';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 

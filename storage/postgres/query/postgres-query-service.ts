@@ -2,8 +2,8 @@
 // threads (query-worker.ts), as the SQLite one's do, so the bucket merging of
 // a fleet-wide week costs the gateway's event loop one postMessage.
 import { Piscina } from 'piscina';
+import { resolveWorkerScript } from '../../../core/worker-script.js';
 import { type PooledQueryService, pooledQueryService } from '../../query/pooled-query-service.js';
-import { resolveWorkerScript } from '../../sqlite/worker-script.js';
 import { redactUrl } from '../pg-url.js';
 
 export interface PostgresQueryServiceOptions {

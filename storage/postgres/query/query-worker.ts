@@ -4,10 +4,10 @@
 // pool per worker thread. Errors cross the thread boundary as plain
 // {code, message}: class identity does not survive structured cloning.
 import { workerData } from 'piscina';
-import { idleThreadPriority } from '../../../gateway/background-priority.js';
-import { GatewayError } from '../../../gateway/errors.js';
+import { idleThreadPriority } from '../../../core/background-priority.js';
+import { GatewayError } from '../../../core/errors.js';
 import { createPacer } from '../../query/query-pacer.js';
-import type { QueryReply, QueryTask } from '../../sqlite/query/query-protocol.js';
+import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { createPgPool } from '../pg-pool.js';
 import { redactUrl } from '../pg-url.js';
 import { readError } from '../postgres-reader.js';

@@ -5,11 +5,11 @@
 
 import Database from 'better-sqlite3';
 import { workerData } from 'piscina';
-import { idleThreadPriority } from '../../../gateway/background-priority.js';
-import { GatewayError } from '../../../gateway/errors.js';
+import { idleThreadPriority } from '../../../core/background-priority.js';
+import { GatewayError } from '../../../core/errors.js';
 import { createPacer } from '../../query/query-pacer.js';
+import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
-import type { QueryReply, QueryTask } from './query-protocol.js';
 import { createSqliteQueries } from './sqlite-queries.js';
 
 idleThreadPriority();

@@ -3,6 +3,12 @@
 // thread; tests may call them directly.
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeviceRow } from '../../port.js';
+import {
+  checkDeviceGlob,
+  createSeriesBuckets,
+  LATEST_RAW_TAIL_MS,
+  tierFor,
+} from '../../query/bucket-aggregates.js';
 import type { Pacer } from '../../query/query-pacer.js';
 import type {
   AnomalyQuery,
@@ -11,10 +17,6 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
-import { checkDeviceGlob, createSeriesBuckets, MINUTE_MS, tierFor } from './bucket-aggregates.js';
-
-/** How far back `latest` looks in raw readings beyond the newest closed minute. */
-export const LATEST_RAW_TAIL_MS = 5 * MINUTE_MS;
 
 export interface SqliteQueries {
   devices(): DeviceRow[];

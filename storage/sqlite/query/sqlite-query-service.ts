@@ -2,8 +2,8 @@
 // threads on read-only connections, so a heavy query (a fleet-wide series over
 // a week) costs the gateway's event loop one postMessage, not the scan.
 import { Piscina } from 'piscina';
+import { resolveWorkerScript } from '../../../core/worker-script.js';
 import { type PooledQueryService, pooledQueryService } from '../../query/pooled-query-service.js';
-import { resolveWorkerScript } from '../worker-script.js';
 
 export interface SqliteQueryServiceOptions {
   path: string;

@@ -1,9 +1,9 @@
 // The writer thread's side of the analytics: rollup merges, anomalies and
 // retention steps, inside the same transaction as the batch they came with.
 import type { Database, Statement } from 'better-sqlite3';
-import { DDSketch } from '../../../pipelines/analytics/ddsketch.js';
-import { stateAt } from '../../../pipelines/analytics/rollup-columns.js';
-import { emptyState, mergeState, type RollupState } from '../../../pipelines/analytics/rollup-state.js';
+import { DDSketch } from '../../../core/ddsketch.js';
+import { stateAt } from '../../../core/rollup-columns.js';
+import { emptyState, mergeState, type RollupState } from '../../../core/rollup-state.js';
 import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../../port.js';
 import { hourOf, WATERMARK_KEY } from '../../rollup-rebuild.js';
 

@@ -1,4 +1,4 @@
-import type { WriteBatch } from '../../port.js';
+import type { WriteBatch } from './port.js';
 
 /** A batch with no readings, for writes that carry only rollups, anomalies or a prune step. */
 export function emptyWriteBatch(): WriteBatch {

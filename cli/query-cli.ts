@@ -1,7 +1,7 @@
 // npm run query -- <devices|latest|series|anomalies|readings|dead-letters> [options]
 // The logic is in query/cli.ts; this file binds it to the process and the real database.
-import { openQueryService, openReader, storageExists } from './open-storage.js';
-import { runQueryCli } from './query/cli.js';
+import { openQueryService, openReader, storageExists } from '../storage/open-storage.js';
+import { runQueryCli } from './query-commands.js';
 
 // `| head` closing the pipe early is not an error worth a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -7,12 +7,12 @@ import {
   EXIT_OK,
   finish,
   reportFailure,
-} from './cli-exit.js';
-import { checkOpenFileLimit, readOwnOpenFileLimit } from './fd-limit.js';
-import { createProgress } from './progress.js';
-import { parseSimArgs, SIM_USAGE } from './sim-options.js';
-import { formatSummary } from './sim-summary.js';
-import { createSimulator } from './simulator.js';
+} from '../simulators/cli-exit.js';
+import { checkOpenFileLimit, readOwnOpenFileLimit } from '../simulators/fd-limit.js';
+import { createProgress } from '../simulators/progress.js';
+import { parseSimArgs, SIM_USAGE } from '../simulators/sim-options.js';
+import { formatSummary } from '../simulators/sim-summary.js';
+import { createSimulator } from '../simulators/simulator.js';
 
 export async function runSimCli(argv: readonly string[], streams: CliStreams = process): Promise<number> {
   const json = argv.includes('--json');

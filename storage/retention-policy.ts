@@ -1,5 +1,5 @@
-import { GatewayError } from '../../gateway/errors.js';
-import type { RetentionTier } from '../port.js';
+import { GatewayError } from '../core/errors.js';
+import type { RetentionTier } from './port.js';
 
 /** Milliseconds to keep each tier; null keeps it forever. */
 export type RetentionPolicy = Record<RetentionTier, number | null>;

@@ -2,9 +2,10 @@
 // DELETE that the writer thread runs between group commits, and the next step
 // is sent only after the previous one committed, so at most one step ever
 // waits in front of the readings' batches.
-import type { RetentionTier, StorageWriter } from '../port.js';
+
+import { emptyWriteBatch } from './empty-batch.js';
+import type { RetentionTier, StorageWriter } from './port.js';
 import type { RetentionPolicy } from './retention-policy.js';
-import { emptyWriteBatch } from './rollups/empty-batch.js';
 
 export interface RetentionOptions {
   writer: Pick<StorageWriter, 'write'>;

@@ -1,9 +1,30 @@
 // Rollup states as columns: how they leave a pool worker (moved, not
 // copied) and how the writer receives them (storage/port.ts RollupColumns).
 
-import type { RollupColumns } from '../../storage/port.js';
 import { DDSketch } from './ddsketch.js';
 import type { RollupState } from './rollup-state.js';
+
+export interface RollupColumns {
+  devices: string[];
+  metrics: string[];
+  deviceIndex: Uint32Array;
+  metricIndex: Uint32Array;
+  /** epoch ms, a multiple of 60 000 */
+  bucket: Float64Array;
+  count: Float64Array;
+  sum: Float64Array;
+  /** sum of squared deviations from the mean (Chan et al. merge) */
+  m2: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  firstTs: Float64Array;
+  first: Float64Array;
+  lastTs: Float64Array;
+  last: Float64Array;
+  /** row i's DDSketch bytes are sketches.subarray(sketchOffsets[i], sketchOffsets[i + 1]) */
+  sketchOffsets: Uint32Array;
+  sketches: Uint8Array;
+}
 
 /** Like RollupColumns, but rows name the analytics' own series ids. */
 export interface StateColumns {

@@ -1,6 +1,6 @@
 // Messages between the query service (main thread) and its pool workers.
-import type { ErrorCode } from '../../../gateway/errors.js';
-import type { AnomalyQuery, SeriesQuery } from '../../query-port.js';
+import type { ErrorCode } from '../../core/errors.js';
+import type { AnomalyQuery, SeriesQuery } from '../query-port.js';
 
 export type QueryTask =
   | { op: 'devices' }

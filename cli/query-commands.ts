@@ -3,7 +3,7 @@
 // Exit codes: 0 ok, 1 storage problem (no database, corrupt, ...), 2 usage error.
 
 import { parseArgs } from 'node:util';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../core/errors.js';
 import {
   anomalyColumns,
   deadLetterColumns,
@@ -14,13 +14,24 @@ import {
   type OutputFormat,
   readingColumns,
   seriesColumns,
-} from '../format-rows.js';
-import type { StorageReader } from '../port.js';
-import type { QueryService } from '../query-port.js';
-import { parseTimeExpr } from '../time-expr.js';
-import { BUCKETS, parseAnomalyParams, parseDeviceId, parseSeriesParams, QueryParamError } from './params.js';
-import { DEFAULT_QUERY_CPU_PERCENT } from './query-pacer.js';
-import { anomaliesResponse, latestResponse, seriesResponse, seriesSummary } from './responses.js';
+} from '../storage/format-rows.js';
+import type { StorageReader } from '../storage/port.js';
+import {
+  BUCKETS,
+  parseAnomalyParams,
+  parseDeviceId,
+  parseSeriesParams,
+  QueryParamError,
+} from '../storage/query/params.js';
+import { DEFAULT_QUERY_CPU_PERCENT } from '../storage/query/query-pacer.js';
+import {
+  anomaliesResponse,
+  latestResponse,
+  seriesResponse,
+  seriesSummary,
+} from '../storage/query/responses.js';
+import type { QueryService } from '../storage/query-port.js';
+import { parseTimeExpr } from '../storage/time-expr.js';
 
 export const USAGE = `usage: npm run query -- <command> [options]
   devices

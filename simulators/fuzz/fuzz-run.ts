@@ -5,7 +5,7 @@
 
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { connectLeanPublisher } from '../../simulators/lean-publisher.js';
+import { connectLeanPublisher } from '../lean-publisher.js';
 import { connectPacket, createRandom, MUTATIONS, mutate, seedCorpus } from './mutate.js';
 
 export interface FuzzOptions {

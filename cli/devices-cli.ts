@@ -4,8 +4,8 @@
 // The token printed by add and rotate is shown once: only its scrypt hash is kept.
 
 import { parseArgs } from 'node:util';
-import { GatewayError } from '../gateway/errors.js';
-import { openDeviceAdmin } from './device-admin.js';
+import { GatewayError } from '../core/errors.js';
+import { openDeviceAdmin } from '../devices/device-admin.js';
 
 const USAGE = `usage: npm run devices -- <command> [options]
   add <id> [--metrics a,b] [--note TEXT]   register a device; prints its token once

@@ -5,9 +5,9 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
-import { spawnGateway, tempDir } from '../support/spawn-gateway.js';
-import { runFuzz } from './fuzz-run.js';
+import { runFuzz } from '../simulators/fuzz/fuzz-run.js';
+import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
+import { spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,6 @@
 
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
-import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
 import {
   type CliStreams,
   EXIT_FAILURE,
@@ -11,14 +10,15 @@ import {
   EXIT_OK,
   finish,
   reportFailure,
-} from './cli-exit.js';
-import { DEMO_USAGE, parseDemoArgs } from './demo-options.js';
-import { collectDemoReport, formatDemoReport, watchGatewayMetrics } from './demo-report.js';
-import { checkOpenFileLimit, readOwnOpenFileLimit } from './fd-limit.js';
-import { type GatewayProcess, startGatewayProcess } from './gateway-process.js';
-import { createProgress } from './progress.js';
-import { deviceId } from './sim-options.js';
-import { createSimulator } from './simulator.js';
+} from '../simulators/cli-exit.js';
+import { DEMO_USAGE, parseDemoArgs } from '../simulators/demo-options.js';
+import { collectDemoReport, formatDemoReport, watchGatewayMetrics } from '../simulators/demo-report.js';
+import { checkOpenFileLimit, readOwnOpenFileLimit } from '../simulators/fd-limit.js';
+import { type GatewayProcess, startGatewayProcess } from '../simulators/gateway-process.js';
+import { createProgress } from '../simulators/progress.js';
+import { deviceId } from '../simulators/sim-options.js';
+import { createSimulator } from '../simulators/simulator.js';
+import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
 
 export async function runDemoCli(argv: readonly string[], streams: CliStreams = process): Promise<number> {
   let gateway: GatewayProcess | null = null;
