@@ -4,15 +4,14 @@
 // alerts/{deviceId} on the broker.
 
 import { asyncScheduler, concatMap, type SchedulerLike, Subject } from 'rxjs';
-import { sliceRollups, toRollupColumns } from '../../core/rollup-columns.js';
 import { emptyWriteBatch } from '../../storage/empty-batch.js';
-import { ALL_MINUTES_CLOSED, type StorageWriter, type WriteBatch } from '../../storage/port.js';
+import type { StorageWriter } from '../../storage/port.js';
 import type { AnomalyRecord } from '../../storage/query-port.js';
 import { DETECTOR_DEFAULTS, type DetectorOptions } from '../analytics-workers/anomaly-detector.js';
 import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
 import type { SettledBatch } from '../commit-batches.js';
 import { committedReadings, createNewestTs, type ReadingChunk } from './committed-readings.js';
-import { closedMinutesBefore, MINUTE_MS, minuteWindows, type WindowBatch } from './minute-windows.js';
+import { minuteWindows, type WindowBatch } from './minute-windows.js';
 import { SeriesRegistry } from './series-registry.js';
 
 export interface AlertMessage {
@@ -66,12 +65,7 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
   // Owned by whichever side holds it: windows are processed one at a time
   // (concatMap), so the detector state is moved to the worker and back.
   let detector: Float64Array = new Float64Array(0);
-  // Any lost rollup write: a clean stop then leaves the watermark where it is,
-  // so the next start rebuilds the last minutes (not an older lost minute:
-  // the watermark moved past it with the next minute's rollups).
-  let failedAny = false;
   const failed = (err: unknown): void => {
-    failedAny = true;
     options.observer.failed(err);
   };
 
@@ -96,31 +90,9 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
     }
     if (detect) detector = result.detector;
     const anomalies = toAnomalies(result, registry);
-    const rollups = toRollupColumns(result.states, registry.names());
-    const rows = rollups.bucket.length;
-    // One slice at a time: at most one rollup write waits in front of the readings' batches.
-    for (let from = 0; from === 0 || from < rows; from += ROLLUP_ROWS_PER_WRITE) {
-      const to = Math.min(rows, from + ROLLUP_ROWS_PER_WRITE);
-      const write: WriteBatch = {
-        ...emptyWriteBatch(),
-        rollups: sliceRollups(rollups, from, to),
-        ...(from === 0 ? { anomalies } : {}),
-        // With the minute's last slice: its rollups are all committed (start-up
-        // recovery rebuilds from shortly before this watermark; storage/port.ts).
-        // Capped at the clock's boundary: a drain also closes minutes ahead of
-        // the clock, and a watermark there would skip the late corrections
-        // still to be written if the stop never finished.
-        ...(to === rows && batch.kind === 'close' && batch.minute !== undefined
-          ? {
-              analyticsWatermark: Math.min(
-                batch.minute + MINUTE_MS,
-                closedMinutesBefore(scheduler.now(), options.emitDelayMs ?? DEFAULT_EMIT_DELAY_MS),
-              ),
-            }
-          : {}),
-      };
+    if (anomalies.length > 0) {
       try {
-        await options.writer.write(write);
+        await options.writer.write({ ...emptyWriteBatch(), anomalies });
       } catch (err) {
         failed(err);
         return;
@@ -183,15 +155,7 @@ export function createAnalytics(options: AnalyticsOptions): Analytics {
       if (drained === undefined) {
         draining = true;
         input.complete();
-        drained = done.then(async () => {
-          if (failedAny) return;
-          try {
-            await options.writer.write({ ...emptyWriteBatch(), analyticsWatermark: ALL_MINUTES_CLOSED });
-          } catch (err) {
-            // Only costs the next start a rebuild of the last minutes.
-            options.observer.failed(err);
-          }
-        });
+        drained = done;
       }
       return drained;
     },
