@@ -24,7 +24,7 @@ export default function queryTask(task: QueryTask): QueryReply {
       case 'devices':
         return { ok: true, value: queries.devices() };
       case 'latest':
-        return { ok: true, value: queries.latest(task.deviceId, task.now) };
+        return { ok: true, value: queries.latest(task.deviceId) };
       case 'series':
         return { ok: true, value: queries.series(task.query) };
       case 'anomalies':
