@@ -141,9 +141,9 @@ async function checkAll(query: QueryService, stored: Map<string, ReadingSpec>, n
       answer.points.map((p) => p.bucketStart),
       `${where}: buckets`,
     ).toEqual(want.map(([b]) => b));
-    want.forEach(([bucket, readings], i) =>
-      checkPoint(readings, answer.points[i]!.values, `${where} @${bucket}`),
-    );
+    want.forEach(([bucket, readings], i) => {
+      checkPoint(readings, answer.points[i]!.values, `${where} @${bucket}`);
+    });
   }
 }
 
