@@ -263,6 +263,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     totals: metrics.totals,
     eventLoop,
     ackLatency,
+    writerLoad: () => writer.takeLoad(),
     connectedClients: () => broker?.connectedClients ?? 0,
     pendingReadings: () => pipeline.pendingReadings,
   });
