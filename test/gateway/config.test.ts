@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../gateway/config.js';
 import { envName, flagName, OPTION_SPECS } from '../../gateway/config-options.js';
-import { ROOT } from '../support/spawn-gateway.js';
+import { ROOT } from '../../simulators/run-cli.js';
 
 const files = (content: string) => () => content;
 
