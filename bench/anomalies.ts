@@ -10,9 +10,10 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DETECTOR_DEFAULTS } from '../pipelines/analytics-workers/anomaly-detector.js';
+import { spawnGateway } from '../simulators/gateway-process.js';
+import { runCli, tempDir } from '../simulators/run-cli.js';
 import type { SimSummary } from '../simulators/sim-summary.js';
 import { openReader } from '../storage/open-storage.js';
-import { runCli, spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
 import {
   type DetectionScore,
   type InjectedSpike,

@@ -32,7 +32,15 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     checkOpenFileLimit(options.sim.devices, readOwnOpenFileLimit());
     const logPath = join(dirname(options.db), 'gateway.log');
     streams.stdout.write(`Starting the gateway (database ${options.db}, log ${logPath}) …\n`);
-    gateway = await startGatewayProcess({ db: options.db, mqttPort: options.mqttPort, logPath });
+    // Its own process group: a Ctrl-C in the terminal reaches only the demo,
+    // which stops the simulator first and the gateway after the last ack.
+    gateway = await startGatewayProcess({
+      db: options.db,
+      mqttPort: options.mqttPort,
+      logPath,
+      readyTimeoutMs: 30_000,
+      detached: true,
+    });
     const url = `mqtt://${gateway.host}:${gateway.mqttPort}`;
     streams.stdout.write(
       `Gateway ready: ${url}, http://${gateway.host}:${gateway.httpPort}/metrics\n` +
@@ -44,7 +52,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     let interrupts = 0;
     const onSignal = () => {
       if (++interrupts > 1) {
-        void gateway?.stop(5000).finally(() => process.exit(EXIT_INTERRUPTED));
+        void gateway?.stop('SIGTERM', 5000).finally(() => process.exit(EXIT_INTERRUPTED));
         return;
       }
       sim.stop();
@@ -84,7 +92,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
         gateway.exited,
       ]);
     }
-    const code = await gateway.stop();
+    const code = await gateway.stop('SIGTERM', 30_000);
     const restart = `npm start -- --db ${options.db}`;
     streams.stdout.write(
       code === 0
@@ -93,7 +101,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     );
     return summary.ok && code === 0 ? EXIT_OK : EXIT_FAILURE;
   } catch (err) {
-    await gateway?.stop(5000);
+    await gateway?.stop('SIGTERM', 5000);
     return reportFailure(err, false, streams);
   }
 }

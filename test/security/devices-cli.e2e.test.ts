@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayProcess, runCli, spawnGateway, tempDir } from '../support/spawn-gateway.js';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
+import { runCli, tempDir } from '../../simulators/run-cli.js';
 
 const CLI = join('cli', 'devices-cli.js');
 

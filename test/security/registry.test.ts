@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type DeviceAdmin, openDeviceAdmin } from '../../devices/device-admin.js';
 import { openDeviceRegistry } from '../../devices/device-registry.js';
 import { DEFAULT_KDF, generateToken, hashToken, verifyToken } from '../../devices/tokens.js';
-import { tempDir } from '../support/spawn-gateway.js';
+import { tempDir } from '../../simulators/run-cli.js';
 import { TEST_KDF } from './secure-gateway.js';
 
 describe('tokens', () => {

@@ -12,10 +12,10 @@ import { type DeviceRegistry, openDeviceRegistry } from '../../devices/device-re
 import type { KdfParams } from '../../devices/tokens.js';
 import { defaults, type GatewayConfig } from '../../gateway/config.js';
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js';
+import { tempDir } from '../../simulators/run-cli.js';
 import type { StorageReader } from '../../storage/port.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
-import { tempDir } from '../support/spawn-gateway.js';
 
 /** Cheap scrypt for tests that register many devices; the defaults are exercised in tokens.test.ts and the CLI test. */
 export const TEST_KDF: KdfParams = { alg: 'scrypt', N: 1024, r: 8, p: 1, keylen: 32 };
