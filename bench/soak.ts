@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
+import { spawnGateway } from '../simulators/gateway-process.js';
+import { tempDir } from '../simulators/run-cli.js';
 import { startPacedFleet } from './lib/paced-fleet.js';
 import { median, rssBytes } from './lib/proc-stats.js';
 import { lineChartSvg } from './lib/svg-chart.js';
