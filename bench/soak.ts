@@ -19,6 +19,7 @@ interface StatsLine {
   ackHoldP50Ms?: number;
   ackHoldP99Ms?: number;
   writerLongestMs?: number;
+  rollupLongestMs?: number;
   writerBusyPct?: number;
   heapUsedMb?: number;
 }
@@ -31,6 +32,7 @@ interface MinuteRow {
   ackHoldP50Ms: number;
   ackHoldP99Ms: number;
   writerLongestMs: number;
+  rollupLongestMs: number;
   writerBusyPct: number;
   acked: number;
 }
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
     });
     fleet.window();
     process.stdout.write(
-      '| minute | RSS MB | heap MB | event-loop max ms | ack hold p50 ms | ack hold p99 ms | writer longest ms | writer busy % | acks/s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+      '| minute | RSS MB | heap MB | event-loop max ms | ack hold p50 ms | ack hold p99 ms | writer longest ms | rollup slice longest ms | writer busy % | acks/s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
     );
     for (let m = 1; m <= minutes; m++) {
       const before = gw.logs.length;
@@ -95,13 +97,14 @@ export async function main(argv: string[]): Promise<void> {
         ackHoldP50Ms: median(pick('ackHoldP50Ms')),
         ackHoldP99Ms: Math.max(0, ...pick('ackHoldP99Ms')),
         writerLongestMs: Math.max(0, ...pick('writerLongestMs')),
+        rollupLongestMs: Math.max(0, ...pick('rollupLongestMs')),
         writerBusyPct: median(pick('writerBusyPct')),
         acked: w.acked / w.seconds,
       };
       rows.push(row);
       const f = (n: number) => n.toFixed(1);
       process.stdout.write(
-        `| ${m} | ${f(row.rssMb)} | ${f(row.heapUsedMb)} | ${f(row.eventLoopMaxMs)} | ${f(row.ackHoldP50Ms)} | ${f(row.ackHoldP99Ms)} | ${f(row.writerLongestMs)} | ${f(row.writerBusyPct)} | ${row.acked.toFixed(0)} |\n`,
+        `| ${m} | ${f(row.rssMb)} | ${f(row.heapUsedMb)} | ${f(row.eventLoopMaxMs)} | ${f(row.ackHoldP50Ms)} | ${f(row.ackHoldP99Ms)} | ${f(row.writerLongestMs)} | ${f(row.rollupLongestMs)} | ${f(row.writerBusyPct)} | ${row.acked.toFixed(0)} |\n`,
       );
     }
     const total = fleet.window();

@@ -60,6 +60,7 @@ export function createStatsReporter(deps: StatsReporterDeps) {
                 // re-aggregation slices, and its longest one: what an ack may wait behind.
                 writerBusyPct: round((writer.busyMs / (now - lastAt)) * 100),
                 writerLongestMs: round(writer.longestMs),
+                rollupLongestMs: round(writer.refreshLongestMs),
                 rollupMinuteRows: writer.refresh.minuteRows,
                 rollupHourRows: writer.refresh.hourRows,
               }),

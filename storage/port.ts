@@ -87,6 +87,8 @@ export interface WriterLoad {
   busyMs: number;
   /** the longest single transaction or slice, ms */
   longestMs: number;
+  /** the longest re-aggregation slice, ms (included in longestMs) */
+  refreshLongestMs: number;
   /** re-aggregation work in the window */
   refresh: RefreshOutcome;
 }

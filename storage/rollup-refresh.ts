@@ -24,11 +24,11 @@ export const REFRESH_GRACE_MS = 5_000;
 /** Work of one slice, so that an ingest commit waits behind at most one. */
 export const REFRESH_SLICE_MS = 4;
 /** raw readings read per statement while rebuilding a minute */
-export const REFRESH_SCAN_ROWS = 2_048;
-/** 1-minute rows written per transaction (~25 µs each with the sketch) */
-export const REFRESH_WRITE_ROWS = 128;
+export const REFRESH_SCAN_ROWS = 1_024;
+/** 1-minute rows written per transaction (~20 µs each with the sketch and the marks) */
+export const REFRESH_WRITE_ROWS = 64;
 /** 1-hour rows rebuilt per transaction (each merges up to 60 minute rows) */
-export const REFRESH_HOUR_ROWS = 16;
+export const REFRESH_HOUR_ROWS = 8;
 /** how often an idle writer looks for minutes that have closed */
 export const REFRESH_POLL_MS = 1_000;
 

@@ -134,7 +134,7 @@ class PgWriter implements PostgresWriter {
   }
 
   takeLoad(): WriterLoad {
-    return { busyMs: 0, longestMs: 0, refresh: emptyOutcome() };
+    return { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
   }
 
   /** In the queue of transactions: each starts when the previous one settled. */

@@ -81,7 +81,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
   readonly #pending = new Map<number, Pending>();
   readonly #exited: Promise<void>;
   #nextId = 0;
-  #load: WriterLoad = { busyMs: 0, longestMs: 0, refresh: emptyOutcome() };
+  #load: WriterLoad = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
   readonly #onRefreshError: ((err: GatewayError) => void) | undefined;
   #lastError: LastStorageError | undefined;
   /** set when the thread is gone without being asked to close */
@@ -127,7 +127,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
 
   takeLoad(): WriterLoad {
     const load = this.#load;
-    this.#load = { busyMs: 0, longestMs: 0, refresh: emptyOutcome() };
+    this.#load = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
     return load;
   }
 
@@ -182,6 +182,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
         const into = this.#load;
         into.busyMs += message.load.busyMs;
         into.longestMs = Math.max(into.longestMs, message.load.longestMs);
+        into.refreshLongestMs = Math.max(into.refreshLongestMs, message.load.refreshLongestMs);
         for (const key of Object.keys(into.refresh) as (keyof RefreshOutcome)[]) {
           into.refresh[key] += message.load.refresh[key];
         }

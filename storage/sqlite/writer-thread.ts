@@ -74,7 +74,7 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
 }
 
 interface LoadMeter {
-  add(ms: number): void;
+  add(ms: number, refresh?: boolean): void;
   report(): void;
 }
 
@@ -82,17 +82,20 @@ interface LoadMeter {
 function createLoadMeter(port: MessagePort, refresher: RollupRefresher): LoadMeter {
   let busyMs = 0;
   let longestMs = 0;
+  let refreshLongestMs = 0;
   return {
-    add(ms) {
+    add(ms, refresh = false) {
       busyMs += ms;
       if (ms > longestMs) longestMs = ms;
+      if (refresh && ms > refreshLongestMs) refreshLongestMs = ms;
     },
     report() {
       const refresh = refresher.takeOutcome();
       if (busyMs === 0 && refresh.minuteRows === 0 && refresh.hourRows === 0) return;
-      send(port, { type: 'load', load: { busyMs, longestMs, refresh } });
+      send(port, { type: 'load', load: { busyMs, longestMs, refreshLongestMs, refresh } });
       busyMs = 0;
       longestMs = 0;
+      refreshLongestMs = 0;
     },
   };
 }
@@ -121,7 +124,7 @@ function startBackgroundRefresh(
       send(port, { type: 'refresh-failed', error: toThreadError(err) });
     }
     const ended = performance.now();
-    load.add(ended - started);
+    load.add(ended - started, true);
     if (ended - lastReport >= REFRESH_POLL_MS) {
       lastReport = ended;
       load.report();
