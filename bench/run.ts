@@ -10,6 +10,7 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   analytics: () => import('./analytics.js'),
   anomalies: () => import('./anomalies.js'),
   soak: () => import('./soak.js'),
+  replay: () => import('./replay.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -88,7 +88,8 @@ export async function main(argv: string[]): Promise<void> {
         .slice(before)
         .map((l) => l.stats as StatsLine | undefined)
         .filter((s): s is StatsLine => s !== undefined);
-      const pick = (f: keyof StatsLine) => stats.map((s) => s[f]).filter((v): v is number => typeof v === 'number');
+      const pick = (f: keyof StatsLine) =>
+        stats.map((s) => s[f]).filter((v): v is number => typeof v === 'number');
       const row: MinuteRow = {
         minute: m,
         rssMb: rssBytes(pid) / 2 ** 20,
@@ -124,9 +125,21 @@ export async function main(argv: string[]): Promise<void> {
           series: [
             { name: 'RSS MB', color: '#1f77b4', points: rows.map((r) => [r.minute, r.rssMb]) },
             { name: 'heap MB', color: '#2ca02c', points: rows.map((r) => [r.minute, r.heapUsedMb]) },
-            { name: 'event-loop max ms', color: '#d62728', points: rows.map((r) => [r.minute, r.eventLoopMaxMs]) },
-            { name: 'ack hold p99 ms', color: '#ff7f0e', points: rows.map((r) => [r.minute, r.ackHoldP99Ms]) },
-            { name: 'writer longest ms', color: '#9467bd', points: rows.map((r) => [r.minute, r.writerLongestMs]) },
+            {
+              name: 'event-loop max ms',
+              color: '#d62728',
+              points: rows.map((r) => [r.minute, r.eventLoopMaxMs]),
+            },
+            {
+              name: 'ack hold p99 ms',
+              color: '#ff7f0e',
+              points: rows.map((r) => [r.minute, r.ackHoldP99Ms]),
+            },
+            {
+              name: 'writer longest ms',
+              color: '#9467bd',
+              points: rows.map((r) => [r.minute, r.writerLongestMs]),
+            },
           ],
         }),
       );
