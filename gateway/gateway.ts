@@ -89,8 +89,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       ? startAnalytics({
           writer,
           logger,
-          latenessMs: config.analyticsLatenessMs,
           threads: config.analyticsThreads,
+          clearAfter: config.alertClearAfter,
+          maxSeries: config.maxSeriesInMemory,
           observer: metrics.analytics,
           publishAlert: (topic, alert) =>
             new Promise<void>((resolve) => {
@@ -278,7 +279,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       consumer?.quiesce();
       await pipeline.drain();
       await consumer?.close();
-      // Every committed reading has reached the analytics; close their minutes while the writer is open.
+      // Every committed reading has reached the analytics; score it and store its alerts while the writer is open.
       await retention.stop();
       await analytics?.close();
       await new Promise<void>((resolve) => broker!.close(() => resolve()));

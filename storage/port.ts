@@ -50,6 +50,10 @@ export interface DeviceSeen {
   seenAt: number;
 }
 
+/** An alert's lifecycle: raised by an anomalous reading, cleared after enough normal ones. */
+export type AlertState = 'raised' | 'cleared';
+
+/** One alert transition: the reading that raised or cleared it, and the baseline's verdict on it. */
 export interface AnomalyRecord {
   deviceId: string;
   metric: string;
@@ -58,6 +62,7 @@ export interface AnomalyRecord {
   score: number;
   expectedLow: number;
   expectedHigh: number;
+  state: AlertState;
 }
 
 export interface WriteBatch {

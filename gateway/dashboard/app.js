@@ -112,6 +112,7 @@ async function refreshAnomalies() {
       new Date(a.ts).toLocaleString(),
       a.deviceId,
       a.metric,
+      a.state,
       precise.format(a.value),
       `${precise.format(a.expectedLow)} … ${precise.format(a.expectedHigh)}`,
       precise.format(a.score),
@@ -119,7 +120,8 @@ async function refreshAnomalies() {
     cells.forEach((text, i) => {
       const td = document.createElement('td');
       td.textContent = text;
-      if (i >= 3) td.className = 'num';
+      if (i >= 4) td.className = 'num';
+      if (i === 3) td.className = a.state;
       tr.append(td);
     });
     return tr;

@@ -90,7 +90,8 @@ export function openApiDocument(): object {
       },
       '/api/anomalies': {
         get: {
-          summary: 'Detected anomalies, newest first',
+          summary:
+            'Alert transitions (raised by an anomalous reading, cleared after normal ones), newest first',
           parameters: [
             param('device', 'a device id or glob; all devices when absent', deviceGlob),
             param('from', `inclusive start: ${TIME}`, { type: 'string', default: ANOMALY_DEFAULTS.from }),
@@ -215,10 +216,24 @@ export function openApiDocument(): object {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['deviceId', 'metric', 'ts', 'value', 'score', 'expectedLow', 'expectedHigh'],
+                required: [
+                  'deviceId',
+                  'metric',
+                  'ts',
+                  'value',
+                  'score',
+                  'expectedLow',
+                  'expectedHigh',
+                  'state',
+                ],
                 properties: {
                   deviceId: { type: 'string' },
                   metric: { type: 'string' },
+                  state: {
+                    type: 'string',
+                    enum: ['raised', 'cleared'],
+                    description: 'raised by this reading, or cleared by it after normal readings in a row',
+                  },
                   ts: epochMs,
                   value: number,
                   score: number,

@@ -44,9 +44,9 @@ export async function applyPgRollups(
   if (batch.anomalies !== undefined && batch.anomalies.length > 0) {
     const a = batch.anomalies;
     const res = await client.query(
-      `INSERT INTO anomalies (ts, series_id, value, score, expected_low, expected_high)
-         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::float8[], $5::float8[], $6::float8[])
-           AS u(ts, sid, v, s, lo, hi) ORDER BY ts, sid
+      `INSERT INTO anomalies (ts, series_id, value, score, expected_low, expected_high, state)
+         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[])
+           AS u(ts, sid, v, s, lo, hi, st) ORDER BY ts, sid
        ON CONFLICT (ts, series_id) DO NOTHING`,
       [
         a.map((x) => x.ts),
@@ -55,6 +55,7 @@ export async function applyPgRollups(
         a.map((x) => x.score),
         a.map((x) => x.expectedLow),
         a.map((x) => x.expectedHigh),
+        a.map((x) => x.state),
       ],
     );
     outcome.anomalies = res.rowCount ?? 0;

@@ -1,4 +1,4 @@
-// What a batch carries besides readings: anomalies and one bounded retention
+// What a batch carries besides readings: alert transitions and one bounded retention
 // step, inside the same transaction as the batch they came with.
 import type { Database, Statement } from 'better-sqlite3';
 import type { PruneStep, RetentionTier, WriteBatch } from '../port.js';
@@ -17,8 +17,8 @@ export type ExtrasApplier = (batch: WriteBatch, seriesIdOf: SeriesIdOf) => Extra
  */
 export function prepareExtrasApplier(db: Database, onRawPruned: (before: number) => void): ExtrasApplier {
   const insertAnomaly = db.prepare(
-    `INSERT OR IGNORE INTO anomalies (ts, series_id, value, score, expected_low, expected_high)
-     VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT OR IGNORE INTO anomalies (ts, series_id, value, score, expected_low, expected_high, state)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   const prune: Record<RetentionTier, Statement> = {
     raw: db.prepare(
@@ -66,6 +66,7 @@ export function prepareExtrasApplier(db: Database, onRawPruned: (before: number)
           a.score,
           a.expectedLow,
           a.expectedHigh,
+          a.state,
         ).changes;
       }
       outcome.anomalies = stored;

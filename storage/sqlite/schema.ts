@@ -146,6 +146,12 @@ export const MIGRATIONS: readonly string[] = [
     SELECT DISTINCT ts - ts % 60000, series_id FROM readings;
   DELETE FROM gateway_state WHERE key = 'analytics_watermark';
   `,
+  // Alerts have a lifecycle (pipelines/analytics-workers/alert-lifecycle.ts):
+  // a row is the reading that raised a series' alert or the one that cleared
+  // it. Rows stored before were single detections, so they read as raised.
+  `
+  ALTER TABLE anomalies ADD COLUMN state TEXT NOT NULL DEFAULT 'raised' CHECK (state IN ('raised', 'cleared'));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -38,6 +38,7 @@ function dataset() {
     score: 9.2,
     expectedLow: 50,
     expectedHigh: 80,
+    state: 'raised',
   });
   return q;
 }
@@ -151,6 +152,7 @@ describe('dashboard', () => {
     const anomalies = await page.$$eval('#anomalies tbody tr', (rows) => rows.map((r) => r.textContent));
     expect(anomalies).toHaveLength(1);
     expect(anomalies[0]).toContain('pi-2');
+    expect(anomalies[0]).toContain('raised');
 
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);

@@ -23,6 +23,7 @@ function fake(): FakeQueryService {
     score: 6,
     expectedLow: 1,
     expectedHigh: 9,
+    state: 'raised',
   });
   return q;
 }
@@ -134,7 +135,7 @@ describe('GET /api/*', () => {
   it('lists anomalies newest first, filtered by device', async () => {
     expect(await get('/api/anomalies?device=pi-2')).toMatchObject({
       status: 200,
-      body: { anomalies: [{ deviceId: 'pi-2', value: 100, score: 6 }] },
+      body: { anomalies: [{ deviceId: 'pi-2', value: 100, score: 6, state: 'raised' }] },
     });
     expect(await get('/api/anomalies?device=pi-1')).toMatchObject({ status: 200, body: { anomalies: [] } });
   });

@@ -26,6 +26,7 @@ function fake(): FakeQueryService {
       score: 8.5,
       expectedLow: 18,
       expectedHigh: 26,
+      state: 'raised',
     },
     {
       deviceId: 'pi-2',
@@ -35,6 +36,7 @@ function fake(): FakeQueryService {
       score: 5,
       expectedLow: 9,
       expectedHigh: 11,
+      state: 'cleared',
     },
   );
   return q;
@@ -218,13 +220,14 @@ describe('query CLI latest and anomalies', () => {
         score: 8.5,
         expectedLow: 18,
         expectedHigh: 26,
+        state: 'raised',
       },
     ]);
     const older = await run(['anomalies', '--device', 'pi-?', '--from', '-3d', '--format', 'csv']);
     expect(older.stdout.split('\n')).toEqual([
-      'ts,device,metric,value,score,expected_low,expected_high',
-      '2025-06-01T11:31:00.000Z,pi-1,temp,99,8.5,18,26',
-      '2025-05-30T11:30:00.000Z,pi-2,temp,0,5,9,11',
+      'ts,device,metric,state,value,score,expected_low,expected_high',
+      '2025-06-01T11:31:00.000Z,pi-1,temp,raised,99,8.5,18,26',
+      '2025-05-30T11:30:00.000Z,pi-2,temp,cleared,0,5,9,11',
       '',
     ]);
     const none = await run(['anomalies', '--device', 'pi-3', '--from', '-3d', '--format', 'json']);

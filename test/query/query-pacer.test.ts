@@ -125,6 +125,7 @@ describe('paced series queries', () => {
       }
     }
     await writer.write(makeBatch(readings));
+    // The tiers from raw now, so the paced queries read rollups as in the field.
     await writer.refreshRollups();
     await writer.close();
   });

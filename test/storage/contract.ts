@@ -1,7 +1,13 @@
 // The contract every storage backend passes (SQLite now, PostgreSQL later),
 // in the manner of aedes' abstract-persistence suite.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DeadLetter, StorageReader, StorageWriter } from '../../storage/port.js';
+import type {
+  AlertState,
+  AnomalyRecord,
+  DeadLetter,
+  StorageReader,
+  StorageWriter,
+} from '../../storage/port.js';
 import type { QueryService } from '../../storage/query-port.js';
 import { makeBatch, series } from './make-batch.js';
 
@@ -278,8 +284,8 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
       ]);
     });
 
-    it('stores anomalies once and lists them newest first, by device glob and time', async () => {
-      const anomaly = (deviceId: string, ts: number) => ({
+    it('stores alert transitions once and lists them newest first, by device glob and time', async () => {
+      const anomaly = (deviceId: string, ts: number, state: AlertState = 'raised'): AnomalyRecord => ({
         deviceId,
         metric: 'temp',
         ts,
@@ -287,9 +293,10 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
         score: 12.5,
         expectedLow: 18,
         expectedHigh: 24,
+        state,
       });
       const rows = [...series('pi-1', 'temp', H0, 2), ...series('pi-2', 'temp', H0, 2)];
-      const anomalies = [anomaly('pi-1', H0), anomaly('pi-2', H0 + 1000)];
+      const anomalies = [anomaly('pi-1', H0), anomaly('pi-2', H0 + 1000, 'cleared')];
       expect(await store.writer.write({ ...makeBatch(rows), anomalies })).toMatchObject({ anomalies: 2 });
       expect(await store.writer.write({ ...makeBatch([]), anomalies: [anomaly('pi-1', H0)] })).toMatchObject({
         anomalies: 0,

@@ -111,7 +111,7 @@ export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQue
       const pattern = query.device === undefined ? '%' : likePattern(query.device);
       return rows<AnomalyRecord>(
         `SELECT s.device_id AS "deviceId", s.metric, a.ts, a.value, a.score,
-             a.expected_low AS "expectedLow", a.expected_high AS "expectedHigh"
+             a.expected_low AS "expectedLow", a.expected_high AS "expectedHigh", a.state
            FROM anomalies a JOIN series s ON s.id = a.series_id
            WHERE a.ts >= $1 AND a.ts < $2 AND s.device_id LIKE $3 ESCAPE '\\'
            ORDER BY a.ts DESC, s.device_id COLLATE "C" LIMIT $4`,

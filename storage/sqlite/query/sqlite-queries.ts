@@ -98,7 +98,7 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
       const pattern = query.device === undefined ? '*' : devicePattern(query.device);
       return prepare(
         `SELECT s.device_id AS deviceId, s.metric AS metric, a.ts AS ts, a.value AS value, a.score AS score,
-             a.expected_low AS expectedLow, a.expected_high AS expectedHigh
+             a.expected_low AS expectedLow, a.expected_high AS expectedHigh, a.state AS state
            FROM anomalies a JOIN series s ON s.id = a.series_id
            WHERE a.ts >= ? AND a.ts < ? AND s.device_id GLOB ?
            ORDER BY a.ts DESC, s.device_id LIMIT ?`,
