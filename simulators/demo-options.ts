@@ -2,7 +2,6 @@
 
 import { parseArgs } from 'node:util';
 import { GatewayError } from '../core/errors.js';
-import { DETECTOR_DEFAULTS } from '../pipelines/analytics-workers/anomaly-detector.js';
 import { numberOption, parseSimArgs, type SimOptions } from './sim-options.js';
 
 export const DEFAULT_DEMO_DB = 'data/gateway.db';
@@ -34,7 +33,7 @@ shows what was stored and how to query it or connect a real sensor.
   --seed <n>           (default 1)
   --spikes <n>         injected spikes per device-hour (default 20, ten times the
                        simulator's: a 30 s run then shows a few alerts, each
-                       series raising one only after its ${DETECTOR_DEFAULTS.warmup}-reading warm-up)
+                       series raising one only after its detector's warm-up)
   --ramp <n>           connects per second (default 500)
   --mqtt-port <port>   the gateway's MQTT port (default: a free one)
   --db <path>          the gateway's database (default ${DEFAULT_DEMO_DB})
