@@ -52,6 +52,34 @@ export function openApiDocument(): object {
           responses: { '200': json(ref('Devices'), 'devices, by id'), ...errors(400, 503) },
         },
       },
+      '/api/metrics': {
+        get: {
+          summary: 'Every metric any device has stored (the union across devices), by name',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['metrics'],
+                properties: {
+                  metrics: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['metric', 'devices'],
+                      properties: {
+                        metric: { type: 'string' },
+                        devices: { type: 'integer', description: 'devices that have sent it' },
+                      },
+                    },
+                  },
+                },
+              },
+              'metrics, by name',
+            ),
+            ...errors(400, 503),
+          },
+        },
+      },
       '/api/devices/{id}/latest': {
         get: {
           summary: 'The newest stored reading of each metric of one device',

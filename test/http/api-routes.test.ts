@@ -72,6 +72,20 @@ describe('GET /api/*', () => {
     });
   });
 
+  it("lists the union of the devices' metrics, each with how many devices have it", async () => {
+    const q = fake();
+    q.add({ deviceId: 'pi-2', metric: 'hum', ts: T, value: 40 });
+    expect(await get('/api/metrics', q)).toMatchObject({
+      status: 200,
+      body: {
+        metrics: [
+          { metric: 'hum', devices: 1 },
+          { metric: 'temp', devices: 2 },
+        ],
+      },
+    });
+  });
+
   it('answers a series with the tier, for one device and for a glob', async () => {
     const q = fake();
     const one = await get(
@@ -124,6 +138,7 @@ describe('GET /api/*', () => {
     ['/api/anomalies?limit=-1', 'GW_ERR_QUERY_INVALID', 'limit'],
     ['/api/anomalies?device=%2F', 'GW_ERR_QUERY_INVALID', 'device'],
     ['/api/devices?x=1', 'GW_ERR_QUERY_INVALID', 'x'],
+    ['/api/metrics?device=pi-1', 'GW_ERR_QUERY_INVALID', 'device'],
   ])('GET %s answers 400 %s naming %s', async (url, code, param) => {
     const q = fake();
     const r = await get(url, q);

@@ -167,6 +167,22 @@ describe('query CLI series', () => {
     expect(r.stderr).toBe('# pi-2 temp: 4 buckets of 30s from tier raw, 1 device\n');
   });
 
+  it('says "1 bucket", not "1 buckets"', async () => {
+    const r = await run([
+      'series',
+      '--device',
+      'pi-*',
+      '--metric',
+      'temp',
+      '--from',
+      '-30m',
+      '--bucket',
+      '1h',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('# pi-* temp: 1 bucket of 1h from tier 1h, 2 devices');
+  });
+
   it.each([
     [['series', '--metric', 'temp']],
     [['series', '--device', 'pi-1', '--metric', 'temp', '--bucket', '2m']],

@@ -364,5 +364,22 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
       ]);
       expect(await query.latest('nobody')).toEqual([]);
     });
+
+    it("lists the union of every device's metrics, each with its devices", async () => {
+      expect(await query.metrics()).toEqual([]);
+      await store.writer.write(
+        makeBatch([
+          ...series('dev-1', 'temp', H0, 2, 1000),
+          ...series('dev-2', 'temp', H0, 2, 1000),
+          ...series('dev-2', 'hum', H0, 1, 1000),
+          ...series('dev-3', 'CO2', H0, 1, 1000),
+        ]),
+      );
+      expect(await query.metrics()).toEqual([
+        { metric: 'CO2', devices: 1 },
+        { metric: 'hum', devices: 1 },
+        { metric: 'temp', devices: 2 },
+      ]);
+    });
   });
 }

@@ -15,6 +15,7 @@ import type {
   AnomalyQuery,
   AnomalyRecord,
   LatestReading,
+  MetricRow,
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
@@ -24,6 +25,7 @@ type Queryable = Pick<pg.Pool, 'query'>;
 export interface PostgresQueries {
   devices(): Promise<DeviceRow[]>;
   latest(deviceId: string, now: number): Promise<LatestReading[]>;
+  metrics(): Promise<MetricRow[]>;
   series(query: SeriesQuery): Promise<SeriesResult>;
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
 }
@@ -66,6 +68,12 @@ export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQue
       }
       return out;
     },
+
+    // COLLATE "C": the byte order SQLite sorts by.
+    metrics: () =>
+      rows<MetricRow>(
+        `SELECT metric, count(*) AS devices FROM series GROUP BY metric ORDER BY metric COLLATE "C"`,
+      ),
 
     async series(query) {
       const pattern = likePattern(query.device);

@@ -14,6 +14,7 @@ import type {
   AnomalyQuery,
   AnomalyRecord,
   LatestReading,
+  MetricRow,
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
@@ -22,6 +23,7 @@ import { createTierReader } from './tier-reader.js';
 export interface SqliteQueries {
   devices(): DeviceRow[];
   latest(deviceId: string): LatestReading[];
+  metrics(): MetricRow[];
   series(query: SeriesQuery): SeriesResult;
   anomalies(query: AnomalyQuery): AnomalyRecord[];
 }
@@ -62,6 +64,12 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
         return out;
       });
     },
+
+    // The series table has one row per (device, metric): a metric's rows count its devices.
+    metrics: () =>
+      prepare(
+        'SELECT metric, count(*) AS devices FROM series GROUP BY metric ORDER BY metric',
+      ).all() as MetricRow[],
 
     series(query) {
       const pattern = devicePattern(query.device);
