@@ -11,6 +11,7 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   anomalies: () => import('./anomalies.js'),
   soak: () => import('./soak.js'),
   replay: () => import('./replay.js'),
+  sketches: () => import('./sketches.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);
