@@ -16,8 +16,10 @@ import { createTestSchema, type TestSchema } from './pg-schema.js';
 
 const MINUTE = 60_000;
 const DEVICES = ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'];
-/** per gateway, ten a minute */
-const BATCHES = 150;
+/** per gateway */
+const BATCHES = 300;
+/** batches into each minute, per gateway */
+const PER_MINUTE = 5;
 
 /** The value is a function of (device, ts), in eighths: two gateways storing one reading agree on it. */
 function reading(device: string, ts: number): ReadingSpec {
@@ -45,15 +47,15 @@ describe('two gateways on one PostgreSQL store', () => {
     const query = openPostgresQueryService({ url: schema.url });
     opened.push(a, b, query);
     const now = Date.now();
-    // Both gateways walk through closed minutes at the same pace, ten batches
-    // a minute, so each minute is stored into by both while it is rewritten,
-    // then left: a reading lost there would stay lost. A few hours late.
-    const first = Math.floor(now / MINUTE) * MINUTE - (BATCHES / 10 + 2) * MINUTE;
+    // Both gateways walk through closed minutes at the same pace, so each
+    // minute is stored into by both while it is rewritten, then left: a
+    // reading lost there would stay lost. A few hours late.
+    const first = Math.floor(now / MINUTE) * MINUTE - (BATCHES / PER_MINUTE + 2) * MINUTE;
     const stored = new Map<string, ReadingSpec>();
     const gateway = async (writer: StorageWriter, seed: number) => {
       const rand = mulberry32(seed);
       for (let i = 0; i < BATCHES; i++) {
-        const minute = first + Math.floor(i / 10) * MINUTE;
+        const minute = first + Math.floor(i / PER_MINUTE) * MINUTE;
         const batch: ReadingSpec[] = [];
         for (let n = 1 + Math.floor(rand() * 12); n > 0; n--) {
           const device = DEVICES[Math.floor(rand() * DEVICES.length)]!;
@@ -68,14 +70,14 @@ describe('two gateways on one PostgreSQL store', () => {
       }
     };
     await Promise.all([gateway(a, 1), gateway(b, 2)]);
-    expect(stored.size).toBeGreaterThan(1000);
+    expect(stored.size).toBeGreaterThan(2000);
     await checkTiersEqualRaw(query, stored, now);
     // Lost marks would show once everything is rewritten: rows without the readings, and nothing stale.
     await Promise.all([a.refreshRollups({ now }), b.refreshRollups({ now })]);
     await checkTiersEqualRaw(query, stored, now);
     const [left] = await schema.query<{ n: number }>(
       'SELECT count(*)::integer AS n FROM rollups_1m_stale WHERE bucket < $1',
-      [first + (BATCHES / 10) * MINUTE],
+      [first + (BATCHES / PER_MINUTE) * MINUTE],
     );
     expect(left?.n).toBe(0);
   });
