@@ -4,7 +4,9 @@
 import type pg from 'pg';
 import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
+import { MINUTE_MS } from '../rollup-refresh.js';
 import { applyPgRollups } from './apply-rollups.js';
+import { shareMinutes } from './rollups/refresh-locks.js';
 
 export type SeriesIdOf = (deviceId: string, metric: string) => number;
 
@@ -29,6 +31,8 @@ export async function applyPgBatch(
   batch: WriteBatch,
   caches: WriterCaches,
 ): Promise<Applied> {
+  // Before any row lock (storage/postgres/rollups/refresh-locks.ts).
+  await shareMinutes(client, minutesOf(batch.readings.ts));
   const seen = await upsertDevices(client, batch, caches.lastSeen);
   const created = await internSeries(client, seriesNeeded(batch), caches.series);
   const idOf: SeriesIdOf = (deviceId, metric) => {
@@ -55,15 +59,34 @@ export async function applyPgBatch(
       sids[i] = sid;
     }
     // Rows go in in key order: two gateways storing overlapping redeliveries
-    // then take row locks in the same order and cannot deadlock.
-    const res = await client.query(
-      `INSERT INTO readings (ts, series_id, value)
-         SELECT ts, sid, v FROM unnest($1::bigint[], $2::integer[], $3::float8[]) AS u(ts, sid, v)
-         ORDER BY ts, sid
-       ON CONFLICT (ts, series_id) DO NOTHING`,
+    // then take row locks in the same order and cannot deadlock. Each stored
+    // reading marks its (series, minute) stale in this transaction, so no
+    // crash can separate the two (storage/rollup-refresh.ts); a duplicate
+    // changes no minute and marks none. The marks go in in key order too.
+    // A mark this statement sees present stays until COMMIT, as the minute's
+    // shared lock keeps its rebuild out, so those are skipped by an anti-join.
+    // No memory across batches skips them instead (SQLite's writer keeps
+    // one): another gateway's refresher may delete a mark this writer
+    // inserted, and a skipped insert would then lose the reading from the tiers.
+    const res = await client.query<{ n: number }>(
+      `WITH stored AS (
+         INSERT INTO readings (ts, series_id, value)
+           SELECT ts, sid, v FROM unnest($1::bigint[], $2::integer[], $3::float8[]) AS u(ts, sid, v)
+           ORDER BY ts, sid
+         ON CONFLICT (ts, series_id) DO NOTHING
+         RETURNING ts, series_id
+       ), marked AS (
+         INSERT INTO rollups_1m_stale (bucket, series_id)
+           SELECT DISTINCT bucket, series_id FROM (SELECT ts - ts % ${MINUTE_MS} AS bucket, series_id FROM stored) s
+             WHERE NOT EXISTS (SELECT 1 FROM rollups_1m_stale m
+               WHERE m.bucket = s.bucket AND m.series_id = s.series_id)
+           ORDER BY 1, 2
+         ON CONFLICT DO NOTHING
+       )
+       SELECT count(*)::integer AS n FROM stored`,
       [Array.from(ts), sids, Array.from(value)],
     );
-    inserted = res.rowCount ?? 0;
+    inserted = res.rows[0]?.n ?? 0;
   }
 
   const dls = batch.deadLetters;
@@ -97,6 +120,13 @@ export async function applyPgBatch(
     created,
     seen,
   };
+}
+
+/** The distinct minutes of `ts`, ascending. */
+function minutesOf(ts: Float64Array): number[] {
+  const minutes = new Set<number>();
+  for (const t of ts) minutes.add(t - (t % MINUTE_MS));
+  return [...minutes].sort((a, b) => a - b);
 }
 
 /**
@@ -133,7 +163,7 @@ async function upsertDevices(
   return seen;
 }
 
-/** Every (device, metric) the batch names: readings, rollups and anomalies. */
+/** Every (device, metric) the batch names: readings and anomalies. */
 function seriesNeeded(batch: WriteBatch): Map<string, [string, string]> {
   const needed = new Map<string, [string, string]>();
   const add = (deviceId: string, metric: string) => {

@@ -1,38 +1,12 @@
-// Rollup merges, anomalies and retention steps inside the batch's transaction,
-// with the same merge order as storage/sqlite/rollups/apply-rollups.ts so both
-// backends store bit-identical states for the same batches.
-//
-// Several gateways may merge into one bucket at once. A bucket row is first
-// made to exist (a count-0 placeholder, ON CONFLICT DO NOTHING), then locked
-// (SELECT ... FOR UPDATE), merged in JS and written back: the second
-// transaction waits for the first and merges into its result, instead of
-// overwriting it as a blind upsert would.
+// Anomalies and retention steps inside the batch's transaction. The rollup
+// tiers are written by the re-aggregation (rollups/rollup-refresher.ts).
 import type pg from 'pg';
-import { DDSketch } from '../../core/ddsketch.js';
-import type { RollupState } from '../../core/rollup-state.js';
 import type { PruneStep, RetentionTier, WriteBatch } from '../port.js';
 import type { SeriesIdOf } from './apply-batch.js';
 
 export interface PgRollupOutcome {
-  rollups?: number;
   anomalies?: number;
   pruned?: number;
-}
-
-/** A rollup row as pg returns it (shared with recover-rollups.ts). */
-export interface StoredRow {
-  series_id: number;
-  bucket: number;
-  count: number;
-  sum: number;
-  m2: number;
-  min: number;
-  max: number;
-  first_ts: number;
-  first_value: number;
-  last_ts: number;
-  last_value: number;
-  sketch: Buffer;
 }
 
 export async function applyPgRollups(
@@ -64,37 +38,6 @@ export async function applyPgRollups(
   return outcome;
 }
 
-export function stateArrays(states: readonly RollupState[]): unknown[][] {
-  return [
-    states.map((s) => s.count),
-    states.map((s) => s.sum),
-    states.map((s) => s.m2),
-    states.map((s) => s.min),
-    states.map((s) => s.max),
-    states.map((s) => s.firstTs),
-    states.map((s) => s.first),
-    states.map((s) => s.lastTs),
-    states.map((s) => s.last),
-    states.map((s) => Buffer.from(s.sketch.encode())),
-  ];
-}
-
-export function fromStored(row: StoredRow): RollupState {
-  return {
-    count: row.count,
-    sum: row.sum,
-    m2: row.m2,
-    min: row.min,
-    max: row.max,
-    firstTs: row.first_ts,
-    first: row.first_value,
-    lastTs: row.last_ts,
-    last: row.last_value,
-    sketch: DDSketch.decode(row.sketch),
-  };
-}
-
-/** What storing the state and reading it back gives (the sketch through its encoding). */
 const PRUNE: Record<RetentionTier, string> = {
   raw: `DELETE FROM readings WHERE (ts, series_id) IN
           (SELECT ts, series_id FROM readings WHERE ts < $1 ORDER BY ts LIMIT $2)`,
@@ -107,6 +50,16 @@ const PRUNE: Record<RetentionTier, string> = {
 async function applyPrune(client: pg.ClientBase, step: PruneStep): Promise<number> {
   const limit = Math.max(1, Math.trunc(step.maxRows));
   let deleted = (await client.query(PRUNE[step.tier], [step.before, limit])).rowCount ?? 0;
+  if (step.tier === 'raw') {
+    // A minute whose raw readings retention took can no longer be rebuilt: its
+    // row stays as it is, and so must the answer, so the mark goes too. A mark
+    // a rebuild holds is left to it (SKIP LOCKED): retention never waits for one.
+    await client.query(
+      `DELETE FROM rollups_1m_stale WHERE (bucket, series_id) IN
+         (SELECT bucket, series_id FROM rollups_1m_stale WHERE bucket < $1 FOR UPDATE SKIP LOCKED)`,
+      [step.before - (step.before % 60_000)],
+    );
+  }
   // Anomalies live as long as the 1-minute tier they annotate.
   if (step.tier === '1m') {
     deleted +=

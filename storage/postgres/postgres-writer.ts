@@ -2,7 +2,8 @@
 // needed: the event loop only builds the statements' array parameters and
 // awaits the server. Batches run one transaction at a time, in submission
 // order, so they settle in that order (the pipeline's per-device order) and a
-// failed batch settles in its place.
+// failed batch settles in its place. The re-aggregation's steps
+// (rollups/rollup-refresher.ts) take their turns in the same queue.
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { GatewayError } from '../../core/errors.js';
@@ -20,6 +21,8 @@ import { applyPgBatch, type WriterCaches } from './apply-batch.js';
 import { gatewayCodeForPostgres } from './error-map.js';
 import { createPgPool } from './pg-pool.js';
 import { redactUrl } from './pg-url.js';
+import { type BackgroundRefresh, startBackgroundRefresh } from './rollups/background-refresh.js';
+import { refreshStep } from './rollups/rollup-refresher.js';
 import { migratePostgres } from './schema.js';
 
 export interface PostgresWriterOptions {
@@ -30,6 +33,8 @@ export interface PostgresWriterOptions {
   /** start-up notes (plain table or hypertable) */
   log?: (message: string, fields?: Record<string, unknown>) => void;
   connectionTimeoutMs?: number;
+  /** a background re-aggregation step failed; it is retried (storage/rollup-refresh.ts) */
+  onRefreshError?: (err: GatewayError) => void;
 }
 
 export interface PostgresSettings {
@@ -57,7 +62,7 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
     applicationName: 'sensor-gateway writer',
     ...(opts.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: opts.connectionTimeoutMs }),
   });
-  const writer = new PgWriter(pool, where);
+  const writer = new PgWriter(pool, where, opts.onRefreshError);
   let client: pg.PoolClient | undefined;
   try {
     client = await pool.connect();
@@ -88,6 +93,7 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
       { cause: err },
     );
   }
+  writer.startRefresh();
   return writer;
 }
 
@@ -106,10 +112,14 @@ class PgWriter implements PostgresWriter {
   #pending = 0;
   #lastError: LastStorageError | undefined;
   #closing: Promise<void> | undefined;
+  #load: WriterLoad = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
+  #background: BackgroundRefresh | undefined;
+  readonly #onRefreshError: ((err: GatewayError) => void) | undefined;
 
-  constructor(pool: pg.Pool, where: string) {
+  constructor(pool: pg.Pool, where: string, onRefreshError?: (err: GatewayError) => void) {
     this.#pool = pool;
     this.#where = where;
+    this.#onRefreshError = onRefreshError;
     // An idle connection the server dropped (restart, failover) is reported
     // here; without a listener pg's error would end the process.
     pool.on('error', (err) =>
@@ -118,34 +128,68 @@ class PgWriter implements PostgresWriter {
   }
 
   write(batch: WriteBatch): Promise<WriteResult> {
+    this.#pending++;
     return this.#enqueue(async () => {
       const started = performance.now();
-      const applied = await this.#transaction((client) => applyPgBatch(client, batch, this.#caches));
+      const applied = await this.#transaction('write', (client) => applyPgBatch(client, batch, this.#caches));
       const commitMs = performance.now() - started;
       for (const [key, id] of applied.created) this.#caches.series.set(key, id);
       for (const [deviceId, last] of applied.seen) this.#caches.lastSeen.set(deviceId, last);
       return { ...applied.result, commitMs };
+    }).finally(() => {
+      this.#pending--;
     });
   }
 
-  refreshRollups(_options: { now?: number } = {}): Promise<RefreshOutcome> {
-    // TODO(refresh): PostgreSQL re-aggregation, being written.
-    return Promise.resolve(emptyOutcome());
+  /** Step after step, each taking its turn in the queue, until nothing closed at `now` is stale. */
+  async refreshRollups(options: { now?: number } = {}): Promise<RefreshOutcome> {
+    const now = options.now ?? Date.now();
+    const done = emptyOutcome();
+    while (await this.#refreshStep(now, done)) {
+      // Until nothing closed is stale.
+    }
+    return done;
   }
 
   takeLoad(): WriterLoad {
-    return { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
+    const load = this.#load;
+    this.#load = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
+    return load;
+  }
+
+  /** The background re-aggregation, from when the schema is current until close. */
+  startRefresh(): void {
+    this.#background ??= startBackgroundRefresh(
+      () => this.#refreshStep(Date.now(), emptyOutcome()),
+      (err) => {
+        const coded =
+          err instanceof GatewayError
+            ? err
+            : new GatewayError('GW_ERR_STORAGE_WRITE', [this.#where], { cause: err });
+        this.#onRefreshError?.(coded);
+      },
+    );
+  }
+
+  /** One re-aggregation step in the queue; its work is added to `into` and to the load. */
+  #refreshStep(now: number, into: RefreshOutcome): Promise<boolean> {
+    return this.#enqueue(async () => {
+      const step = emptyOutcome();
+      const more = await this.#transaction('refresh', (client) => refreshStep(client, now, step));
+      for (const key of Object.keys(step) as (keyof RefreshOutcome)[]) {
+        into[key] += step[key];
+        this.#load.refresh[key] += step[key];
+      }
+      return more;
+    });
   }
 
   /** In the queue of transactions: each starts when the previous one settled. */
   #enqueue<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(new GatewayError('GW_ERR_STORAGE_CLOSED'));
-    this.#pending++;
     const run = this.#tail.then(work);
     this.#tail = run.catch(() => {});
-    return run.finally(() => {
-      this.#pending--;
-    });
+    return run;
   }
 
   health(): StorageHealth {
@@ -155,14 +199,20 @@ class PgWriter implements PostgresWriter {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#background?.stop();
       await this.#tail;
       await this.#pool.end();
     })();
     return this.#closing;
   }
 
-  /** Runs `work` in one transaction; resolves after COMMIT, rejects with a GatewayError. */
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in one READ COMMITTED transaction; resolves after COMMIT,
+   * rejects with a GatewayError. A failed refresh step leaves health alone:
+   * it is retried, and health tells whether batches are stored.
+   */
+  async #transaction<T>(kind: 'write' | 'refresh', work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const started = performance.now();
     let client: pg.PoolClient | undefined;
     let broken = false;
     const markBroken = () => {
@@ -178,7 +228,7 @@ class PgWriter implements PostgresWriter {
       // write() resolves only after COMMIT returned: with synchronous_commit on
       // (the server default) the transaction is then durable.
       await client.query('COMMIT');
-      this.#lastError = undefined;
+      if (kind === 'write') this.#lastError = undefined;
       return done;
     } catch (err) {
       const error = new GatewayError(gatewayCodeForPostgres(err), [this.#where], { cause: err });
@@ -188,11 +238,15 @@ class PgWriter implements PostgresWriter {
           broken = true;
         });
       }
-      this.#fail(error);
+      if (kind === 'write') this.#fail(error);
       throw error;
     } finally {
       client?.off('error', markBroken);
       client?.release(broken);
+      const ms = performance.now() - started;
+      this.#load.busyMs += ms;
+      if (ms > this.#load.longestMs) this.#load.longestMs = ms;
+      if (kind === 'refresh' && ms > this.#load.refreshLongestMs) this.#load.refreshLongestMs = ms;
     }
   }
 

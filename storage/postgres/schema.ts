@@ -85,6 +85,33 @@ export const PG_MIGRATIONS: readonly string[] = [
     value bigint NOT NULL
   );
   `,
+  // The invalidation log of the rollup tiers, as SQLite's (storage/sqlite/
+  // schema.ts step 5; storage/rollup-refresh.ts): a (series, minute) is listed
+  // from the transaction that stores a reading in it until the re-aggregation
+  // has rewritten that minute's row from raw; an hour from the rewrite of one
+  // of its minutes until its row is rebuilt from its minutes. Plain tables,
+  // also beside a readings hypertable: they are small and short-lived.
+  // Every raw minute is listed once here: rollups written by earlier versions
+  // missed readings that came after their minute closed, and raw is the truth.
+  // The analytics watermark of the start-up rebuild has no reader any more.
+  `
+  CREATE TABLE rollups_1m_stale (
+    bucket    bigint NOT NULL,
+    series_id integer NOT NULL,
+    PRIMARY KEY (bucket, series_id)
+  );
+  CREATE INDEX rollups_1m_stale_series ON rollups_1m_stale (series_id, bucket);
+  CREATE TABLE rollups_1h_stale (
+    bucket    bigint NOT NULL,
+    series_id integer NOT NULL,
+    PRIMARY KEY (bucket, series_id)
+  );
+  CREATE INDEX rollups_1h_stale_series ON rollups_1h_stale (series_id, bucket);
+  INSERT INTO rollups_1m_stale (bucket, series_id)
+    SELECT DISTINCT ts - ts % 60000, series_id FROM readings
+  ON CONFLICT DO NOTHING;
+  DELETE FROM gateway_state WHERE key = 'analytics_watermark';
+  `,
   // Alert lifecycle, as SQLite's anomalies.state (storage/sqlite/schema.ts).
   `
   ALTER TABLE anomalies ADD COLUMN state text NOT NULL DEFAULT 'raised' CHECK (state IN ('raised', 'cleared'));

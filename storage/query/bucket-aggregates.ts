@@ -7,9 +7,6 @@ import { stddevOf } from '../../core/rollup-state.js';
 import type { Aggregate, SeriesPoint, Tier } from '../query-port.js';
 
 export const MINUTE_MS = 60_000;
-
-/** How far back `latest` looks in raw readings beyond the newest closed minute. */
-export const LATEST_RAW_TAIL_MS = 5 * MINUTE_MS;
 export const HOUR_MS = 3_600_000;
 export const TIER_MS: Record<Tier, number> = { raw: 1, '1m': MINUTE_MS, '1h': HOUR_MS };
 

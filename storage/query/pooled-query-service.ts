@@ -1,5 +1,5 @@
 // The QueryService over a piscina pool of query workers, whatever the backend
-// behind the workers: tasks and replies follow storage/sqlite/query/query-protocol.ts.
+// behind the workers: tasks and replies follow query-protocol.ts.
 
 import type { Piscina } from 'piscina';
 import { GatewayError } from '../../core/errors.js';
@@ -21,7 +21,7 @@ export interface PooledQueryService extends QueryService {
 }
 
 /** `where` names the store in errors: a path, or a URL without its password. */
-export function pooledQueryService(pool: Piscina, where: string, now: () => number): PooledQueryService {
+export function pooledQueryService(pool: Piscina, where: string): PooledQueryService {
   let closed = false;
 
   const run = async <T>(task: QueryTask): Promise<T> => {
@@ -45,7 +45,7 @@ export function pooledQueryService(pool: Piscina, where: string, now: () => numb
 
   return {
     devices: () => run<DeviceRow[]>({ op: 'devices' }),
-    latest: (deviceId) => run<LatestReading[]>({ op: 'latest', deviceId, now: now() }),
+    latest: (deviceId) => run<LatestReading[]>({ op: 'latest', deviceId }),
     metrics: () => run<MetricRow[]>({ op: 'metrics' }),
     series: (query: SeriesQuery) =>
       run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),

@@ -125,7 +125,16 @@ function checkPoint(
   }
 }
 
-async function checkAll(query: QueryService, stored: Map<string, ReadingSpec>, now: number): Promise<void> {
+/**
+ * Every series answer (one device and globs, minute to two-hour buckets, the
+ * last three hours up to the open minute) equals the same query computed
+ * from `stored`, the readings the store holds.
+ */
+export async function checkTiersEqualRaw(
+  query: QueryService,
+  stored: Map<string, ReadingSpec>,
+  now: number,
+): Promise<void> {
   const from = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
   const queries: SeriesQuery[] = [];
   for (const device of ['d1', 'd*', 'd?']) {
@@ -172,12 +181,12 @@ export function tiersContract(name: string, make: () => Promise<TierStoreUnderTe
                 }
               } else if (step.kind === 'refresh') await store.writer.refreshRollups({ now });
               else if (step.kind === 'reopen') store.writer = await store.reopen();
-              else await checkAll(query, stored, now);
+              else await checkTiersEqualRaw(query, stored, now);
             }
-            await checkAll(query, stored, now);
+            await checkTiersEqualRaw(query, stored, now);
             // And once everything closed has been rewritten from raw.
             await store.writer.refreshRollups({ now });
-            await checkAll(query, stored, now);
+            await checkTiersEqualRaw(query, stored, now);
           } finally {
             await query.close();
             await store.cleanup();

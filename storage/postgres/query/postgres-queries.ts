@@ -4,10 +4,9 @@
 import type pg from 'pg';
 import type { DeviceRow } from '../../port.js';
 import {
+  alignToBuckets,
   checkDeviceGlob,
   createSeriesBuckets,
-  LATEST_RAW_TAIL_MS,
-  type StoredState,
   tierFor,
 } from '../../query/bucket-aggregates.js';
 import type { Pacer } from '../../query/query-pacer.js';
@@ -19,21 +18,46 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
+import { MINUTE_MS } from '../../rollup-refresh.js';
+import { createTierReader } from './tier-reader.js';
 
-type Queryable = Pick<pg.Pool, 'query'>;
+type Connectable = Pick<pg.Pool, 'query' | 'connect'>;
 
 export interface PostgresQueries {
   devices(): Promise<DeviceRow[]>;
-  latest(deviceId: string, now: number): Promise<LatestReading[]>;
+  latest(deviceId: string): Promise<LatestReading[]>;
   metrics(): Promise<MetricRow[]>;
   series(query: SeriesQuery): Promise<SeriesResult>;
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
 }
 
 /** `pacer`: the thread's duty cycle (storage/query/query-pacer.ts); ticked once per row merged. */
-export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQueries {
+export function createPostgresQueries(db: Connectable, pacer?: Pacer): PostgresQueries {
   const rows = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
     (await db.query<T>(sql, params)).rows;
+
+  /** The reads of one answer in one snapshot: the rows, the stale marks and the raw readings agree. */
+  async function snapshot<T>(read: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await db.connect();
+    let broken = false;
+    const markBroken = () => {
+      broken = true;
+    };
+    // A checked-out client's connection error would otherwise be an uncaught 'error' event.
+    client.on('error', markBroken);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const out = await read(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(markBroken);
+      throw err;
+    } finally {
+      client.off('error', markBroken);
+      client.release(broken);
+    }
+  }
 
   return {
     devices: () =>
@@ -42,29 +66,38 @@ export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQue
            FROM devices ORDER BY device_id COLLATE "C"`,
       ),
 
-    async latest(deviceId, now) {
-      // Per series as in SQLite: the newest closed minute, then a raw reading after it within the tail.
+    async latest(deviceId) {
+      // Per series, as storage/sqlite/query/tier-reader.ts newest(): the newest
+      // fresh 1-minute row, unless a stale minute after it holds a raw reading,
+      // which is then newer. One statement: one snapshot.
       const found = await rows<{
         metric: string;
+        fts: number | null;
+        fv: number | null;
         rts: number | null;
         rv: number | null;
-        ts: number | null;
-        v: number | null;
       }>(
-        `SELECT s.metric, roll.ts AS rts, roll.value AS rv, raw.ts, raw.value AS v
+        `SELECT s.metric, fresh.ts AS fts, fresh.value AS fv, raw.ts AS rts, raw.value AS rv
            FROM series s
-           LEFT JOIN LATERAL (SELECT last_ts AS ts, last_value AS value FROM rollups_1m
-                                WHERE series_id = s.id ORDER BY bucket DESC LIMIT 1) roll ON true
-           LEFT JOIN LATERAL (SELECT ts, value FROM readings
-                                WHERE series_id = s.id AND ts >= GREATEST(coalesce(roll.ts + 1, $2), $2)
-                                ORDER BY ts DESC LIMIT 1) raw ON true
+           LEFT JOIN LATERAL (
+             SELECT r.bucket, r.last_ts AS ts, r.last_value AS value FROM rollups_1m r
+               WHERE r.series_id = s.id AND NOT EXISTS (SELECT 1 FROM rollups_1m_stale m
+                 WHERE m.bucket = r.bucket AND m.series_id = r.series_id)
+               ORDER BY r.bucket DESC LIMIT 1) fresh ON true
+           LEFT JOIN LATERAL (
+             SELECT rd.ts, rd.value FROM rollups_1m_stale m
+               CROSS JOIN LATERAL (SELECT ts, value FROM readings
+                 WHERE series_id = s.id AND ts >= m.bucket AND ts < m.bucket + ${MINUTE_MS}
+                 ORDER BY ts DESC LIMIT 1) rd
+               WHERE m.series_id = s.id AND (fresh.bucket IS NULL OR m.bucket > fresh.bucket)
+               ORDER BY m.bucket DESC LIMIT 1) raw ON true
           WHERE s.device_id = $1 ORDER BY s.metric COLLATE "C"`,
-        [deviceId, now - LATEST_RAW_TAIL_MS],
+        [deviceId],
       );
       const out: LatestReading[] = [];
       for (const r of found) {
-        if (r.ts !== null && r.v !== null) out.push({ metric: r.metric, ts: r.ts, value: r.v });
-        else if (r.rts !== null && r.rv !== null) out.push({ metric: r.metric, ts: r.rts, value: r.rv });
+        if (r.rts !== null && r.rv !== null) out.push({ metric: r.metric, ts: r.rts, value: r.rv });
+        else if (r.fts !== null && r.fv !== null) out.push({ metric: r.metric, ts: r.fts, value: r.fv });
       }
       return out;
     },
@@ -78,41 +111,36 @@ export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQue
     async series(query) {
       const pattern = likePattern(query.device);
       const tier = tierFor(query.bucketMs);
-      const [counted] = await rows<{ n: number }>(
-        `SELECT count(*) AS n FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`,
-        [query.metric, pattern],
-      );
+      const { from, to } = alignToBuckets(query);
       const buckets = createSeriesBuckets(query.bucketMs, query.aggs);
-      if (tier === 'raw') {
-        const found = await rows<{ ts: number; value: number }>(
-          `SELECT r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
-             WHERE r.ts >= $1 AND r.ts < $2 AND s.metric = $3 AND s.device_id LIKE $4 ESCAPE '\\'
-             ORDER BY r.ts, r.series_id`,
-          [query.from, query.to, query.metric, pattern],
-        );
-        pacer?.reset();
-        for (const { ts, value } of found) {
-          buckets.addReading(ts, value);
-          pacer?.tick();
+      pacer?.reset();
+      const devices = await snapshot(async (client) => {
+        const [counted] = (
+          await client.query<{ n: number }>(
+            `SELECT count(*) AS n FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`,
+            [query.metric, pattern],
+          )
+        ).rows;
+        const range = { metric: query.metric, pattern, from, to };
+        const tiers = createTierReader(client, pacer);
+        if (tier === '1m') await tiers.minutes(range, buckets);
+        else if (tier === '1h') await tiers.hours(range, buckets);
+        else {
+          const found = await client.query<[number, number]>({
+            text: `SELECT r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
+                     WHERE r.ts >= $1 AND r.ts < $2 AND s.metric = $3 AND s.device_id LIKE $4 ESCAPE '\\'
+                     ORDER BY r.ts, r.series_id`,
+            values: [from, to, query.metric, pattern],
+            rowMode: 'array',
+          });
+          for (const [ts, value] of found.rows) {
+            buckets.addReading(ts, value);
+            pacer?.tick();
+          }
         }
-      } else {
-        const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
-        const found = await rows<StoredState & { bucket: number; sketch?: Buffer }>(
-          `SELECT r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts AS "lastTs", r.last_value AS last
-               ${buckets.withSketch ? ', r.sketch' : ''}
-             FROM series s JOIN ${table} r ON r.series_id = s.id
-             WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
-             ORDER BY s.device_id COLLATE "C", r.bucket`,
-          [query.metric, pattern, query.from, query.to],
-        );
-        pacer?.reset();
-        for (const row of found) {
-          buckets.addStored(row);
-          pacer?.tick();
-        }
-      }
-      const points = buckets.points();
-      return { tier, bucketMs: query.bucketMs, devices: counted?.n ?? 0, points };
+        return counted?.n ?? 0;
+      });
+      return { tier, bucketMs: query.bucketMs, devices, points: buckets.points() };
     },
 
     anomalies(query) {

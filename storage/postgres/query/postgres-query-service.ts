@@ -11,7 +11,6 @@ export interface PostgresQueryServiceOptions {
   threads?: number;
   /** share of one core each worker may use for merging rows (storage/query/query-pacer.ts); 1 = no cap */
   cpuShare?: number;
-  now?: () => number;
 }
 
 export type PostgresQueryService = PooledQueryService;
@@ -24,5 +23,5 @@ export function openPostgresQueryService(options: PostgresQueryServiceOptions): 
     maxThreads: options.threads ?? 1,
     idleTimeout: 30_000,
   });
-  return pooledQueryService(pool, redactUrl(options.url), options.now ?? Date.now);
+  return pooledQueryService(pool, redactUrl(options.url));
 }

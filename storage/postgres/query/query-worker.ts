@@ -27,7 +27,7 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
       case 'devices':
         return { ok: true, value: await queries.devices() };
       case 'latest':
-        return { ok: true, value: await queries.latest(task.deviceId, task.now) };
+        return { ok: true, value: await queries.latest(task.deviceId) };
       case 'metrics':
         return { ok: true, value: await queries.metrics() };
       case 'series':

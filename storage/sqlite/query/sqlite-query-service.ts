@@ -11,7 +11,6 @@ export interface SqliteQueryServiceOptions {
   threads?: number;
   /** share of one core each reader thread may use (storage/query/query-pacer.ts); 1 = no cap */
   cpuShare?: number;
-  now?: () => number;
 }
 
 export type SqliteQueryService = PooledQueryService;
@@ -25,5 +24,5 @@ export function openSqliteQueryService(options: SqliteQueryServiceOptions): Sqli
     // Reader threads are cheap to start and a connection pins the WAL; let idle ones go.
     idleTimeout: 30_000,
   });
-  return pooledQueryService(pool, options.path, options.now ?? Date.now);
+  return pooledQueryService(pool, options.path);
 }
