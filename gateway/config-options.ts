@@ -196,7 +196,7 @@ export const OPTION_SPECS = [
     type: 'int',
     default: 100,
     min: 0,
-    doc: 'Messages per second per device (token bucket); the excess is acked and dead-lettered as GW_ERR_RATE_LIMITED. 0 turns it off.',
+    doc: 'Messages per second per device id (token bucket). Over it the device is slowed, not refused: its acks are held and its connection is not read until it is within budget (nothing is dropped). 0 turns it off.',
   },
   {
     key: 'deviceBurst',
@@ -204,6 +204,20 @@ export const OPTION_SPECS = [
     default: 1000,
     min: 1,
     doc: 'Messages a device may send at once above --device-rate (the bucket size).',
+  },
+  {
+    key: 'connectionRate',
+    type: 'int',
+    default: 1000,
+    min: 0,
+    doc: 'Messages per second per MQTT connection, whatever device ids it publishes for; held like --device-rate. Raise it for a bridge carrying many devices (each id it carries still has its own --device-rate). 0 turns it off.',
+  },
+  {
+    key: 'connectionBurst',
+    type: 'int',
+    default: 10000,
+    min: 1,
+    doc: 'Messages a connection may send at once above --connection-rate.',
   },
   {
     key: 'maxInflightQos2',

@@ -41,6 +41,8 @@ export interface GatewayConfig {
   drainTimeoutMs: number;
   deviceRate: number;
   deviceBurst: number;
+  connectionRate: number;
+  connectionBurst: number;
   maxInflightQos2: number;
   maxSubscriptionsPerClient: number;
   analytics: 'on' | 'off';
