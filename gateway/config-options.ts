@@ -180,9 +180,16 @@ export const OPTION_SPECS = [
   {
     key: 'keepaliveLimitS',
     type: 'int',
-    default: 3600,
+    default: 0,
     min: 0,
-    doc: 'Largest MQTT keepalive a client may ask for; keepalive 0 (never) is refused too. 0 turns the limit off.',
+    doc: 'Opt-in maximum MQTT keepalive: a CONNECT asking for more, or for keepalive 0 (off), gets CONNACK 6. 0 (the default) accepts any keepalive, 0 included [MQTT-3.1.2.10]; --tcp-keepalive-s reaps half-open connections instead.',
+  },
+  {
+    key: 'tcpKeepaliveS',
+    type: 'int',
+    default: 60,
+    min: 0,
+    doc: 'Idle seconds before TCP keepalive probes start on an MQTT connection (TCP, TLS, WebSocket); a peer that vanished without closing (power cut, NAT timeout) is then closed after 10 unanswered probes a second apart, whatever MQTT keepalive it asked for. 0 turns the probes off.',
   },
   {
     key: 'drainTimeoutMs',

@@ -38,6 +38,7 @@ export interface GatewayConfig {
   maxPacketBytes: number;
   maxConnections: number;
   keepaliveLimitS: number;
+  tcpKeepaliveS: number;
   drainTimeoutMs: number;
   deviceRate: number;
   deviceBurst: number;

@@ -199,6 +199,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const connectionGuard = createConnectionGuard({
     maxConnections: config.maxConnections,
     maxPacketBytes: config.maxPacketBytes,
+    tcpKeepaliveMs: config.tcpKeepaliveS * 1000,
     onRefused: limitHit,
   });
   const handle: HandleConnection = (stream, req) => {

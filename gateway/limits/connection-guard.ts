@@ -1,7 +1,9 @@
 // One guard for every listener (TCP now; TLS and WebSocket call the same
-// function): a cap on open connections across all of them, and the packet
-// size check in front of the MQTT parser. Refusals are reported by code.
+// function): a cap on open connections across all of them, TCP keepalive on
+// the socket, and the packet size check in front of the MQTT parser.
+// Refusals are reported by code.
 
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -9,6 +11,12 @@ import { guardPacketSize } from './packet-size-guard.js';
 export interface ConnectionGuardOptions {
   maxConnections: number;
   maxPacketBytes: number;
+  /**
+   * Idle ms before TCP keepalive probes start; 0: none. MQTT keepalive 0 is
+   * allowed [MQTT-3.1.2.10], so the kernel's probes are what reap the
+   * half-open connection of a device that vanished without a FIN.
+   */
+  tcpKeepaliveMs?: number;
   /** a connection refused or closed by a limit, with the reason */
   onRefused: (code: ErrorCode, err: GatewayError) => void;
 }
@@ -27,6 +35,7 @@ export interface ConnectionGuard {
 
 export function createConnectionGuard(options: ConnectionGuardOptions): ConnectionGuard {
   const { maxConnections, maxPacketBytes, onRefused } = options;
+  const tcpKeepaliveMs = options.tcpKeepaliveMs ?? 0;
   let open = 0;
   return {
     accept(conn, handle) {
@@ -40,6 +49,9 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
         return false;
       }
       open++;
+      // TLSSocket is a Socket too (its handle proxies setKeepAlive to the TCP
+      // one); the WebSocket listener sets it on the HTTP socket under the stream.
+      if (tcpKeepaliveMs > 0 && conn instanceof Socket) conn.setKeepAlive(true, tcpKeepaliveMs);
       conn.once('close', () => {
         open--;
       });
