@@ -201,6 +201,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     maxPacketBytes: config.maxPacketBytes,
     tcpKeepaliveMs: config.tcpKeepaliveS * 1000,
     onRefused: limitHit,
+    logger,
   });
   const handle: HandleConnection = (stream, req) => {
     connectionGuard.accept(stream, (conn) => broker!.handle(conn, req));

@@ -5,8 +5,12 @@
 
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { guardPacketSize } from './packet-size-guard.js';
+
+/** Clients remembered as already warned about; past this the oldest is forgotten. */
+const WARNED_MAX = 10_000;
 
 export interface ConnectionGuardOptions {
   maxConnections: number;
@@ -19,16 +23,24 @@ export interface ConnectionGuardOptions {
   tcpKeepaliveMs?: number;
   /** a connection refused or closed by a limit, with the reason */
   onRefused: (code: ErrorCode, err: GatewayError) => void;
+  /**
+   * Where a connection closed for its packet size is logged at warn, once
+   * per client (ClientId, or the peer address before CONNECT): a device
+   * whose messages outgrew --max-packet-bytes otherwise just reconnects in a
+   * loop with nothing in the log to say why.
+   */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface ConnectionGuard {
   /**
    * Admits `conn` if fewer than maxConnections are open, hands it to
-   * `handle` (e.g. `(c) => broker.handle(c, req)`), then guards its packet
+   * `handle` (e.g. `(c) => broker.handle(c, req)`, whose aedes Client names
+   * the ClientId in the packet-size warning), then guards its packet
    * size. Over the cap it is destroyed at once and false is returned.
    * Usable with any duplex: net.Socket, TLSSocket, a WebSocket stream.
    */
-  accept(conn: Duplex, handle: (conn: Duplex) => void): boolean;
+  accept(conn: Duplex, handle: (conn: Duplex) => unknown): boolean;
   /** connections admitted and not yet closed, over all listeners */
   readonly open: number;
 }
@@ -36,7 +48,24 @@ export interface ConnectionGuard {
 export function createConnectionGuard(options: ConnectionGuardOptions): ConnectionGuard {
   const { maxConnections, maxPacketBytes, onRefused } = options;
   const tcpKeepaliveMs = options.tcpKeepaliveMs ?? 0;
+  const logger = options.logger;
+  const warned = new Map<string, true>();
   let open = 0;
+
+  const warnOnce = (err: GatewayError, client: unknown, conn: Duplex) => {
+    if (logger === undefined) return;
+    const id = (client as { id?: unknown } | undefined)?.id;
+    const clientId = typeof id === 'string' ? id : undefined;
+    const remoteAddress = conn instanceof Socket ? conn.remoteAddress : undefined;
+    const key = clientId ?? `@${remoteAddress ?? '?'}`;
+    if (warned.has(key)) return;
+    if (warned.size >= WARNED_MAX) warned.delete(warned.keys().next().value!);
+    warned.set(key, true);
+    logger.warn(
+      { code: err.code, clientId, remoteAddress, maxPacketBytes, err: err.message },
+      'connection closed: MQTT packet over --max-packet-bytes (logged once per client)',
+    );
+  };
   return {
     accept(conn, handle) {
       if (open >= maxConnections) {
@@ -55,8 +84,11 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
       conn.once('close', () => {
         open--;
       });
-      handle(conn);
-      guardPacketSize(conn, maxPacketBytes, (err) => onRefused(err.code, err));
+      const client = handle(conn);
+      guardPacketSize(conn, maxPacketBytes, (err) => {
+        onRefused(err.code, err);
+        warnOnce(err, client, conn);
+      });
       return true;
     },
     get open() {
