@@ -88,6 +88,8 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       callback(err ?? null);
     };
     let route: TopicRoute | ErrorCode | undefined;
+    // Read now, not after a hold: a closed session's identity is gone by then.
+    const allowedMetrics = deps.allowedMetrics?.(client);
     const offer = () => {
       // The ack hold is the gateway's own latency; time spent over a budget is not part of it.
       if (acked !== undefined) heldSince = performance.now();
@@ -98,7 +100,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
           qos,
           receivedAt,
           ...(route === undefined ? {} : { route }),
-          ...withAllowedMetrics(deps.allowedMetrics?.(client)),
+          ...withAllowedMetrics(allowedMetrics),
           // QoS 0 is best effort: it was let through on admission.
           settle: qos === 0 ? () => {} : once,
         },
@@ -110,11 +112,12 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     // An invalid topic is dead-lettered by decode; it costs no budget.
     if (typeof route === 'string') return offer();
     // A will (published after close) has no connection left to pause.
-    const liveConn = client === null || client.closed ? null : client.conn;
-    deps.throttle.admit(route.deviceId, liveConn === null ? null : client, () => {
-      // Released after a hold: the connection or the gateway may have gone
-      // meanwhile. Not acked, so the client resends it (resend memory learns it failed).
-      if (liveConn?.destroyed === true) return once(gatewayError('GW_ERR_CONNECTION_CLOSED'));
+    const paused = client === null || client.closed ? null : client;
+    deps.throttle.admit(route.deviceId, paused, () => {
+      // Released after a hold. If the connection closed meanwhile the message
+      // is still stored: the client sent it, and its DUP resend on a new
+      // connection is waiting in the resend memory for this outcome, to be
+      // acked when it commits. Only a stopping gateway refuses it (not acked).
       if (deps.isDraining()) return once(gatewayError('GW_ERR_SHUTTING_DOWN'));
       offer();
     });

@@ -4,9 +4,11 @@
 // the rate. Bounded by message count, not by time: each burst is sent all at
 // once and the test waits for every PUBACK.
 
+import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectLeanPublisher, type LeanPublisher } from '../../simulators/lean-publisher.js';
 import { type HostileRig, startHostileRig } from './support/hostile-rig.js';
+import { openConnected } from './support/raw-connection.js';
 
 /** Publishes `count` QoS 1 readings with distinct ts at once; resolves with the number of PUBACKs. */
 async function burst(client: LeanPublisher, topicOf: (i: number) => string, count: number, base: number) {
@@ -79,6 +81,41 @@ describe('per-connection budget', () => {
     // 400 over the burst at 200/s
     expect(elapsedS).toBeGreaterThan(1.5);
     expect(await rig.metric('gateway_rate_limit_holds_total{scope="connection"}')).toBeGreaterThan(0);
+  });
+
+  it('stores what was held when the client went away, and acks its DUP resends on the new connection', async () => {
+    // 100 pass (the burst), 60 are held for up to 60 / 200 = 0.3 s: the resends
+    // arrive while the originals still wait, and fewer than the resend memory's
+    // 64 per client are in flight, so it recognises every one.
+    const COUNT = 160;
+    const base = Date.now() - 20_000;
+    const packet = (i: number, dup: boolean) =>
+      mqttPacket.generate({
+        cmd: 'publish',
+        topic: 'devices/quitter/telemetry',
+        payload: JSON.stringify({ ts: base + i, values: { v: i } }),
+        qos: 1,
+        messageId: i + 1,
+        retain: false,
+        dup,
+      });
+    const first = await openConnected(rig.port, 'quitter');
+    first.send(Buffer.concat(Array.from({ length: COUNT }, (_, i) => packet(i, false))));
+    // The burst is acked at once; then the rest is held. Leave while it is.
+    await first.until((p) => p.cmd === 'puback' && p.messageId === 50);
+    first.destroy();
+    await first.closed;
+    const acked = new Set(first.packets.flatMap((p) => (p.cmd === 'puback' ? [p.messageId] : [])));
+    expect(acked.size).toBeLessThan(COUNT);
+
+    // [MQTT-4.4.0-1]: the client resends every unacknowledged message with DUP on reconnect
+    const second = await openConnected(rig.port, 'quitter');
+    const unacked = Array.from({ length: COUNT }, (_, i) => i).filter((i) => !acked.has(i + 1));
+    second.send(Buffer.concat(unacked.map((i) => packet(i, true))));
+    await Promise.all(unacked.map((i) => second.until((p) => p.cmd === 'puback' && p.messageId === i + 1)));
+    expect(second.isClosed).toBe(false);
+    second.destroy();
+    expect(await rig.reader().countReadings({ deviceId: 'quitter' })).toBe(COUNT);
   });
 
   it('holds QoS 0 too: nothing is dropped', async () => {
