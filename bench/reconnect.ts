@@ -5,12 +5,18 @@
 // 13 asked for: token checks cheap enough that a cold reconnect of 5000
 // devices takes seconds, not the minutes one scrypt per device cost.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import { connectLeanPublisher, type LeanPublisher } from '../simulators/lean-publisher.js';
-import { type GatewayProcess, runCli, spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
 import { cpuSeconds } from './lib/proc-stats.js';
+
+const BUILD = fileURLToPath(new URL('..', import.meta.url));
 
 interface Credential {
   id: string;
@@ -37,15 +43,17 @@ export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
   const devices = Number(values.devices);
   const concurrency = Number(values.concurrency);
-  const dir = tempDir('gw-reconnect-');
+  const dir = mkdtempSync(join(tmpdir(), 'gw-reconnect-'));
   const db = join(dir, 'gateway.db');
   const csv = join(dir, 'devices.csv');
   const out = join(dir, 'tokens.csv');
   writeFileSync(csv, `id\n${Array.from({ length: devices }, (_, i) => `dev-${i}\n`).join('')}`);
 
   const importStarted = performance.now();
-  const imported = await runCli('cli/devices-cli.js', ['import', csv, '--tokens-out', out, '--db', db]);
-  if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
+  await promisify(execFile)(process.execPath, [
+    join(BUILD, 'cli', 'devices-cli.js'),
+    ...['import', csv, '--tokens-out', out, '--db', db],
+  ]);
   const importSeconds = (performance.now() - importStarted) / 1000;
   const credentials: Credential[] = readFileSync(out, 'utf8')
     .trimEnd()
@@ -57,17 +65,18 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   const args = ['--db', db, '--host', values.host, '--max-connections', String(devices + 100)];
-  let gateway = await spawnGateway(args);
+  let gateway = await startGateway([...args, '--mqtt-port', '0']);
   const port = gateway.mqttPort;
   const first = await connectFleet(gateway, port, credentials, concurrency);
 
   gateway.proc.kill('SIGKILL');
-  await gateway.exited;
+  await once(gateway.proc, 'exit');
   const restartStarted = performance.now();
-  gateway = await spawnGateway([...args, '--mqtt-port', String(port)]);
+  gateway = await startGateway([...args, '--mqtt-port', String(port)]);
   const restartSeconds = (performance.now() - restartStarted) / 1000;
   const second = await connectFleet(gateway, port, credentials, concurrency);
-  await gateway.stop();
+  gateway.proc.kill('SIGTERM');
+  await once(gateway.proc, 'exit');
 
   const row = (name: string, r: Round) =>
     `| ${name} | ${r.seconds.toFixed(2)} s | ${r.connackP50Ms.toFixed(1)} / ${r.connackP99Ms.toFixed(1)} ms | ${r.refused} | ${r.gatewayCpuSeconds.toFixed(2)} s |`;
@@ -86,8 +95,35 @@ export async function main(argv: string[]): Promise<void> {
   );
 }
 
+interface Gateway {
+  proc: ChildProcess;
+  mqttPort: number;
+}
+
+/** The built gateway, on its own: resolves at its ready line. */
+async function startGateway(args: readonly string[]): Promise<Gateway> {
+  const proc = spawn(
+    process.execPath,
+    [join(BUILD, 'gateway', 'main.js'), '--http-port', '0', '--log-format', 'json', ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: proc.stdout! });
+  const exited = once(proc, 'exit').then(([code]) => {
+    throw new Error(`the gateway exited with ${String(code)} before it was ready`);
+  });
+  const ready = new Promise<number>((resolve) => {
+    lines.on('line', (line) => {
+      if (!line.includes('"gateway ready"')) return;
+      resolve((JSON.parse(line) as { mqttPort: number }).mqttPort);
+    });
+  });
+  const mqttPort = await Promise.race([ready, exited]);
+  // Keep reading its log, or a full pipe would stall it.
+  return { proc, mqttPort };
+}
+
 async function connectFleet(
-  gateway: GatewayProcess,
+  gateway: Gateway,
   port: number,
   credentials: readonly Credential[],
   concurrency: number,
