@@ -10,6 +10,9 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   analytics: () => import('./analytics.js'),
   anomalies: () => import('./anomalies.js'),
   reconnect: () => import('./reconnect.js'),
+  soak: () => import('./soak.js'),
+  replay: () => import('./replay.js'),
+  sketches: () => import('./sketches.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -18,6 +18,8 @@ import { type GatewayProcess, startGatewayProcess } from '../simulators/gateway-
 import { createProgress } from '../simulators/progress.js';
 import { deviceId } from '../simulators/sim-options.js';
 import { createSimulator } from '../simulators/simulator.js';
+import { openQueryService } from '../storage/open-storage.js';
+import { MAX_ANOMALY_LIMIT } from '../storage/query/params.js';
 import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
 
 export async function runDemoCli(argv: readonly string[], streams: CliStreams = process): Promise<number> {
@@ -60,6 +62,8 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const watcher = watchGatewayMetrics(`http://${gateway.host}:${gateway.httpPort}/metrics`);
+    // Device clocks may run up to 20 s behind (simulators/sensor-model.ts clockSkewMs).
+    const runFrom = Date.now() - 60_000;
     progress.start();
     const summary = await sim.run().finally(() => progress.stop());
     process.off('SIGINT', onSignal);
@@ -67,17 +71,22 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
 
     const figures = await watcher.stop();
     const reader = openSqliteReader({ path: options.db });
+    const query = openQueryService(options.db);
     try {
+      // Every message was acked, and alerts are stored within moments of their ack.
+      const alerts = await query.anomalies({ from: runFrom, limit: MAX_ANOMALY_LIMIT });
       const report = await collectDemoReport({
         reader,
         gateway: figures,
         preferredDeviceId: deviceId(options.sim.idPrefix, 0, options.sim.devices),
+        alerts,
       });
       streams.stdout.write(
         `${formatDemoReport(report, summary, { db: options.db, host: gateway.host, mqttPort: gateway.mqttPort, httpPort: gateway.httpPort })}\n`,
       );
     } finally {
       await reader.close();
+      await query.close();
     }
     if (summary.error) streams.stderr.write(`${summary.error.code}: ${summary.error.message}\n`);
 

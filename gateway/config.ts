@@ -47,8 +47,9 @@ export interface GatewayConfig {
   maxInflightQos2: number;
   maxSubscriptionsPerClient: number;
   analytics: 'on' | 'off';
-  analyticsLatenessMs: number;
   analyticsThreads: number;
+  alertClearAfter: number;
+  maxSeriesInMemory: number;
   queryThreads: number;
   queryCpuPercent: number;
   ingest: string;

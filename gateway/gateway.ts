@@ -28,7 +28,6 @@ import type { HandleConnection, MqttListener } from './listeners/mqtt-listener.j
 import { startExtraListeners } from './listeners/start-listeners.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { createPublishAuthorizer } from './publish-authorizer.js';
-import { recoverRollups } from './recover-rollups.js';
 import { createResendMemory } from './resend-memory.js';
 import { createStatsReporter } from './stats-reporter.js';
 import { createStorageAlarm } from './storage-alarm.js';
@@ -66,20 +65,6 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       `retentionRaw (${config.retentionRaw}) must be longer than maxPastMs (${config.maxPastMs} ms), or readings accepted that late would be deleted right after their ack`,
     ]);
   }
-  // Before the analytics and any listener or subscription start: no reading
-  // may be counted both by the rebuild and by this run's minute windows.
-  // Only with analytics on, and only for a gateway that is the store's one
-  // writer: in consumer mode (--ingest) other gateways may hold open minutes
-  // of the same period, which a rebuild from raw would count twice
-  // (docs/scale-out.md). With analytics off nothing is touched.
-  if (config.analytics === 'on' && config.ingest === '')
-    await recoverRollups({
-      writer,
-      logger,
-      latenessMs: config.analyticsLatenessMs,
-      maxFutureMs: config.maxFutureMs,
-      rawRetentionMs: policy.raw,
-    });
   const retention = createRetention({
     writer,
     policy,
@@ -104,8 +89,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       ? startAnalytics({
           writer,
           logger,
-          latenessMs: config.analyticsLatenessMs,
           threads: config.analyticsThreads,
+          clearAfter: config.alertClearAfter,
+          maxSeries: config.maxSeriesInMemory,
           observer: metrics.analytics,
           publishAlert: (topic, alert) =>
             new Promise<void>((resolve) => {
@@ -284,6 +270,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     totals: metrics.totals,
     eventLoop,
     ackLatency,
+    writerLoad: () => writer.takeLoad(),
     connectedClients: () => broker?.connectedClients ?? 0,
     pendingReadings: () => pipeline.pendingReadings,
   });
@@ -298,7 +285,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       consumer?.quiesce();
       await pipeline.drain();
       await consumer?.close();
-      // Every committed reading has reached the analytics; close their minutes while the writer is open.
+      // Every committed reading has reached the analytics; score it and store its alerts while the writer is open.
       await retention.stop();
       await analytics?.close();
       await new Promise<void>((resolve) => broker!.close(() => resolve()));

@@ -44,6 +44,8 @@ async function main(): Promise<number> {
       writerDeath = err;
       onWriterDeath(err);
     },
+    // Retried at the next slice; one line per failure is enough to see a full disk.
+    onRefreshError: (err) => logger.warn({ err }, 'rollup re-aggregation step failed'),
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   // Opened after the writer, which has created the database and run the migrations.

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type ErrorCode, isErrorCode } from '../core/errors.js';
+import type { AnalyticsObserver } from '../pipelines/analytics/analytics.js';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
@@ -26,7 +27,7 @@ export interface GatewayMetrics {
   /** a CONNECT, publish or subscription refused by authentication or the ACL (gateway/auth/) */
   authRefused(code: ErrorCode): void;
   /** what the analytics (pipelines/analytics/) report */
-  analytics: { tooLate(count: number): void; skipped(count: number): void; anomalies(count: number): void };
+  analytics: Omit<AnalyticsObserver, 'failed'>;
   /** a QoS 1/2 ack released after `ms` held in the gateway (gateway/ack-latency.ts) */
   ackHeld(ms: number): void;
   /** a publish held because its device or connection was over its rate budget (gateway/limits/publish-throttle.ts) */
@@ -141,15 +142,41 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
   });
   const lateReadings = new Counter({
     name: 'gateway_analytics_late_readings_total',
-    help: 'Readings later than --analytics-lateness-ms: stored raw, left out of the rollups',
+    help: "Readings older than their series' newest scored one: judged against the baseline without updating it",
     registers,
   });
   const skippedReadings = new Counter({
     name: 'gateway_analytics_skipped_readings_total',
-    help: 'Readings left out of the rollups as probable retransmits',
+    help: 'Readings left out of anomaly detection as probable retransmits',
     registers,
   });
-  const anomalies = new Counter({ name: 'gateway_anomalies_total', help: 'Anomalies detected', registers });
+  const droppedReadings = new Counter({
+    name: 'gateway_analytics_dropped_readings_total',
+    help: 'Committed readings not scored: the analytics were too far behind, or every series slot was in use',
+    registers,
+  });
+  const evictedSeries = new Counter({
+    name: 'gateway_analytics_evicted_series_total',
+    help: 'Series whose detector state was dropped for a new series (--max-series-in-memory)',
+    registers,
+  });
+  const anomalies = new Counter({
+    name: 'gateway_anomalies_total',
+    help: 'Readings judged anomalous (the first of a run raises an alert)',
+    registers,
+  });
+  const alerts = new Counter({
+    name: 'gateway_alerts_total',
+    help: 'Alert transitions stored and published on alerts/{deviceId}, by state (raised, cleared)',
+    labelNames: ['state'],
+    registers,
+  });
+  const alertDelay = new Histogram({
+    name: 'gateway_alert_delay_seconds',
+    help: "From the release of a batch's acks to the publish of an alert its readings raised or cleared",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers,
+  });
   new Gauge({
     name: 'gateway_worker_pool_utilization',
     help: 'Share of a worker pool in use (piscina utilization), by pool',
@@ -248,9 +275,13 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     rateLimitHeld: (scope) => rateHoldsBy[scope].inc(),
     authRefused: (code) => authRefusals.inc({ code }),
     analytics: {
-      tooLate: (n) => lateReadings.inc(n),
+      late: (n) => lateReadings.inc(n),
       skipped: (n) => skippedReadings.inc(n),
+      dropped: (n) => droppedReadings.inc(n),
+      evicted: (n) => evictedSeries.inc(n),
       anomalies: (n) => anomalies.inc(n),
+      alerts: (state, n) => alerts.inc({ state }, n),
+      alertDelay: (ms) => alertDelay.observe(ms / 1000),
     },
   };
 }

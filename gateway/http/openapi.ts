@@ -52,6 +52,34 @@ export function openApiDocument(): object {
           responses: { '200': json(ref('Devices'), 'devices, by id'), ...errors(400, 503) },
         },
       },
+      '/api/metrics': {
+        get: {
+          summary: 'Every metric any device has stored (the union across devices), by name',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                required: ['metrics'],
+                properties: {
+                  metrics: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['metric', 'devices'],
+                      properties: {
+                        metric: { type: 'string' },
+                        devices: { type: 'integer', description: 'devices that have sent it' },
+                      },
+                    },
+                  },
+                },
+              },
+              'metrics, by name',
+            ),
+            ...errors(400, 503),
+          },
+        },
+      },
       '/api/devices/{id}/latest': {
         get: {
           summary: 'The newest stored reading of each metric of one device',
@@ -90,7 +118,8 @@ export function openApiDocument(): object {
       },
       '/api/anomalies': {
         get: {
-          summary: 'Detected anomalies, newest first',
+          summary:
+            'Alert transitions (raised by an anomalous reading, cleared after normal ones), newest first',
           parameters: [
             param('device', 'a device id or glob; all devices when absent', deviceGlob),
             param('from', `inclusive start: ${TIME}`, { type: 'string', default: ANOMALY_DEFAULTS.from }),
@@ -215,10 +244,24 @@ export function openApiDocument(): object {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['deviceId', 'metric', 'ts', 'value', 'score', 'expectedLow', 'expectedHigh'],
+                required: [
+                  'deviceId',
+                  'metric',
+                  'ts',
+                  'value',
+                  'score',
+                  'expectedLow',
+                  'expectedHigh',
+                  'state',
+                ],
                 properties: {
                   deviceId: { type: 'string' },
                   metric: { type: 'string' },
+                  state: {
+                    type: 'string',
+                    enum: ['raised', 'cleared'],
+                    description: 'raised by this reading, or cleared by it after normal readings in a row',
+                  },
                   ts: epochMs,
                   value: number,
                   score: number,
