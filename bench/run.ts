@@ -9,6 +9,7 @@ const scenarios: Record<string, () => Promise<{ main(argv: string[]): Promise<vo
   scale: () => import('./scale.js'),
   analytics: () => import('./analytics.js'),
   anomalies: () => import('./anomalies.js'),
+  reconnect: () => import('./reconnect.js'),
   soak: () => import('./soak.js'),
   replay: () => import('./replay.js'),
   sketches: () => import('./sketches.js'),

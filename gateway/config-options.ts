@@ -180,9 +180,16 @@ export const OPTION_SPECS = [
   {
     key: 'keepaliveLimitS',
     type: 'int',
-    default: 3600,
+    default: 0,
     min: 0,
-    doc: 'Largest MQTT keepalive a client may ask for; keepalive 0 (never) is refused too. 0 turns the limit off.',
+    doc: 'Opt-in maximum MQTT keepalive: a CONNECT asking for more, or for keepalive 0 (off), gets CONNACK 6. 0 (the default) accepts any keepalive, 0 included [MQTT-3.1.2.10]; --tcp-keepalive-s reaps half-open connections instead.',
+  },
+  {
+    key: 'tcpKeepaliveS',
+    type: 'int',
+    default: 60,
+    min: 0,
+    doc: 'Idle seconds before TCP keepalive probes start on an MQTT connection (TCP, TLS, WebSocket); a peer that vanished without closing (power cut, NAT timeout) is then closed after 10 unanswered probes a second apart, whatever MQTT keepalive it asked for. 0 turns the probes off.',
   },
   {
     key: 'drainTimeoutMs',
@@ -196,7 +203,7 @@ export const OPTION_SPECS = [
     type: 'int',
     default: 100,
     min: 0,
-    doc: 'Messages per second per device (token bucket); the excess is acked and dead-lettered as GW_ERR_RATE_LIMITED. 0 turns it off.',
+    doc: 'Messages per second per device id (token bucket). Over it the device is slowed, not refused: its acks are held and its connection is not read until it is within budget (nothing is dropped). 0 turns it off.',
   },
   {
     key: 'deviceBurst',
@@ -204,6 +211,20 @@ export const OPTION_SPECS = [
     default: 1000,
     min: 1,
     doc: 'Messages a device may send at once above --device-rate (the bucket size).',
+  },
+  {
+    key: 'connectionRate',
+    type: 'int',
+    default: 1000,
+    min: 0,
+    doc: 'Messages per second per MQTT connection, whatever device ids it publishes for; held like --device-rate. Raise it for a bridge carrying many devices (each id it carries still has its own --device-rate). 0 turns it off.',
+  },
+  {
+    key: 'connectionBurst',
+    type: 'int',
+    default: 10000,
+    min: 1,
+    doc: 'Messages a connection may send at once above --connection-rate.',
   },
   {
     key: 'maxInflightQos2',

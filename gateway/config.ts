@@ -38,9 +38,12 @@ export interface GatewayConfig {
   maxPacketBytes: number;
   maxConnections: number;
   keepaliveLimitS: number;
+  tcpKeepaliveS: number;
   drainTimeoutMs: number;
   deviceRate: number;
   deviceBurst: number;
+  connectionRate: number;
+  connectionBurst: number;
   maxInflightQos2: number;
   maxSubscriptionsPerClient: number;
   analytics: 'on' | 'off';

@@ -20,7 +20,7 @@ import { type RunningConsumer, startConsumer } from './consumer/start-consumer.j
 import { createEventLoopMonitor } from './event-loop-monitor.js';
 import { createHttpServer, listenHttp } from './http-server.js';
 import { createConnectionGuard } from './limits/connection-guard.js';
-import { createDeviceRateLimiter } from './limits/device-rate-limiter.js';
+import { createPublishThrottle } from './limits/publish-throttle.js';
 import { createSlowSubscriberGuard } from './limits/slow-subscriber-guard.js';
 import { limitSubscriptions } from './limits/subscription-limit.js';
 import { type BoundAddress, listen } from './listen.js';
@@ -149,7 +149,11 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
       publish: createPublishAuthorizer({
         pipeline,
         isDraining: () => draining,
-        rateLimiter: createDeviceRateLimiter({ ratePerSecond: config.deviceRate, burst: config.deviceBurst }),
+        throttle: createPublishThrottle({
+          device: { ratePerSecond: config.deviceRate, burst: config.deviceBurst },
+          connection: { ratePerSecond: config.connectionRate, burst: config.connectionBurst },
+          onHeld: (scope) => metrics.rateLimitHeld(scope),
+        }),
         allowedMetrics: (client) => security.allowedMetrics(client),
         acked: (ms) => {
           ackLatency.record(ms);
@@ -181,7 +185,9 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const connectionGuard = createConnectionGuard({
     maxConnections: config.maxConnections,
     maxPacketBytes: config.maxPacketBytes,
+    tcpKeepaliveMs: config.tcpKeepaliveS * 1000,
     onRefused: limitHit,
+    logger,
   });
   const handle: HandleConnection = (stream, req) => {
     connectionGuard.accept(stream, (conn) => broker!.handle(conn, req));

@@ -53,7 +53,14 @@ async function main(): Promise<number> {
   try {
     // Device credentials live in the SQLite registry only; with PostgreSQL no
     // device can authenticate to the embedded broker (consumer mode leaves that to the external broker).
-    registry = isPostgresUrl(config.db) ? undefined : openDeviceRegistry({ path: config.db });
+    registry = isPostgresUrl(config.db)
+      ? undefined
+      : openDeviceRegistry({
+          path: config.db,
+          onUpgraded: (rows) => logger.info({ rows }, 'device tokens rehashed from scrypt to HMAC'),
+          onUpgradeError: (err) =>
+            logger.warn({ err }, 'device token rehash failed; those tokens still verify'),
+        });
     gateway = await startGateway({ config, logger, writer, ...(registry === undefined ? {} : { registry }) });
   } catch (err) {
     registry?.close();

@@ -30,6 +30,8 @@ export interface GatewayMetrics {
   analytics: Omit<AnalyticsObserver, 'failed'>;
   /** a QoS 1/2 ack released after `ms` held in the gateway (gateway/ack-latency.ts) */
   ackHeld(ms: number): void;
+  /** a publish held because its device or connection was over its rate budget (gateway/limits/publish-throttle.ts) */
+  rateLimitHeld(scope: 'device' | 'connection'): void;
 }
 
 export interface MetricsSources {
@@ -124,6 +126,14 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     labelNames: ['code'],
     registers,
   });
+  const rateHolds = new Counter({
+    name: 'gateway_rate_limit_holds_total',
+    help: 'Publishes held (not refused) because their device or connection was over its rate budget, by the budget',
+    labelNames: ['scope'],
+    registers,
+  });
+  // Bound once: this runs per held message.
+  const rateHoldsBy = { device: rateHolds.labels('device'), connection: rateHolds.labels('connection') };
   const authRefusals = new Counter({
     name: 'gateway_auth_refusals_total',
     help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
@@ -262,6 +272,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     observer,
     limitHit: (code) => limitHits.inc({ code }),
     ackHeld: (ms) => ackHoldSeconds.observe(ms / 1000),
+    rateLimitHeld: (scope) => rateHoldsBy[scope].inc(),
     authRefused: (code) => authRefusals.inc({ code }),
     analytics: {
       late: (n) => lateReadings.inc(n),
