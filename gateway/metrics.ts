@@ -17,6 +17,14 @@ export interface IngestTotals {
   batches: number;
 }
 
+/** Read when /metrics is scraped; each step that owns a source registers it (gateway/steps/). */
+export interface MetricsProbes {
+  eventLoop: EventLoopMonitor;
+  connectedClients: () => number;
+  pendingReadings: () => number;
+  parkedMessages: () => number;
+}
+
 export interface GatewayMetrics {
   registry: Registry;
   totals: IngestTotals;
@@ -29,19 +37,17 @@ export interface GatewayMetrics {
   analytics: { tooLate(count: number): void; skipped(count: number): void; anomalies(count: number): void };
   /** a QoS 1/2 ack released after `ms` held in the gateway (gateway/ack-latency.ts) */
   ackHeld(ms: number): void;
+  /** Adds gauge sources; until one is given its gauge reads 0. */
+  probe(probes: Partial<MetricsProbes>): void;
+  /** A worker pool's utilisation (0..1), reported under its name. */
+  probePool(pool: string, utilization: () => number): void;
 }
 
-export interface MetricsSources {
-  eventLoop: EventLoopMonitor;
-  connectedClients: () => number;
-  pendingReadings: () => number;
-  parkedMessages: () => number;
-  /** utilisation (0..1) of each worker pool, by pool name */
-  workerPools?: () => Record<string, number>;
-}
+type Registers = Registry[];
 
-export function createMetrics(sources: () => MetricsSources | undefined): GatewayMetrics {
+export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
+  const registers = [registry];
   const totals: IngestTotals = {
     messages: 0,
     acked: 0,
@@ -52,101 +58,145 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     writeFailures: 0,
     batches: 0,
   };
-  const registers = [registry];
+  const probes: Partial<MetricsProbes> = {};
+  const pools = new Map<string, () => number>();
+  const ingest = ingestInstruments(registers);
+  const refusals = refusalCounters(registers);
+  const analytics = analyticsCounters(registers);
+  registerGauges(registers, probes, pools);
+  return {
+    registry,
+    totals,
+    observer: ingestObserver(ingest, totals),
+    limitHit: (code) => refusals.limitHits.inc({ code }),
+    ackHeld: (ms) => ingest.ackHoldSeconds.observe(ms / 1000),
+    authRefused: (code) => refusals.authRefusals.inc({ code }),
+    analytics: {
+      tooLate: (n) => analytics.lateReadings.inc(n),
+      skipped: (n) => analytics.skippedReadings.inc(n),
+      anomalies: (n) => analytics.anomalies.inc(n),
+    },
+    probe: (more) => Object.assign(probes, more),
+    probePool: (pool, utilization) => pools.set(pool, utilization),
+  };
+}
+
+type IngestInstruments = ReturnType<typeof ingestInstruments>;
+
+function ingestInstruments(registers: Registers) {
   const messages = new Counter({
     name: 'gateway_messages_total',
     help: 'Telemetry messages received',
     labelNames: ['qos'],
     registers,
   });
-  // Bound once: prom-client hashes a label set on every inc(), and this one runs per message.
-  const messagesByQos = [messages.labels('0'), messages.labels('1'), messages.labels('2')] as const;
-  const acks = new Counter({
-    name: 'gateway_acks_total',
-    help: 'QoS 1/2 messages acknowledged after commit',
-    registers,
-  });
-  const stored = new Counter({
-    name: 'gateway_readings_stored_total',
-    help: 'Readings committed',
-    registers,
-  });
-  const duplicates = new Counter({
-    name: 'gateway_readings_duplicate_total',
-    help: 'Readings already stored (retransmits)',
-    registers,
-  });
-  const rejections = new Counter({
-    name: 'gateway_rejections_total',
-    help: 'Rejected readings or messages, by reason code',
-    labelNames: ['code'],
-    registers,
-  });
-  const deadLetters = new Counter({
-    name: 'gateway_dead_letters_total',
-    help: 'Dead-letter rows committed',
-    registers,
-  });
-  const storageErrors = new Counter({
-    name: 'gateway_storage_errors_total',
-    help: 'Failed group commits, by code',
-    labelNames: ['code'],
-    registers,
-  });
-  const batchSize = new Histogram({
-    name: 'gateway_batch_readings',
-    help: 'Readings per group commit',
-    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
-    registers,
-  });
-  const commitSeconds = new Histogram({
-    name: 'gateway_commit_seconds',
-    help: 'Time inside the write transaction',
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
-    registers,
-  });
-  const writeSeconds = new Histogram({
-    name: 'gateway_write_seconds',
-    help: 'Hand-off to writer until commit answered (main thread view)',
-    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
-    registers,
-  });
-  const ackHoldSeconds = new Histogram({
-    name: 'gateway_ack_hold_seconds',
-    help: 'PUBLISH received until its PUBACK/PUBREC released (decode, batch, group commit)',
-    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers,
-  });
-  const limitHits = new Counter({
-    name: 'gateway_limit_events_total',
-    help: 'Connections refused or closed, and deliveries dropped, by a protective limit, by code',
-    labelNames: ['code'],
-    registers,
-  });
-  const authRefusals = new Counter({
-    name: 'gateway_auth_refusals_total',
-    help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
-    labelNames: ['code'],
-    registers,
-  });
-  const lateReadings = new Counter({
-    name: 'gateway_analytics_late_readings_total',
-    help: 'Readings later than --analytics-lateness-ms: stored raw, left out of the rollups',
-    registers,
-  });
-  const skippedReadings = new Counter({
-    name: 'gateway_analytics_skipped_readings_total',
-    help: 'Readings left out of the rollups as probable retransmits',
-    registers,
-  });
-  const anomalies = new Counter({ name: 'gateway_anomalies_total', help: 'Anomalies detected', registers });
+  return {
+    // Bound once: prom-client hashes a label set on every inc(), and this one runs per message.
+    messagesByQos: [messages.labels('0'), messages.labels('1'), messages.labels('2')] as const,
+    acks: new Counter({
+      name: 'gateway_acks_total',
+      help: 'QoS 1/2 messages acknowledged after commit',
+      registers,
+    }),
+    stored: new Counter({
+      name: 'gateway_readings_stored_total',
+      help: 'Readings committed',
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'gateway_readings_duplicate_total',
+      help: 'Readings already stored (retransmits)',
+      registers,
+    }),
+    rejections: new Counter({
+      name: 'gateway_rejections_total',
+      help: 'Rejected readings or messages, by reason code',
+      labelNames: ['code'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'gateway_dead_letters_total',
+      help: 'Dead-letter rows committed',
+      registers,
+    }),
+    storageErrors: new Counter({
+      name: 'gateway_storage_errors_total',
+      help: 'Failed group commits, by code',
+      labelNames: ['code'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'gateway_batch_readings',
+      help: 'Readings per group commit',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'gateway_commit_seconds',
+      help: 'Time inside the write transaction',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers,
+    }),
+    writeSeconds: new Histogram({
+      name: 'gateway_write_seconds',
+      help: 'Hand-off to writer until commit answered (main thread view)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+      registers,
+    }),
+    ackHoldSeconds: new Histogram({
+      name: 'gateway_ack_hold_seconds',
+      help: 'PUBLISH received until its PUBACK/PUBREC released (decode, batch, group commit)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+}
+
+function refusalCounters(registers: Registers) {
+  return {
+    limitHits: new Counter({
+      name: 'gateway_limit_events_total',
+      help: 'Connections refused or closed, and deliveries dropped, by a protective limit, by code',
+      labelNames: ['code'],
+      registers,
+    }),
+    authRefusals: new Counter({
+      name: 'gateway_auth_refusals_total',
+      help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
+      labelNames: ['code'],
+      registers,
+    }),
+  };
+}
+
+function analyticsCounters(registers: Registers) {
+  return {
+    lateReadings: new Counter({
+      name: 'gateway_analytics_late_readings_total',
+      help: 'Readings later than --analytics-lateness-ms: stored raw, left out of the rollups',
+      registers,
+    }),
+    skippedReadings: new Counter({
+      name: 'gateway_analytics_skipped_readings_total',
+      help: 'Readings left out of the rollups as probable retransmits',
+      registers,
+    }),
+    anomalies: new Counter({ name: 'gateway_anomalies_total', help: 'Anomalies detected', registers }),
+  };
+}
+
+function registerGauges(
+  registers: Registers,
+  probes: Partial<MetricsProbes>,
+  pools: ReadonlyMap<string, () => number>,
+): void {
   new Gauge({
     name: 'gateway_worker_pool_utilization',
     help: 'Share of a worker pool in use (piscina utilization), by pool',
     labelNames: ['pool'],
     registers,
     collect() {
-      for (const [pool, value] of Object.entries(sources()?.workerPools?.() ?? {})) this.set({ pool }, value);
+      for (const [pool, utilization] of pools) this.set({ pool }, utilization());
     },
   });
   new Gauge({
@@ -155,7 +205,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     labelNames: ['quantile'],
     registers,
     collect() {
-      const w = sources()?.eventLoop.last();
+      const w = probes.eventLoop?.last();
       if (w === undefined) return;
       this.set({ quantile: '0.5' }, w.p50Ms / 1000);
       this.set({ quantile: '0.99' }, w.p99Ms / 1000);
@@ -167,7 +217,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Connected MQTT clients',
     registers,
     collect() {
-      this.set(sources()?.connectedClients() ?? 0);
+      this.set(probes.connectedClients?.() ?? 0);
     },
   });
   new Gauge({
@@ -175,7 +225,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Readings admitted and not yet committed',
     registers,
     collect() {
-      this.set(sources()?.pendingReadings() ?? 0);
+      this.set(probes.pendingReadings?.() ?? 0);
     },
   });
   new Gauge({
@@ -183,35 +233,37 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Messages waiting for the write queue to fall below its high-water mark',
     registers,
     collect() {
-      this.set(sources()?.parkedMessages() ?? 0);
+      this.set(probes.parkedMessages?.() ?? 0);
     },
   });
+}
 
-  const observer: IngestObserver = {
+function ingestObserver(m: IngestInstruments, totals: IngestTotals): IngestObserver {
+  return {
     parsed(p: ParsedMessage) {
       totals.messages++;
-      messagesByQos[p.message.qos].inc();
+      m.messagesByQos[p.message.qos].inc();
       if (p.rejectedCount === 0) return;
       totals.rejected += p.rejectedCount;
       // Only the kept rejections carry codes; the rest of a huge batch is
       // counted under the first code so the totals still add up.
       let counted = 0;
       for (const r of p.rejections) {
-        rejections.inc({ code: r.code });
+        m.rejections.inc({ code: r.code });
         counted++;
       }
       const rest = p.rejectedCount - counted;
       const first = p.rejections[0]?.code;
-      if (rest > 0 && first !== undefined) rejections.inc({ code: first }, rest);
+      if (rest > 0 && first !== undefined) m.rejections.inc({ code: first }, rest);
     },
     settled(s: SettledBatch) {
       totals.batches++;
-      writeSeconds.observe(s.writeMs / 1000);
-      batchSize.observe(s.readings);
+      m.writeSeconds.observe(s.writeMs / 1000);
+      m.batchSize.observe(s.readings);
       if (s.error !== undefined) {
         totals.writeFailures++;
         const code = (s.error as { code?: unknown }).code;
-        storageErrors.inc({ code: isErrorCode(code) ? code : 'GW_ERR_STORAGE_WRITE' });
+        m.storageErrors.inc({ code: isErrorCode(code) ? code : 'GW_ERR_STORAGE_WRITE' });
         return;
       }
       const r = s.result;
@@ -219,27 +271,14 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
       totals.readingsStored += r.inserted;
       totals.duplicates += r.duplicates;
       totals.deadLetters += r.deadLetters;
-      stored.inc(r.inserted);
-      duplicates.inc(r.duplicates);
-      deadLetters.inc(r.deadLetters);
-      commitSeconds.observe(r.commitMs / 1000);
+      m.stored.inc(r.inserted);
+      m.duplicates.inc(r.duplicates);
+      m.deadLetters.inc(r.deadLetters);
+      m.commitSeconds.observe(r.commitMs / 1000);
       let qosAcked = 0;
       for (const p of s.messages) if (p.message.qos > 0) qosAcked++;
       totals.acked += qosAcked;
-      acks.inc(qosAcked);
-    },
-  };
-  return {
-    registry,
-    totals,
-    observer,
-    limitHit: (code) => limitHits.inc({ code }),
-    ackHeld: (ms) => ackHoldSeconds.observe(ms / 1000),
-    authRefused: (code) => authRefusals.inc({ code }),
-    analytics: {
-      tooLate: (n) => lateReadings.inc(n),
-      skipped: (n) => skippedReadings.inc(n),
-      anomalies: (n) => anomalies.inc(n),
+      m.acks.inc(qosAcked);
     },
   };
 }
