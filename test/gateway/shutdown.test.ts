@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +10,6 @@ import { connectLeanPublisher } from '../../simulators/lean-publisher.js';
 import type { StorageWriter, WriteBatch } from '../../storage/port.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
-import { tempDir } from '../support/spawn-gateway.js';
 
 /** The real SQLite writer, except that batches of readings wait until the test opens the gate. */
 function gatedWriter(writer: StorageWriter) {
@@ -52,7 +53,9 @@ describe('shutdown', () => {
   });
 
   it('stops accepting, refuses new publishes, commits and acks what it admitted, then closes', async () => {
-    const db = join(tempDir(), 'gateway.db');
+    const dir = mkdtempSync(join(tmpdir(), 'gw-shutdown-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const db = join(dir, 'gateway.db');
     const config: GatewayConfig = { ...defaults(), mqttPort: 0, httpPort: 0, db, logLevel: 'silent' };
     const writer = await openSqliteWriter({ path: db, synchronous: config.synchronous });
     cleanups.push(() => writer.close());
