@@ -19,6 +19,7 @@ import {
   type SeriesReading,
   scoreDetections,
 } from './lib/detection-score.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
 /** the query's most (storage/query/params.ts MAX_ANOMALY_LIMIT): reaching it means we may not have them all */
 const ANOMALY_LIMIT = 10_000;
@@ -26,22 +27,25 @@ const HOUR_MS = 3_600_000;
 
 class BenchFailure extends Error {}
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  "precision and recall of the anomaly detector against the simulator's injected spikes, on a seeded run";
+
+export const options = {
+  devices: { type: 'string', default: '200' },
+  duration: { type: 'string', default: '120' },
+  seed: { type: 'string', default: '7' },
+  // At the simulator's default of 2 per device-hour, 200 devices × 120 s
+  // inject about 13 spikes: too few to measure a rate. 60 gives ~400.
+  spikes: { type: 'string', default: '60' },
+  // Off by default: readings buffered through a dropout are replayed after
+  // their minute has closed, when the detector no longer judges them, so
+  // dropouts would measure the windowing rather than the detector.
+  dropouts: { type: 'string', default: '0' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '200' },
-      duration: { type: 'string', default: '120' },
-      seed: { type: 'string', default: '7' },
-      // At the simulator's default of 2 per device-hour, 200 devices × 120 s
-      // inject about 13 spikes: too few to measure a rate. 60 gives ~400.
-      spikes: { type: 'string', default: '60' },
-      // Off by default: readings buffered through a dropout are replayed after
-      // their minute has closed, when the detector no longer judges them, so
-      // dropouts would measure the windowing rather than the detector.
-      dropouts: { type: 'string', default: '0' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const started = performance.now();
   try {
     const run = await runAgainstGateway(values);
