@@ -6,7 +6,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { tempDir } from '../test/support/spawn-gateway.js';
+import { tempDir } from '../simulators/run-cli.js';
 import { median } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';
 import { seedHistory } from './lib/seed-history.js';

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../test/support/spawn-gateway.js';
+import { ROOT } from '../simulators/run-cli.js';
 import { startPeer } from './lib/peers.js';
 import { cpuSeconds, rssBytes } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';

@@ -9,4 +9,8 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   scale: () => import('./scale.js'),
   analytics: () => import('./analytics.js'),
   anomalies: () => import('./anomalies.js'),
+  reconnect: () => import('./reconnect.js'),
+  soak: () => import('./soak.js'),
+  replay: () => import('./replay.js'),
+  sketches: () => import('./sketches.js'),
 };

@@ -4,7 +4,8 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
+import { spawnGateway } from '../simulators/gateway-process.js';
+import { tempDir } from '../simulators/run-cli.js';
 import { startPacedFleet } from './lib/paced-fleet.js';
 import { cpuMeter, median, rssBytes } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';

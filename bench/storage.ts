@@ -5,9 +5,9 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { tempDir } from '../simulators/run-cli.js';
 import type { WriteBatch } from '../storage/port.js';
 import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
-import { tempDir } from '../test/support/spawn-gateway.js';
 import { median } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';
 

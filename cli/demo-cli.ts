@@ -18,6 +18,8 @@ import { type GatewayProcess, startGatewayProcess } from '../simulators/gateway-
 import { createProgress } from '../simulators/progress.js';
 import { deviceId } from '../simulators/sim-options.js';
 import { createSimulator } from '../simulators/simulator.js';
+import { openQueryService } from '../storage/open-storage.js';
+import { MAX_ANOMALY_LIMIT } from '../storage/query/params.js';
 import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
 
 export async function runDemoCli(argv: readonly string[], streams: CliStreams = process): Promise<number> {
@@ -32,7 +34,15 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     checkOpenFileLimit(options.sim.devices, readOwnOpenFileLimit());
     const logPath = join(dirname(options.db), 'gateway.log');
     streams.stdout.write(`Starting the gateway (database ${options.db}, log ${logPath}) …\n`);
-    gateway = await startGatewayProcess({ db: options.db, mqttPort: options.mqttPort, logPath });
+    // Its own process group: a Ctrl-C in the terminal reaches only the demo,
+    // which stops the simulator first and the gateway after the last ack.
+    gateway = await startGatewayProcess({
+      db: options.db,
+      mqttPort: options.mqttPort,
+      logPath,
+      readyTimeoutMs: 30_000,
+      detached: true,
+    });
     const url = `mqtt://${gateway.host}:${gateway.mqttPort}`;
     streams.stdout.write(
       `Gateway ready: ${url}, http://${gateway.host}:${gateway.httpPort}/metrics\n` +
@@ -44,7 +54,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     let interrupts = 0;
     const onSignal = () => {
       if (++interrupts > 1) {
-        void gateway?.stop(5000).finally(() => process.exit(EXIT_INTERRUPTED));
+        void gateway?.stop('SIGTERM', 5000).finally(() => process.exit(EXIT_INTERRUPTED));
         return;
       }
       sim.stop();
@@ -52,6 +62,8 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     const watcher = watchGatewayMetrics(`http://${gateway.host}:${gateway.httpPort}/metrics`);
+    // Device clocks may run up to 20 s behind (simulators/sensor-model.ts clockSkewMs).
+    const runFrom = Date.now() - 60_000;
     progress.start();
     const summary = await sim.run().finally(() => progress.stop());
     process.off('SIGINT', onSignal);
@@ -59,17 +71,22 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
 
     const figures = await watcher.stop();
     const reader = openSqliteReader({ path: options.db });
+    const query = openQueryService(options.db);
     try {
+      // Every message was acked, and alerts are stored within moments of their ack.
+      const alerts = await query.anomalies({ from: runFrom, limit: MAX_ANOMALY_LIMIT });
       const report = await collectDemoReport({
         reader,
         gateway: figures,
         preferredDeviceId: deviceId(options.sim.idPrefix, 0, options.sim.devices),
+        alerts,
       });
       streams.stdout.write(
         `${formatDemoReport(report, summary, { db: options.db, host: gateway.host, mqttPort: gateway.mqttPort, httpPort: gateway.httpPort })}\n`,
       );
     } finally {
       await reader.close();
+      await query.close();
     }
     if (summary.error) streams.stderr.write(`${summary.error.code}: ${summary.error.message}\n`);
 
@@ -84,7 +101,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
         gateway.exited,
       ]);
     }
-    const code = await gateway.stop();
+    const code = await gateway.stop('SIGTERM', 30_000);
     const restart = `npm start -- --db ${options.db}`;
     streams.stdout.write(
       code === 0
@@ -93,7 +110,7 @@ export async function runDemoCli(argv: readonly string[], streams: CliStreams = 
     );
     return summary.ok && code === 0 ? EXIT_OK : EXIT_FAILURE;
   } catch (err) {
-    await gateway?.stop(5000);
+    await gateway?.stop('SIGTERM', 5000);
     return reportFailure(err, false, streams);
   }
 }

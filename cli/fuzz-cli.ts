@@ -6,8 +6,9 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runFuzz } from '../simulators/fuzz/fuzz-run.js';
+import { spawnGateway } from '../simulators/gateway-process.js';
+import { tempDir } from '../simulators/run-cli.js';
 import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
-import { spawnGateway, tempDir } from '../test/support/spawn-gateway.js';
 
 const { values } = parseArgs({
   options: {

@@ -40,6 +40,7 @@ export const USAGE = `usage: npm run query -- <command> [options]
   series        --device D|GLOB --metric M [--from T] [--to T] [--bucket B] [--agg A,...]
                 (from -1h, to now, bucket 1m, agg count,min,max,avg)
   anomalies     [--device D|GLOB] [--from T] [--to T] [--limit N]  (from -24h, limit 100)
+                alerts raised and cleared, newest first
   readings      --device D --metric M [--from T] [--to T] [--limit N]   (limit default 1000)
   dead-letters  [--device D] [--limit N]                              (newest first, limit default 100)
 options: --format table|json|csv (table)   --db PATH (env GATEWAY_DB, else data/gateway.db)

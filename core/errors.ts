@@ -64,6 +64,11 @@ export const ErrorCodes = {
   GW_ERR_ACL_SUBSCRIBE: 'subscription to %s is not allowed for %s',
   GW_ERR_DEVICE_EXISTS: 'device %s is already registered',
   GW_ERR_DEVICE_UNKNOWN: 'device %s is not registered',
+  GW_ERR_REGISTRY_MISSING: 'no device registry at %s (a mistyped --db?): add or import creates one',
+  GW_ERR_PEPPER_MISSING:
+    'the token pepper %s is missing or not the one %s device tokens were hashed with (pepper %s): restore that file from the backup of the database',
+  GW_ERR_IMPORT_ROW: 'line %s: %s; nothing was imported',
+  GW_ERR_FILE_EXISTS: '%s already exists; refusing to overwrite it',
   GW_ERR_TLS_CONFIG: 'cannot read TLS %s file %s',
   GW_ERR_API_UNAUTHORIZED: '/api needs the bearer token (Authorization: Bearer <--api-token>)',
   GW_ERR_ROUTE_NOT_SERVED: 'this route is served on the other HTTP listener',
@@ -82,6 +87,10 @@ export const ErrorCodes = {
     '%s: the range holds %s buckets, over the limit of %s; use a coarser bucket or a shorter range',
   GW_ERR_QUERY_NOT_FOUND: 'no readings stored for device %s',
   GW_ERR_QUERY_UNAVAILABLE: 'queries are not available on this gateway',
+  // analytics (pipelines/analytics/)
+  GW_ERR_ANALYTICS_TASK:
+    'an analytics task failed: its readings were not scored and every series warms up again',
+  GW_ERR_ANALYTICS_ALERTS_LOST: 'alert transitions could not be stored and were not published',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -45,6 +45,7 @@ export class CredentialStore {
   readonly #get: Statement;
   readonly #changes: Statement;
   readonly #maxVersion: Statement;
+  #insert: Statement | undefined;
 
   constructor(db: Database) {
     this.#db = db;
@@ -81,22 +82,33 @@ export class CredentialStore {
     return this.#maxVersion.get() as number;
   }
 
-  insert(c: Omit<DeviceCredential, 'version' | 'rotatedAt' | 'revokedAt'>): void {
-    this.#db
+  /** How many rows were hashed under each pepper id (devices/pepper.ts). */
+  pepperUse(): Map<string, number> {
+    const rows = this.#db
       .prepare(
-        `INSERT INTO device_credentials (${COLUMNS})
-         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL,
-                 (SELECT coalesce(max(version), 0) + 1 FROM device_credentials))`,
+        `SELECT json_extract(kdf, '$.pepper') AS id, count(*) AS n FROM device_credentials
+          WHERE json_extract(kdf, '$.alg') = 'hmac-sha256' GROUP BY 1`,
       )
-      .run(
-        c.deviceId,
-        c.token.hash,
-        c.token.salt,
-        JSON.stringify(c.token.kdf),
-        c.allowedMetrics === null ? null : JSON.stringify(c.allowedMetrics),
-        c.note,
-        c.createdAt,
-      );
+      .all() as Array<{ id: string; n: number }>;
+    return new Map(rows.map((r) => [r.id, r.n]));
+  }
+
+  insert(c: Omit<DeviceCredential, 'version' | 'rotatedAt' | 'revokedAt'>): void {
+    // Prepared once: a bulk import inserts thousands in one transaction.
+    this.#insert ??= this.#db.prepare(
+      `INSERT INTO device_credentials (${COLUMNS})
+       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL,
+               (SELECT coalesce(max(version), 0) + 1 FROM device_credentials))`,
+    );
+    this.#insert.run(
+      c.deviceId,
+      c.token.hash,
+      c.token.salt,
+      JSON.stringify(c.token.kdf),
+      c.allowedMetrics === null ? null : JSON.stringify(c.allowedMetrics),
+      c.note,
+      c.createdAt,
+    );
   }
 
   /** New token; also lifts a revocation (rotate is how a revoked device comes back). */
@@ -109,6 +121,22 @@ export class CredentialStore {
           WHERE device_id = ?`,
       )
       .run(token.hash, token.salt, JSON.stringify(token.kdf), at, deviceId);
+    return result.changes === 1;
+  }
+
+  /**
+   * The same token under a new hash (a legacy scrypt row rehashed after a
+   * good CONNECT). Only if the row is still at `version`, so a rotation in
+   * between wins; the version is not bumped, because the token did not
+   * change and a bump would make the gateway close the very session that
+   * just proved it.
+   */
+  rehash(deviceId: string, version: number, token: TokenHash): boolean {
+    const result = this.#db
+      .prepare(
+        'UPDATE device_credentials SET token_hash = ?, token_salt = ?, kdf = ? WHERE device_id = ? AND version = ?',
+      )
+      .run(token.hash, token.salt, JSON.stringify(token.kdf), deviceId, version);
     return result.changes === 1;
   }
 

@@ -15,10 +15,10 @@ import { createLifecycle } from './steps/lifecycle.js';
 import { listenersStep } from './steps/listeners.js';
 import { pipelineStep } from './steps/pipeline.js';
 import { queriesStep } from './steps/queries.js';
-import { recoveryStep } from './steps/recovery.js';
 import { retentionStep } from './steps/retention.js';
 import { securityStep } from './steps/security.js';
 import { statsStep } from './steps/stats.js';
+import { storageStep } from './steps/storage.js';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -54,7 +54,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
   const lifecycle = createLifecycle();
   const alerts = createAlertRelay();
   try {
-    const { policy } = await lifecycle.start(recoveryStep({ config, logger, writer }));
+    const { policy } = await lifecycle.start(storageStep({ config }));
     const { eventLoop, ackLatency, metrics } = await lifecycle.start(instrumentsStep());
     const { analytics } = await lifecycle.start(
       analyticsStep({ config, logger, writer, metrics, publishAlert: alerts.publish }),
@@ -89,6 +89,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         config,
         logger,
         metrics,
+        writer,
         eventLoop,
         ackLatency,
         connectedClients,

@@ -21,6 +21,8 @@ export interface HttpDeps {
   totals: () => IngestTotals;
   /** answers /api/devices, /api/series, …; without it those answer 503 GW_ERR_QUERY_UNAVAILABLE */
   query?: QueryService | undefined;
+  /** the clock of `from`/`to` in queries; tests pin it */
+  now?: () => number;
   /** runs first on every request: the /api bearer token and which routes this listener serves (gateway/auth/http-guard.ts) */
   guard?: OnRequestHook;
 }
@@ -53,6 +55,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.register(
     createApiRoutes({
       query: deps.query,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
       stats: () => ({ at: Date.now(), connectedClients: deps.connectedClients(), totals: deps.totals() }),
     }),
     { prefix: '/api' },

@@ -45,6 +45,8 @@ async function main(): Promise<number> {
       writerDeath = err;
       onWriterDeath(err);
     },
+    // Retried at the next slice; one line per failure is enough to see a full disk.
+    onRefreshError: (err) => logger.warn({ err }, 'rollup re-aggregation step failed'),
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   // Opened after the writer, which has created the database and run the migrations.
@@ -52,7 +54,14 @@ async function main(): Promise<number> {
   try {
     // Device credentials live in the SQLite registry only; with PostgreSQL no
     // device can authenticate to the embedded broker (consumer mode leaves that to the external broker).
-    registry = isPostgresUrl(config.db) ? undefined : openDeviceRegistry({ path: config.db });
+    registry = isPostgresUrl(config.db)
+      ? undefined
+      : openDeviceRegistry({
+          path: config.db,
+          onUpgraded: (rows) => logger.info({ rows }, 'device tokens rehashed from scrypt to HMAC'),
+          onUpgradeError: (err) =>
+            logger.warn({ err }, 'device token rehash failed; those tokens still verify'),
+        });
     gateway = await startGateway({ config, logger, writer, ...(registry === undefined ? {} : { registry }) });
   } catch (err) {
     registry?.close();

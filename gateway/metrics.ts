@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type ErrorCode, isErrorCode } from '../core/errors.js';
+import type { AnalyticsObserver } from '../pipelines/analytics/analytics.js';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
@@ -34,9 +35,11 @@ export interface GatewayMetrics {
   /** a CONNECT, publish or subscription refused by authentication or the ACL (gateway/auth/) */
   authRefused(code: ErrorCode): void;
   /** what the analytics (pipelines/analytics/) report */
-  analytics: { tooLate(count: number): void; skipped(count: number): void; anomalies(count: number): void };
+  analytics: Omit<AnalyticsObserver, 'failed'>;
   /** a QoS 1/2 ack released after `ms` held in the gateway (gateway/ack-latency.ts) */
   ackHeld(ms: number): void;
+  /** a publish held because its device or connection was over its rate budget (gateway/limits/publish-throttle.ts) */
+  rateLimitHeld(scope: 'device' | 'connection'): void;
   /** Adds gauge sources; until one is given its gauge reads 0. */
   probe(probes: Partial<MetricsProbes>): void;
   /** A worker pool's utilisation (0..1), reported under its name. */
@@ -70,11 +73,16 @@ export function createMetrics(): GatewayMetrics {
     observer: ingestObserver(ingest, totals),
     limitHit: (code) => refusals.limitHits.inc({ code }),
     ackHeld: (ms) => ingest.ackHoldSeconds.observe(ms / 1000),
+    rateLimitHeld: (scope) => refusals.rateHoldsBy[scope].inc(),
     authRefused: (code) => refusals.authRefusals.inc({ code }),
     analytics: {
-      tooLate: (n) => analytics.lateReadings.inc(n),
+      late: (n) => analytics.lateReadings.inc(n),
       skipped: (n) => analytics.skippedReadings.inc(n),
+      dropped: (n) => analytics.droppedReadings.inc(n),
+      evicted: (n) => analytics.evictedSeries.inc(n),
       anomalies: (n) => analytics.anomalies.inc(n),
+      alerts: (state, n) => analytics.alerts.inc({ state }, n),
+      alertDelay: (ms) => analytics.alertDelay.observe(ms / 1000),
     },
     probe: (more) => Object.assign(probes, more),
     probePool: (pool, utilization) => pools.set(pool, utilization),
@@ -153,13 +161,22 @@ function ingestInstruments(registers: Registers) {
 }
 
 function refusalCounters(registers: Registers) {
+  const limitHits = new Counter({
+    name: 'gateway_limit_events_total',
+    help: 'Connections refused or closed, and deliveries dropped, by a protective limit, by code',
+    labelNames: ['code'],
+    registers,
+  });
+  const rateHolds = new Counter({
+    name: 'gateway_rate_limit_holds_total',
+    help: 'Publishes held (not refused) because their device or connection was over its rate budget, by the budget',
+    labelNames: ['scope'],
+    registers,
+  });
   return {
-    limitHits: new Counter({
-      name: 'gateway_limit_events_total',
-      help: 'Connections refused or closed, and deliveries dropped, by a protective limit, by code',
-      labelNames: ['code'],
-      registers,
-    }),
+    limitHits,
+    // Bound once: this runs per held message.
+    rateHoldsBy: { device: rateHolds.labels('device'), connection: rateHolds.labels('connection') },
     authRefusals: new Counter({
       name: 'gateway_auth_refusals_total',
       help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
@@ -173,15 +190,41 @@ function analyticsCounters(registers: Registers) {
   return {
     lateReadings: new Counter({
       name: 'gateway_analytics_late_readings_total',
-      help: 'Readings later than --analytics-lateness-ms: stored raw, left out of the rollups',
+      help: "Readings older than their series' newest scored one: judged against the baseline without updating it",
       registers,
     }),
     skippedReadings: new Counter({
       name: 'gateway_analytics_skipped_readings_total',
-      help: 'Readings left out of the rollups as probable retransmits',
+      help: 'Readings left out of anomaly detection as probable retransmits',
       registers,
     }),
-    anomalies: new Counter({ name: 'gateway_anomalies_total', help: 'Anomalies detected', registers }),
+    droppedReadings: new Counter({
+      name: 'gateway_analytics_dropped_readings_total',
+      help: 'Committed readings not scored: the analytics were too far behind, or every series slot was in use',
+      registers,
+    }),
+    evictedSeries: new Counter({
+      name: 'gateway_analytics_evicted_series_total',
+      help: 'Series whose detector state was dropped for a new series (--max-series-in-memory)',
+      registers,
+    }),
+    anomalies: new Counter({
+      name: 'gateway_anomalies_total',
+      help: 'Readings judged anomalous (the first of a run raises an alert)',
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'gateway_alerts_total',
+      help: 'Alert transitions stored and published on alerts/{deviceId}, by state (raised, cleared)',
+      labelNames: ['state'],
+      registers,
+    }),
+    alertDelay: new Histogram({
+      name: 'gateway_alert_delay_seconds',
+      help: "From the release of a batch's acks to the publish of an alert its readings raised or cleared",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers,
+    }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { AedesOptions, Client } from 'aedes';
 import { type ErrorCode, gatewayError } from '../core/errors.js';
 import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
-import type { DeviceRateLimiter } from './limits/device-rate-limiter.js';
+import type { PublishThrottle } from './limits/publish-throttle.js';
 import type { ResendMemory } from './resend-memory.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
@@ -11,8 +11,8 @@ export interface PublishAuthorizerDeps {
   pipeline: IngestPipeline;
   isDraining: () => boolean;
   now?: () => number;
-  /** per-device message rate; over it a message is acked but dead-lettered */
-  rateLimiter?: DeviceRateLimiter;
+  /** per-device and per-connection budgets; over them a message is held, not refused (gateway/limits/publish-throttle.ts) */
+  throttle?: PublishThrottle;
   /** recognises DUP resends of messages already admitted (gateway/resend-memory.ts) */
   resends?: ResendMemory;
   /** the authenticated device's allowed metrics, if its registry entry limits them (gateway/auth/) */
@@ -30,6 +30,8 @@ export interface PublishAuthorizerDeps {
  * connection without an ack, and an MQTT 3.1.1 client resends on reconnect
  * [MQTT-4.4.0-1]; the resend memory recognises it by ClientId, packet id and
  * content, and the (device, metric, ts) key absorbs what it cannot see.
+ * Over a rate budget a message is held before the pipeline, never refused:
+ * its ack waits and so does the socket (gateway/limits/publish-throttle.ts).
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
@@ -46,7 +48,6 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
-    const heldSince = acked === undefined ? 0 : performance.now();
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     let receivedAt = now();
     let reported: ((err?: Error) => void) | undefined;
@@ -70,14 +71,8 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
           reported = seen.settled;
       }
     }
-    let refusal: ErrorCode | undefined;
-    let route: TopicRoute | ErrorCode | undefined;
-    if (deps.rateLimiter !== undefined) {
-      route = routeTopic(packet.topic);
-      if (typeof route !== 'string' && !deps.rateLimiter.take(route.deviceId, receivedAt))
-        refusal = 'GW_ERR_RATE_LIMITED';
-    }
     let called = false;
+    let heldSince = 0;
     const once = (err?: Error) => {
       if (called) return;
       called = true;
@@ -92,20 +87,40 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       }
       callback(err ?? null);
     };
-    deps.pipeline.offer(
-      {
-        topic: packet.topic,
-        payload,
-        qos,
-        receivedAt,
-        ...(refusal === undefined ? {} : { refusal }),
-        ...(route === undefined ? {} : { route }),
-        ...withAllowedMetrics(deps.allowedMetrics?.(client)),
-        // QoS 0 is best effort: it was let through on admission.
-        settle: qos === 0 ? () => {} : once,
-      },
-      qos === 0 ? () => once() : () => {},
-    );
+    let route: TopicRoute | ErrorCode | undefined;
+    // Read now, not after a hold: a closed session's identity is gone by then.
+    const allowedMetrics = deps.allowedMetrics?.(client);
+    const offer = () => {
+      // The ack hold is the gateway's own latency; time spent over a budget is not part of it.
+      if (acked !== undefined) heldSince = performance.now();
+      deps.pipeline.offer(
+        {
+          topic: packet.topic,
+          payload,
+          qos,
+          receivedAt,
+          ...(route === undefined ? {} : { route }),
+          ...withAllowedMetrics(allowedMetrics),
+          // QoS 0 is best effort: it was let through on admission.
+          settle: qos === 0 ? () => {} : once,
+        },
+        qos === 0 ? () => once() : () => {},
+      );
+    };
+    if (deps.throttle === undefined) return offer();
+    route = routeTopic(packet.topic);
+    // An invalid topic is dead-lettered by decode; it costs no budget.
+    if (typeof route === 'string') return offer();
+    // A will (published after close) has no connection left to pause.
+    const paused = client === null || client.closed ? null : client;
+    deps.throttle.admit(route.deviceId, paused, () => {
+      // Released after a hold. If the connection closed meanwhile the message
+      // is still stored: the client sent it, and its DUP resend on a new
+      // connection is waiting in the resend memory for this outcome, to be
+      // acked when it commits. Only a stopping gateway refuses it (not acked).
+      if (deps.isDraining()) return once(gatewayError('GW_ERR_SHUTTING_DOWN'));
+      offer();
+    });
   };
 }
 

@@ -1,4 +1,6 @@
+import { memoryUsage } from 'node:process';
 import type { Logger } from 'pino';
+import type { WriterLoad } from '../storage/port.js';
 import type { AckLatency } from './ack-latency.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 import type { IngestTotals } from './metrics.js';
@@ -12,6 +14,8 @@ export interface StatsReporterDeps {
   ackLatency?: AckLatency;
   connectedClients: () => number;
   pendingReadings: () => number;
+  /** the storage writer's work since the last call (StorageWriter.takeLoad) */
+  writerLoad?: () => WriterLoad;
 }
 
 /** The periodic one-line health of ingest: rates over the window, and event-loop delay. */
@@ -25,6 +29,8 @@ export function createStatsReporter(deps: StatsReporterDeps) {
     const t = deps.totals;
     const loop = deps.eventLoop.rotate();
     const held = deps.ackLatency?.rotate();
+    const writer = deps.writerLoad?.();
+    const memory = memoryUsage();
     deps.logger.info(
       {
         stats: {
@@ -47,6 +53,19 @@ export function createStatsReporter(deps: StatsReporterDeps) {
                 ackHoldP99Ms: round(held.p99Ms),
                 ackHoldMaxMs: round(held.maxMs),
               }),
+          ...(writer === undefined
+            ? {}
+            : {
+                // The writer's share of the window spent in transactions and
+                // re-aggregation slices, and its longest one: what an ack may wait behind.
+                writerBusyPct: round((writer.busyMs / (now - lastAt)) * 100),
+                writerLongestMs: round(writer.longestMs),
+                rollupLongestMs: round(writer.refreshLongestMs),
+                rollupMinuteRows: writer.refresh.minuteRows,
+                rollupHourRows: writer.refresh.hourRows,
+              }),
+          rssMb: round(memory.rss / 2 ** 20),
+          heapUsedMb: round(memory.heapUsed / 2 ** 20),
         },
       },
       'stats',

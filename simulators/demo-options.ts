@@ -5,6 +5,11 @@ import { GatewayError } from '../core/errors.js';
 import { numberOption, parseSimArgs, type SimOptions } from './sim-options.js';
 
 export const DEFAULT_DEMO_DB = 'data/gateway.db';
+/**
+ * At the simulator's 2 per device-hour, 200 devices × 30 s inject about 3
+ * spikes, most inside the detector's warm-up: the demo would often show none.
+ */
+export const DEMO_SPIKES_PER_DEVICE_HOUR = 20;
 
 export interface DemoOptions {
   db: string;
@@ -26,6 +31,9 @@ shows what was stored and how to query it or connect a real sensor.
   --qos <0|1|2>        (default 1)
   --metrics <a,b,...>  (default temperature,humidity,pressure)
   --seed <n>           (default 1)
+  --spikes <n>         injected spikes per device-hour (default 20, ten times the
+                       simulator's: a 30 s run then shows a few alerts, each
+                       series raising one only after its detector's warm-up)
   --ramp <n>           connects per second (default 500)
   --mqtt-port <port>   the gateway's MQTT port (default: a free one)
   --db <path>          the gateway's database (default ${DEFAULT_DEMO_DB})
@@ -39,6 +47,7 @@ const SPEC = {
   qos: { type: 'string', default: '1' },
   metrics: { type: 'string', default: 'temperature,humidity,pressure' },
   seed: { type: 'string', default: '1' },
+  spikes: { type: 'string', default: String(DEMO_SPIKES_PER_DEVICE_HOUR) },
   ramp: { type: 'string', default: '500' },
   'mqtt-port': { type: 'string', default: '0' },
   db: { type: 'string', default: DEFAULT_DEMO_DB },
@@ -58,7 +67,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | null {
   if (values.db.trim() === '') throw new GatewayError('GW_ERR_CLI_USAGE', ['--db must be a path']);
   // --name=value: a value that starts with a dash (--devices=-5) reaches the
   // simulator's own check, rather than parseArgs' advice to use this very form.
-  const forwarded = ['devices', 'duration', 'rate', 'qos', 'metrics', 'seed', 'ramp'] as const;
+  const forwarded = ['devices', 'duration', 'rate', 'qos', 'metrics', 'seed', 'ramp', 'spikes'] as const;
   const sim = parseSimArgs(forwarded.map((name) => `--${name}=${values[name]}`)) as SimOptions;
   return {
     db: values.db,

@@ -1,7 +1,7 @@
 // What the demo shows at the end: what the gateway stored (read back from
 // the database, not from the simulator's counters) and how it coped.
 
-import type { MetricSummaryRow, StorageReader } from '../storage/port.js';
+import type { AnomalyRecord, MetricSummaryRow, StorageReader } from '../storage/port.js';
 import { DEFAULT_DEMO_DB } from './demo-options.js';
 import type { SimSummary } from './sim-summary.js';
 
@@ -15,6 +15,8 @@ export interface DemoReport {
   eventLoopP99Ms: number | null;
   /** peak seen while the simulator ran */
   connectedClients: number | null;
+  /** alert transitions of this run, newest first; null when analytics were not asked */
+  alerts: readonly AnomalyRecord[] | null;
 }
 
 export function parsePrometheusValue(text: string, series: string): number | null {
@@ -78,6 +80,8 @@ export async function collectDemoReport(options: {
   reader: StorageReader;
   gateway: GatewayFigures;
   preferredDeviceId: string;
+  /** the run's alert transitions (the query service's anomalies), newest first */
+  alerts?: readonly AnomalyRecord[];
 }): Promise<DemoReport> {
   const { reader } = options;
   const [devices, readings, metrics] = await Promise.all([
@@ -93,7 +97,30 @@ export async function collectDemoReport(options: {
     sampleDeviceId: sample?.deviceId ?? null,
     eventLoopP99Ms: options.gateway.eventLoopP99Ms,
     connectedClients: options.gateway.connectedClientsPeak,
+    alerts: options.alerts ?? null,
   };
+}
+
+/** Alerts listed in the report; the query command shows them all. */
+const ALERTS_LISTED = 5;
+
+function alertLines(alerts: readonly AnomalyRecord[], spikes: number): string[] {
+  const raised = alerts.filter((a) => a.state === 'raised');
+  const lines = [
+    `Alerts: ${n(raised.length)} raised and ${n(alerts.length - raised.length)} cleared for ${n(spikes)} injected spikes` +
+      ' (a series judges readings only after its warm-up; published on alerts/{deviceId})',
+  ];
+  const listed = raised
+    .slice(0, ALERTS_LISTED)
+    .map((a) => [
+      new Date(a.ts).toISOString(),
+      a.deviceId,
+      a.metric,
+      num(a.value),
+      `expected ${num(a.expectedLow)} … ${num(a.expectedHigh)}`,
+    ]);
+  if (listed.length > 0) lines.push(...table(listed).map((l) => `  ${l}`));
+  return lines;
 }
 
 function table(rows: string[][]): string[] {
@@ -137,6 +164,7 @@ export function formatDemoReport(
       `Gateway: event-loop delay p99 ${loop} (worst 10 s window), peak ${n(report.connectedClients ?? 0)} connected clients`,
     );
   }
+  if (report.alerts !== null) lines.push(...alertLines(report.alerts, sim.anomalies.count));
   lines.push(
     '',
     'Query further:',
@@ -159,6 +187,7 @@ function queryCommands(device: string, metric: string, db: string, httpPort: num
     `  npm run query -- series --device ${device} --metric ${metric} --from -5m --bucket 1m --agg count,min,avg,max,p95${dbFlag}`,
     `  npm run query -- series --device 'sim-*' --metric ${metric} --from -5m --bucket 1m --agg avg,p95${dbFlag}   # the whole fleet`,
     `  npm run query -- readings --device ${device} --metric ${metric} --from -5m${dbFlag}`,
+    `  npm run query -- anomalies --from -5m${dbFlag}   # alerts raised and cleared`,
   ];
   if (httpPort !== undefined)
     lines.push(`  open http://127.0.0.1:${httpPort}/   # the dashboard, while the gateway runs`);

@@ -126,6 +126,7 @@ export const anomalyColumns: readonly Column<AnomalyRecord>[] = [
   { name: 'ts', text: (r) => iso(r.ts), json: (r) => r.ts },
   { name: 'device', key: 'deviceId', text: (r) => r.deviceId, json: (r) => r.deviceId },
   { name: 'metric', text: (r) => r.metric, json: (r) => r.metric },
+  { name: 'state', text: (r) => r.state, json: (r) => r.state },
   {
     name: 'value',
     text: (r) => String(r.value),

@@ -30,6 +30,8 @@ export interface OpenWriterOptions {
   log?: (message: string, fields?: Record<string, unknown>) => void;
   /** SQLite only: the writer thread died unasked; every later write fails (sqlite-writer.ts) */
   onDeath?: (err: GatewayError) => void;
+  /** a background re-aggregation step failed; it is retried (storage/rollup-refresh.ts) */
+  onRefreshError?: (err: GatewayError) => void;
 }
 
 export interface OpenedWriter {
@@ -43,6 +45,7 @@ export async function openWriter(db: string, opts: OpenWriterOptions = {}): Prom
     const writer = await openPostgresWriter({
       url: db,
       ...(opts.log === undefined ? {} : { log: opts.log }),
+      ...(opts.onRefreshError === undefined ? {} : { onRefreshError: opts.onRefreshError }),
     });
     return { writer, describe: { db: redactUrl(db), backend: 'postgres', ...writer.settings } };
   }
@@ -51,6 +54,7 @@ export async function openWriter(db: string, opts: OpenWriterOptions = {}): Prom
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
     ...(opts.maxDbBytes !== undefined && opts.maxDbBytes > 0 ? { maxDbBytes: opts.maxDbBytes } : {}),
     ...(opts.onDeath === undefined ? {} : { onDeath: opts.onDeath }),
+    ...(opts.onRefreshError === undefined ? {} : { onRefreshError: opts.onRefreshError }),
   });
   return { writer, describe: { db, backend: 'sqlite', synchronous: writer.settings.synchronous } };
 }

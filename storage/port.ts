@@ -3,9 +3,6 @@
 // (test/storage/contract.ts) to take over.
 
 import type { ErrorCode } from '../core/errors.js';
-import type { RollupColumns } from '../core/rollup-columns.js';
-
-export type { RollupColumns };
 
 /**
  * Readings of one group commit, columnar so that a batch crosses the thread
@@ -53,6 +50,10 @@ export interface DeviceSeen {
   seenAt: number;
 }
 
+/** An alert's lifecycle: raised by an anomalous reading, cleared after enough normal ones. */
+export type AlertState = 'raised' | 'cleared';
+
+/** One alert transition: the reading that raised or cleared it, and the baseline's verdict on it. */
 export interface AnomalyRecord {
   deviceId: string;
   metric: string;
@@ -61,43 +62,41 @@ export interface AnomalyRecord {
   score: number;
   expectedLow: number;
   expectedHigh: number;
+  state: AlertState;
 }
 
 export interface WriteBatch {
   readings: ReadingColumns;
   deadLetters: DeadLetter[];
   devices: DeviceSeen[];
-  /** partial states of 1-minute buckets, merged into the 1m and 1h tiers (pipelines/analytics) */
-  rollups?: RollupColumns;
   anomalies?: AnomalyRecord[];
   /** one bounded retention step, run in the same writer so it never races a commit */
   prune?: PruneStep;
-  /**
-   * The analytics watermark W (epoch ms, a minute boundary): every minute
-   * before it has been closed by the analytics and its rollups written, this
-   * batch's included (a minute whose rollup write failed is not tracked: the
-   * next minute's success moves W past it). Stored in the batch's transaction; a backend keeps the
-   * larger of the stored and the new value. StorageWriter.recoverRollups
-   * rebuilds the minutes from shortly before W after an unclean stop.
-   */
-  analyticsWatermark?: number;
 }
 
-/**
- * The watermark a clean stop leaves once the analytics have closed every open
- * minute and committed its rollups: there is nothing for the next start to
- * rebuild, so a restart does not re-read the last minutes of raw readings.
- */
-export const ALL_MINUTES_CLOSED = Number.MAX_SAFE_INTEGER;
+/** What one run of the re-aggregation did (StorageWriter.refreshRollups). */
+export interface RefreshOutcome {
+  /** 1-minute rows written or deleted from raw readings */
+  minuteRows: number;
+  /** 1-hour rows written or deleted from 1-minute rows */
+  hourRows: number;
+  /** raw readings read */
+  readings: number;
+  /** (series, minute) marks left because readings arrived while it ran */
+  left: number;
+}
 
-/**
- * Partial states of 1-minute buckets, columnar like ReadingColumns. Row i
- * belongs to (devices[deviceIndex[i]], metrics[metricIndex[i]]) and the minute
- * starting at bucket[i]. A backend MERGES each row into the stored 1-minute
- * bucket and into the 1-hour bucket holding it (pipelines/analytics/rollup-state.ts
- * mergeState), so a late reading's state corrects both tiers and every reading
- * counts once in each.
- */
+/** How hard the writer worked over a window (StorageWriter.takeLoad). */
+export interface WriterLoad {
+  /** time inside batch transactions and re-aggregation slices, ms */
+  busyMs: number;
+  /** the longest single transaction or slice, ms */
+  longestMs: number;
+  /** the longest re-aggregation slice, ms (included in longestMs) */
+  refreshLongestMs: number;
+  /** re-aggregation work in the window */
+  refresh: RefreshOutcome;
+}
 
 export type RetentionTier = 'raw' | '1m' | '1h';
 
@@ -117,8 +116,6 @@ export interface WriteResult {
   deadLetters: number;
   /** time spent inside the transaction, ms */
   commitMs: number;
-  /** rollup rows merged (1m and 1h counted once each), when the batch had rollups */
-  rollups?: number;
   anomalies?: number;
   /** rows deleted by the batch's prune step */
   pruned?: number;
@@ -136,58 +133,20 @@ export interface StorageHealth {
   pendingBatches: number;
 }
 
-export interface RollupRecoveryOptions {
-  /**
-   * The analytics' lateness (config analyticsLatenessMs): corrections for
-   * minutes up to this long before W may have been held in memory.
-   */
-  latenessMs: number;
-  /** config maxFutureMs: how far ahead of its arrival a stored reading's ts may be */
-  maxFutureMs: number;
-  /**
-   * Raw readings older than this (epoch ms) may have been pruned by retention;
-   * null when raw readings are kept for ever. No minute before it is rebuilt.
-   */
-  rawKeptSince: number | null;
-  /**
-   * The new watermark: the minute boundary before which the analytics of this
-   * run treat minutes as closed (pipelines/analytics/minute-windows.ts
-   * closedMinutesBefore). null when this run has analytics off: the watermark
-   * is then removed, so a later run does not rebuild the minutes this one
-   * stores no rollups for.
-   */
-  closedBefore: number | null;
-}
-
-export interface RollupRecovery {
-  /** start of the first minute rebuilt (epoch ms); null when no watermark was stored */
-  from: number | null;
-  /** raw readings read */
-  readings: number;
-  /** 1-minute rows written from raw readings */
-  minuteRows: number;
-  /** 1-minute rows deleted because their minute has no raw readings any more */
-  minuteRowsDeleted: number;
-  /** 1-hour rows written (merges of their 1-minute rows) */
-  hourRows: number;
-  /** time taken inside the transaction, ms */
-  ms: number;
-}
-
 /** The write side: one writer, off the main thread. */
 export interface StorageWriter {
   /** Resolves once the batch is durable (committed); rejects with a GatewayError. */
   write(batch: WriteBatch): Promise<WriteResult>;
   /**
-   * At start-up, before any ingest: the analytics keep open minutes (and
-   * late corrections) in memory, so after an unclean stop their readings are
-   * raw but in no rollup. In ONE transaction, when a watermark W is stored:
-   * every 1-minute row from R = W - latenessMs - 1 min (down to its minute)
-   * on is replaced by the state rebuilt from the raw readings, and the
-   * 1-hour rows of those series from R's hour on by merges of their 1-minute
-   * rows. Then W becomes options.closedBefore. Rejects with a GatewayError.
+   * Runs the re-aggregation now, until no closed minute or hour (closed as of
+   * `now`, default the clock) is left stale, and resolves with what it did.
+   * The writer also runs it by itself in small slices between batches; this is
+   * for tests, benchmarks and tools that need the tiers materialised at once.
+   * Queries are right either way: they answer stale minutes from raw.
    */
-  recoverRollups(options: RollupRecoveryOptions): Promise<RollupRecovery>;
+  refreshRollups(options?: { now?: number }): Promise<RefreshOutcome>;
+  /** The writer's load since the previous call (and its start). */
+  takeLoad(): WriterLoad;
   health(): StorageHealth;
   /** Waits for pending writes, checkpoints and closes. Idempotent. */
   close(): Promise<void>;

@@ -55,6 +55,13 @@ export interface LatestReading {
   value: number;
 }
 
+/** One metric across the fleet: the union of every device's metrics. */
+export interface MetricRow {
+  metric: string;
+  /** devices that have stored readings of it */
+  devices: number;
+}
+
 export interface AnomalyQuery {
   /** a device id or glob; all devices when absent */
   device?: string;
@@ -66,6 +73,8 @@ export interface AnomalyQuery {
 export interface QueryService {
   devices(): Promise<DeviceRow[]>;
   latest(deviceId: string): Promise<LatestReading[]>;
+  /** every metric any device has stored, by name */
+  metrics(): Promise<MetricRow[]>;
   series(query: SeriesQuery): Promise<SeriesResult>;
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
   close(): Promise<void>;

@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ROOT, spawnGateway, tempDir } from '../../test/support/spawn-gateway.js';
+import { spawnGateway } from '../../simulators/gateway-process.js';
+import { ROOT, tempDir } from '../../simulators/run-cli.js';
 
 export type PeerKind = 'gateway' | 'aedes' | 'mosquitto';
 

@@ -1,10 +1,8 @@
-// A database with a day of history, written the way the gateway writes it:
-// 1-minute rollup states (sketches included) through the writer thread,
-// which builds the 1-hour tier from them. Query benchmarks need history to
-// read; a bench run alone would leave only its own two minutes.
+// A database with history, written the way the gateway writes it: raw
+// readings through the writer thread, then the re-aggregation that builds the
+// 1-minute and 1-hour tiers from them. Query benchmarks need history to read;
+// a bench run alone would leave only its own two minutes.
 
-import { encodeStates, toRollupColumns } from '../../core/rollup-columns.js';
-import { addReading, emptyState } from '../../core/rollup-state.js';
 import { emptyWriteBatch } from '../../storage/empty-batch.js';
 import type { WriteBatch } from '../../storage/port.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
@@ -18,10 +16,9 @@ export async function seedHistory(opts: {
   readingsPerMinute: number;
   prefix: string;
   /**
-   * Older history before those hours, one state per hour: stored as a single
-   * 1-minute row at the hour's start, which the writer merges into the 1-hour
-   * tier as usual. Enough for hour-bucket queries over a week, at 1/60 of the
-   * seeding time.
+   * Older history before those hours, `readingsPerMinute` readings per hour
+   * at the hour's start: enough for hour-bucket queries over a week, at 1/60
+   * of the seeding time.
    */
   olderHours?: number;
 }) {
@@ -32,38 +29,39 @@ export async function seedHistory(opts: {
     { length: opts.devices },
     (_, i) => `${opts.prefix}${String(i).padStart(5, '0')}`,
   );
-  const deviceOf = Uint32Array.from(devices.keys());
-  const metricOf = new Uint32Array(opts.devices);
   let rows = 0;
   const older = start - (opts.olderHours ?? 0) * 60 * MINUTE;
   for (let bucket = older; bucket < end; bucket += bucket < start ? 60 * MINUTE : MINUTE) {
-    const span = bucket < start ? 60 * MINUTE : MINUTE;
-    const perBucket = (opts.readingsPerMinute * span) / MINUTE;
-    const states = devices.map((_, d) => {
-      const state = emptyState();
-      for (let k = 0; k < perBucket; k++) {
-        const ts = bucket + Math.floor((k * span) / perBucket);
+    const n = opts.readingsPerMinute * devices.length;
+    const deviceIndex = new Uint32Array(n);
+    const ts = new Float64Array(n);
+    const value = new Float64Array(n);
+    let i = 0;
+    for (let d = 0; d < devices.length; d++) {
+      for (let k = 0; k < opts.readingsPerMinute; k++, i++) {
+        deviceIndex[i] = d;
+        ts[i] = bucket + Math.floor((k * MINUTE) / opts.readingsPerMinute);
         // A diurnal temperature with a per-device offset and a little wobble.
-        const value =
-          20 + (d % 7) + 4 * Math.sin((2 * Math.PI * ts) / 86_400_000) + ((k * 7919 + d) % 13) / 20;
-        addReading(state, ts, value);
+        value[i] =
+          20 + (d % 7) + 4 * Math.sin((2 * Math.PI * ts[i]!) / 86_400_000) + ((k * 7919 + d) % 13) / 20;
       }
-      return state;
-    });
-    const columns = encodeStates(
-      [...devices.keys()],
-      devices.map(() => bucket),
-      states,
-    );
-    const rollups = toRollupColumns(columns, { devices, metrics: ['temperature'], deviceOf, metricOf });
+    }
     const batch: WriteBatch = {
       ...emptyWriteBatch(),
+      readings: {
+        devices,
+        metrics: ['temperature'],
+        deviceIndex,
+        metricIndex: new Uint32Array(n),
+        ts,
+        value,
+      },
       devices: devices.map((deviceId) => ({ deviceId, seenAt: bucket })),
-      rollups,
     };
     await writer.write(batch);
-    rows += devices.length;
+    rows += n;
   }
+  await writer.refreshRollups();
   await writer.close();
   return { rows, from: older, to: end };
 }

@@ -4,7 +4,6 @@
 // session with the same ClientId (both happen after authenticate in
 // lib/handlers/connect.js), and refused with a CONNACK return code.
 
-import { timingSafeEqual } from 'node:crypto';
 import { TLSSocket } from 'node:tls';
 import type { AedesOptions, Client, ConnectPacket } from 'aedes';
 import type { Logger } from 'pino';
@@ -12,7 +11,6 @@ import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { canPublish, clientIdAllowed, type Identity } from '../../devices/acl.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { AnonymousPolicy } from '../../devices/policy.js';
-import { tokenDigest, verifyToken } from '../../devices/tokens.js';
 import { createBoundedConcurrency } from './bounded-concurrency.js';
 import type { ClientIdentities } from './client-identities.js';
 import { clientIdProblem, willTopicProblem } from './connect-names.js';
@@ -27,10 +25,13 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 /**
- * scrypt verifications: two at a time leaves the event loop a core on a
- * 2-core machine; a bounded queue behind them, past which a CONNECT is refused
- * with "server unavailable" (a client with a known device id and a wrong
- * token can ask for as many as it likes; each costs ~16 MiB and tens of ms).
+ * Tokens are checked by HMAC under the pepper, in microseconds, on the event
+ * loop. Only rows hashed with scrypt by earlier versions take the slow path
+ * (once each: they are rehashed after it): two at a time leaves the event
+ * loop a core on a 2-core machine, with a bounded queue behind them, past
+ * which a CONNECT is refused with "server unavailable" (a client with a
+ * known legacy id and a wrong token can ask for as many as it likes; each
+ * costs ~16 MiB and tens of ms).
  */
 const VERIFY_CONCURRENCY = 2;
 const VERIFY_MAX_QUEUED = 1000;
@@ -54,8 +55,6 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
   const { registry, policy, identities, logger, onRefused } = deps;
   // authenticate() is not given the CONNECT packet; preConnect is, just before.
   const connects = new WeakMap<Client, ConnectPacket>();
-  // deviceId → digest of the last token that passed scrypt at that row version.
-  const verified = new Map<string, { version: number; digest: Buffer }>();
   const verifier = createBoundedConcurrency(VERIFY_CONCURRENCY, VERIFY_MAX_QUEUED);
 
   const refuse = (code: ErrorCode, returnCode: number, ...args: unknown[]): Refusal => ({
@@ -75,13 +74,13 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
       allowedMetrics: row.allowedMetrics === null ? null : new Set(row.allowedMetrics),
       via: 'token',
     };
-    const digest = tokenDigest(password);
-    const known = verified.get(row.deviceId);
-    if (known?.version === row.version && timingSafeEqual(known.digest, digest)) return identity;
-    const verification = verifier.run(() => verifyToken(password, row.token));
+    const verdict = registry.tokens.verify(password, row.token);
+    if (verdict !== undefined) return verdict ? identity : bad;
+    // A legacy scrypt row: bounded, then rehashed under the pepper once it proved good.
+    const verification = verifier.run(() => registry.tokens.verifySlow(password, row.token));
     if (verification === undefined) return refuse('GW_ERR_AUTH_FAILED', SERVER_UNAVAILABLE);
     if (!(await verification)) return bad;
-    verified.set(row.deviceId, { version: row.version, digest });
+    registry.upgrade(row, password);
     return identity;
   }
 

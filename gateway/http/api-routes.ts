@@ -53,6 +53,12 @@ export function createApiRoutes(deps: ApiDeps): FastifyPluginAsync {
       return { devices: await query().devices() };
     });
 
+    // The union of every device's metrics: what a fleet-wide series may be asked for.
+    app.get('/metrics', async (req) => {
+      noParams(req.query as RawParams);
+      return { metrics: await query().metrics() };
+    });
+
     app.get<{ Params: { id: string } }>('/devices/:id/latest', async (req) => {
       noParams(req.query as RawParams);
       const deviceId = parseDeviceId(req.params.id, 'id');

@@ -55,6 +55,22 @@ const ROUTES: readonly RouteDoc[] = [
     errors: [400, 503],
   },
   {
+    path: '/api/metrics',
+    summary: 'Every metric any device has stored (the union across devices), by name',
+    ok: {
+      schema: object(['metrics'], {
+        metrics: arrayOf(
+          object(['metric', 'devices'], {
+            metric: string,
+            devices: { type: 'integer', description: 'devices that have sent it' },
+          }),
+        ),
+      }),
+      description: 'metrics, by name',
+    },
+    errors: [400, 503],
+  },
+  {
     path: '/api/devices/{id}/latest',
     summary: 'The newest stored reading of each metric of one device',
     parameters: [{ name: 'id', in: 'path', required: true, schema: name }],
@@ -87,7 +103,7 @@ const ROUTES: readonly RouteDoc[] = [
   },
   {
     path: '/api/anomalies',
-    summary: 'Detected anomalies, newest first',
+    summary: 'Alert transitions (raised by an anomalous reading, cleared after normal ones), newest first',
     parameters: [
       param('device', 'a device id or glob; all devices when absent', deviceGlob),
       param('from', `inclusive start: ${TIME}`, { type: 'string', default: ANOMALY_DEFAULTS.from }),
@@ -167,9 +183,14 @@ const SCHEMAS = {
   ),
   Anomalies: object(['anomalies'], {
     anomalies: arrayOf(
-      object(['deviceId', 'metric', 'ts', 'value', 'score', 'expectedLow', 'expectedHigh'], {
+      object(['deviceId', 'metric', 'ts', 'value', 'score', 'expectedLow', 'expectedHigh', 'state'], {
         deviceId: string,
         metric: string,
+        state: {
+          type: 'string',
+          enum: ['raised', 'cleared'],
+          description: 'raised by this reading, or cleared by it after normal readings in a row',
+        },
         ts: epochMs,
         value: number,
         score: number,

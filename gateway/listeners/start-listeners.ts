@@ -19,7 +19,7 @@ type ListenerConfig = Pick<
   | 'wsPort'
   | 'wsAllowedOrigins'
   | 'connectTimeoutMs'
-> & { maxPacketBytes?: number };
+> & { maxPacketBytes?: number; tcpKeepaliveS?: number };
 
 export interface ListenerEvents {
   /** a connection refused before it reached the broker (a WebSocket page from a foreign origin) */
@@ -56,6 +56,7 @@ export async function startExtraListeners(
           maxMessageBytes: (config.maxPacketBytes ?? 1 << 20) + 1024,
           allowedOrigins: config.wsAllowedOrigins,
           handle,
+          tcpKeepaliveMs: (config.tcpKeepaliveS ?? 0) * 1000,
           ...(events.onRefused === undefined ? {} : { onRefused: events.onRefused }),
         }),
       );

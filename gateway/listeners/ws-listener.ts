@@ -23,6 +23,8 @@ export interface WsListenerOptions {
   /** --ws-allowed-origins: an upgrade with another Origin header gets 403 unless it names this listener (ws-origin.ts) */
   allowedOrigins: string;
   handle: HandleConnection;
+  /** idle ms before TCP keepalive probes start on each socket; 0: none (gateway/limits/connection-guard.ts) */
+  tcpKeepaliveMs?: number;
   /** an upgrade refused, with the reason */
   onRefused?: (code: ErrorCode, err: GatewayError) => void;
 }
@@ -36,6 +38,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<MqttList
     res.end(`MQTT over WebSocket: connect to ${WS_PATH} with subprotocol "mqtt"\n`);
   });
   http.on('connection', (socket: Socket) => {
+    if ((opts.tcpKeepaliveMs ?? 0) > 0) socket.setKeepAlive(true, opts.tcpKeepaliveMs);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

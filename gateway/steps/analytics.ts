@@ -7,14 +7,14 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { Started } from './lifecycle.js';
 
 export interface AnalyticsStepDeps {
-  config: Pick<GatewayConfig, 'analytics' | 'analyticsLatenessMs' | 'analyticsThreads'>;
+  config: Pick<GatewayConfig, 'analytics' | 'analyticsThreads' | 'alertClearAfter' | 'maxSeriesInMemory'>;
   logger: Logger;
   writer: Pick<StorageWriter, 'write'>;
   metrics: Pick<GatewayMetrics, 'analytics' | 'probePool'>;
   publishAlert: (topic: string, alert: AlertMessage) => Promise<void>;
 }
 
-/** Rollups and anomaly detection over committed readings, with --analytics on; undefined with it off. */
+/** Anomaly detection and alerts over committed readings, with --analytics on; undefined with it off. */
 export function analyticsStep(deps: AnalyticsStepDeps): Started<{ analytics: RunningAnalytics | undefined }> {
   const { config, metrics } = deps;
   const analytics =
@@ -22,8 +22,9 @@ export function analyticsStep(deps: AnalyticsStepDeps): Started<{ analytics: Run
       ? startAnalytics({
           writer: deps.writer,
           logger: deps.logger,
-          latenessMs: config.analyticsLatenessMs,
           threads: config.analyticsThreads,
+          clearAfter: config.alertClearAfter,
+          maxSeries: config.maxSeriesInMemory,
           observer: metrics.analytics,
           publishAlert: deps.publishAlert,
         })
@@ -32,7 +33,8 @@ export function analyticsStep(deps: AnalyticsStepDeps): Started<{ analytics: Run
   return {
     provides: { analytics },
     // Every committed reading has reached the analytics once the pipeline has
-    // drained; their minutes close while the writer and the broker are open.
+    // drained; they score it and store and publish its alerts while the writer
+    // and the broker are open.
     ...(analytics === undefined ? {} : { stop: { drain: () => analytics.close() } }),
   };
 }

@@ -6,7 +6,7 @@ import type { AckLatency } from '../ack-latency.js';
 import type { GatewaySecurity } from '../auth/security.js';
 import type { GatewayConfig } from '../config.js';
 import { createConnectionGuard } from '../limits/connection-guard.js';
-import { createDeviceRateLimiter } from '../limits/device-rate-limiter.js';
+import { createPublishThrottle } from '../limits/publish-throttle.js';
 import { createSlowSubscriberGuard } from '../limits/slow-subscriber-guard.js';
 import { limitSubscriptions } from '../limits/subscription-limit.js';
 import type { HandleConnection } from '../listeners/mqtt-listener.js';
@@ -22,6 +22,9 @@ export interface BrokerStepDeps {
     | 'maxPayloadBytes'
     | 'deviceRate'
     | 'deviceBurst'
+    | 'connectionRate'
+    | 'connectionBurst'
+    | 'tcpKeepaliveS'
     | 'maxConnections'
     | 'maxSubscriptionsPerClient'
     | 'drainTimeoutMs'
@@ -30,7 +33,7 @@ export interface BrokerStepDeps {
     | 'maxInflightQos2'
   >;
   logger: Logger;
-  metrics: Pick<GatewayMetrics, 'limitHit' | 'ackHeld' | 'probe'>;
+  metrics: Pick<GatewayMetrics, 'limitHit' | 'ackHeld' | 'rateLimitHeld' | 'probe'>;
   ackLatency: AckLatency;
   pipeline: IngestPipeline;
   security: GatewaySecurity;
@@ -61,7 +64,11 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
       publish: createPublishAuthorizer({
         pipeline: deps.pipeline,
         isDraining: deps.isDraining,
-        rateLimiter: createDeviceRateLimiter({ ratePerSecond: config.deviceRate, burst: config.deviceBurst }),
+        throttle: createPublishThrottle({
+          device: { ratePerSecond: config.deviceRate, burst: config.deviceBurst },
+          connection: { ratePerSecond: config.connectionRate, burst: config.connectionBurst },
+          onHeld: (scope) => metrics.rateLimitHeld(scope),
+        }),
         allowedMetrics: (client) => security.allowedMetrics(client),
         acked: (ms) => {
           deps.ackLatency.record(ms);
@@ -90,7 +97,9 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   const connectionGuard = createConnectionGuard({
     maxConnections: config.maxConnections,
     maxPacketBytes: config.maxPacketBytes,
+    tcpKeepaliveMs: config.tcpKeepaliveS * 1000,
     onRefused: limitHit,
+    logger,
   });
   const handle: HandleConnection = (stream, req) => {
     connectionGuard.accept(stream, (conn) => broker.handle(conn, req));

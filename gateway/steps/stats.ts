@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StorageWriter } from '../../storage/port.js';
 import type { AckLatency } from '../ack-latency.js';
 import type { GatewayConfig } from '../config.js';
 import type { EventLoopMonitor } from '../event-loop-monitor.js';
@@ -11,6 +12,7 @@ export function statsStep(deps: {
   config: Pick<GatewayConfig, 'statsIntervalMs'>;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'totals'>;
+  writer: Pick<StorageWriter, 'takeLoad'>;
   eventLoop: EventLoopMonitor;
   ackLatency: AckLatency;
   connectedClients: () => number;
@@ -22,6 +24,7 @@ export function statsStep(deps: {
     totals: deps.metrics.totals,
     eventLoop: deps.eventLoop,
     ackLatency: deps.ackLatency,
+    writerLoad: () => deps.writer.takeLoad(),
     connectedClients: deps.connectedClients,
     pendingReadings: deps.pendingReadings,
   });

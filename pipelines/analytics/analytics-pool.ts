@@ -2,10 +2,10 @@
 // arrays whose buffers are moved to the worker, not copied.
 import { Piscina } from 'piscina';
 import { resolveWorkerScript } from '../../core/worker-script.js';
-import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
+import type { ScoreResult, ScoreTask } from '../analytics-workers/score-readings.js';
 
 export interface AnalyticsPool {
-  run(task: WindowTask): Promise<WindowResult>;
+  run(task: ScoreTask): Promise<ScoreResult>;
   /** share of the pool's capacity in use, 0..1 (piscina's utilization) */
   readonly utilization: number;
   close(): Promise<void>;
@@ -21,10 +21,10 @@ export function createAnalyticsPool(options: { threads: number }): AnalyticsPool
   return {
     run(task) {
       const transferList = new Set<ArrayBuffer>();
-      for (const column of [task.series, task.ts, task.value, task.detector]) {
+      for (const column of [task.slot, task.ts, task.value, task.reset, task.state]) {
         if (column.buffer instanceof ArrayBuffer) transferList.add(column.buffer);
       }
-      return pool.run(task, { transferList: [...transferList] }) as Promise<WindowResult>;
+      return pool.run(task, { transferList: [...transferList] }) as Promise<ScoreResult>;
     },
     get utilization() {
       return pool.utilization;

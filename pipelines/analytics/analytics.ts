@@ -1,23 +1,26 @@
-// Wires the analytics: committed readings → minute windows (main thread,
-// appends only) → worker pool (statistics, sketches, detection) → the writer
-// (rollups and anomalies, merged in the same writer thread as readings) and
-// alerts/{deviceId} on the broker.
+// Wires the analytics: committed batches → series slots (main thread, a few
+// typed arrays per batch) → one worker task at a time, in commit order, with
+// whatever committed while the previous task ran (coalesceWhileBusy) → alert
+// transitions stored through the writer, then published on alerts/{deviceId}.
 
-import { asyncScheduler, concatMap, type SchedulerLike, Subject } from 'rxjs';
-import { sliceRollups, toRollupColumns } from '../../core/rollup-columns.js';
+import { Subject } from 'rxjs';
+import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { emptyWriteBatch } from '../../storage/empty-batch.js';
-import { ALL_MINUTES_CLOSED, type StorageWriter, type WriteBatch } from '../../storage/port.js';
-import type { AnomalyRecord } from '../../storage/query-port.js';
-import { DETECTOR_DEFAULTS, type DetectorOptions } from '../analytics-workers/anomaly-detector.js';
-import type { WindowResult, WindowTask } from '../analytics-workers/window-compute.js';
+import type { AlertState, AnomalyRecord, StorageWriter } from '../../storage/port.js';
+import { CLEARED, DEFAULT_CLEAR_AFTER } from '../analytics-workers/alert-lifecycle.js';
+import { DETECTOR_DEFAULTS } from '../analytics-workers/anomaly-detector.js';
+import type { ScoreOptions, ScoreResult, ScoreTask } from '../analytics-workers/score-readings.js';
+import { coalesceWhileBusy } from '../coalesce-while-busy.js';
 import type { SettledBatch } from '../commit-batches.js';
-import { committedReadings, createNewestTs, type ReadingChunk } from './committed-readings.js';
-import { closedMinutesBefore, MINUTE_MS, minuteWindows, type WindowBatch } from './minute-windows.js';
-import { SeriesRegistry } from './series-registry.js';
+import { committedReadings, type ReadingChunk } from './committed-readings.js';
+import { SeriesSlots } from './series-slots.js';
 
+/** What goes out on alerts/{deviceId}, as JSON. */
 export interface AlertMessage {
+  state: AlertState;
   device: string;
   metric: string;
+  /** the reading that raised or cleared the alert */
   ts: number;
   value: number;
   score: number;
@@ -25,193 +28,218 @@ export interface AlertMessage {
 }
 
 export interface AnalyticsObserver {
-  tooLate(count: number): void;
+  /** readings older than their series' newest scored one: judged against the baseline, not learnt from */
+  late(count: number): void;
+  /** readings left out as probable retransmits */
   skipped(count: number): void;
+  /** readings not scored: the analytics were too far behind, or every series slot was out with a task */
+  dropped(count: number): void;
+  /** series whose detector state was dropped for a new series (maxSeries) */
+  evicted(count: number): void;
+  /** readings judged anomalous */
   anomalies(count: number): void;
-  failed(err: unknown): void;
+  /** alert transitions stored and published */
+  alerts(state: AlertState, count: number): void;
+  /** from the release of a batch's acks to the publish of an alert raised or cleared by it */
+  alertDelay(ms: number): void;
+  failed(err: GatewayError): void;
 }
 
 export interface AnalyticsOptions {
   writer: Pick<StorageWriter, 'write'>;
   /** runs one task in the pool (analytics-pool.ts) or, in tests, in-process */
-  runTask: (task: WindowTask) => Promise<WindowResult>;
-  /** may return a promise: drain() waits for it, so alerts go out before the broker closes */
+  runTask: (task: ScoreTask) => Promise<ScoreResult>;
+  /** may return a promise: the next task waits for it, and drain() for the last */
   publishAlert: (alert: AlertMessage) => void | Promise<void>;
   observer: AnalyticsObserver;
-  latenessMs: number;
-  emitDelayMs?: number;
-  tickMs?: number;
-  detector?: Partial<DetectorOptions>;
-  scheduler?: SchedulerLike;
+  detector?: Partial<ScoreOptions>;
+  /** series whose detector state is kept; the least recently seen give theirs up */
+  maxSeries?: number;
+  /** readings waiting for the worker beyond which new batches are not scored */
+  maxQueuedReadings?: number;
+  now?: () => number;
 }
 
 export interface Analytics {
   /** The tap: call with every settled batch, after its messages were settled. */
   committed(settled: SettledBatch): void;
-  /** Closes every open minute, writes the last rollups and resolves when done. */
+  /** Scores what has committed, stores and publishes its alerts, and resolves when done. */
   drain(): Promise<void>;
 }
 
-export const DEFAULT_EMIT_DELAY_MS = 5_000;
-/** ~6 ms of writer time (measured ~25 µs per row for both tiers) */
-export const ROLLUP_ROWS_PER_WRITE = 256;
-export const DEFAULT_TICK_MS = 1_000;
+export const DEFAULT_MAX_SERIES = 100_000;
+/** About 20 MB of typed arrays: over a minute of a 5000-device fleet's readings (15,000/s). */
+export const DEFAULT_MAX_QUEUED_READINGS = 1_000_000;
 
 export function createAnalytics(options: AnalyticsOptions): Analytics {
-  const registry = new SeriesRegistry();
-  const newest = createNewestTs();
-  const detectorOptions: DetectorOptions = { ...DETECTOR_DEFAULTS, ...options.detector };
-  const scheduler = options.scheduler ?? asyncScheduler;
-  const input = new Subject<ReadingChunk>();
-  // Owned by whichever side holds it: windows are processed one at a time
-  // (concatMap), so the detector state is moved to the worker and back.
-  let detector: Float64Array = new Float64Array(0);
-  // Any lost rollup write: a clean stop then leaves the watermark where it is,
-  // so the next start rebuilds the last minutes (not an older lost minute:
-  // the watermark moved past it with the next minute's rollups).
-  let failedAny = false;
-  const failed = (err: unknown): void => {
-    failedAny = true;
-    options.observer.failed(err);
+  const { observer } = options;
+  const now = options.now ?? (() => performance.now());
+  const scoreOptions: ScoreOptions = {
+    ...DETECTOR_DEFAULTS,
+    clearAfter: DEFAULT_CLEAR_AFTER,
+    ...options.detector,
   };
+  const maxQueued = options.maxQueuedReadings ?? DEFAULT_MAX_QUEUED_READINGS;
+  const slots = new SeriesSlots(options.maxSeries ?? DEFAULT_MAX_SERIES);
+  // Owned by whichever side holds it: one task at a time, so the detector
+  // state is moved to the worker with the task and back with the result.
+  let state: Float64Array = new Float64Array(0);
+  let sent = 0;
+  let finished = 0;
+  let queued = 0;
+  let evicted = 0;
+  const fail = (code: ErrorCode, cause: unknown) => observer.failed(new GatewayError(code, [], { cause }));
 
-  const process = async (batch: WindowBatch): Promise<void> => {
-    const detect = batch.kind === 'close';
-    const task: WindowTask = {
-      detect,
-      series: batch.series,
-      ts: batch.ts,
-      value: batch.value,
-      detector: detect ? detector : new Float64Array(0),
-      detectorOptions,
-    };
-    let result: WindowResult;
+  const score = async (chunks: ReadingChunk[]): Promise<void> => {
+    const task = ++sent;
+    const { columns, ackedAt } = concat(chunks);
+    queued -= columns.ts.length;
+    let result: ScoreResult;
     try {
-      result = await options.runTask(task);
+      const sending = state;
+      state = new Float64Array(0);
+      result = await options.runTask({
+        ...columns,
+        reset: slots.takeReassigned(),
+        state: sending,
+        options: scoreOptions,
+      });
     } catch (err) {
-      // The detector went with the task; start it over rather than stop analysing.
-      if (detect) detector = new Float64Array(0);
-      failed(err);
+      // The state went with the task: every series warms up again rather than analysis stopping.
+      finished = task;
+      fail('GW_ERR_ANALYTICS_TASK', err);
       return;
     }
-    if (detect) detector = result.detector;
-    const anomalies = toAnomalies(result, registry);
-    const rollups = toRollupColumns(result.states, registry.names());
-    const rows = rollups.bucket.length;
-    // One slice at a time: at most one rollup write waits in front of the readings' batches.
-    for (let from = 0; from === 0 || from < rows; from += ROLLUP_ROWS_PER_WRITE) {
-      const to = Math.min(rows, from + ROLLUP_ROWS_PER_WRITE);
-      const write: WriteBatch = {
-        ...emptyWriteBatch(),
-        rollups: sliceRollups(rollups, from, to),
-        ...(from === 0 ? { anomalies } : {}),
-        // With the minute's last slice: its rollups are all committed (start-up
-        // recovery rebuilds from shortly before this watermark; storage/port.ts).
-        // Capped at the clock's boundary: a drain also closes minutes ahead of
-        // the clock, and a watermark there would skip the late corrections
-        // still to be written if the stop never finished.
-        ...(to === rows && batch.kind === 'close' && batch.minute !== undefined
-          ? {
-              analyticsWatermark: Math.min(
-                batch.minute + MINUTE_MS,
-                closedMinutesBefore(scheduler.now(), options.emitDelayMs ?? DEFAULT_EMIT_DELAY_MS),
-              ),
-            }
-          : {}),
-      };
-      try {
-        await options.writer.write(write);
-      } catch (err) {
-        failed(err);
-        return;
-      }
+    state = result.state;
+    const records = toRecords(result, slots);
+    finished = task;
+    if (result.late > 0) observer.late(result.late);
+    if (result.anomalous > 0) observer.anomalies(result.anomalous);
+    if (records.length === 0) return;
+    try {
+      await options.writer.write({ ...emptyWriteBatch(), anomalies: records });
+    } catch (err) {
+      fail('GW_ERR_ANALYTICS_ALERTS_LOST', err);
+      return;
     }
-    if (anomalies.length > 0) options.observer.anomalies(anomalies.length);
-    const published: Array<void | Promise<void>> = [];
-    for (const a of anomalies) {
-      published.push(
-        options.publishAlert({
-          device: a.deviceId,
-          metric: a.metric,
-          ts: a.ts,
-          value: a.value,
-          score: a.score,
-          expected: [a.expectedLow, a.expectedHigh],
-        }),
-      );
-    }
-    await Promise.all(published);
+    await Promise.all(records.map((r) => options.publishAlert(toMessage(r))));
+    const published = now();
+    let cleared = 0;
+    result.alerts.row.forEach((row, i) => {
+      if (records[i]!.state === 'cleared') cleared++;
+      observer.alertDelay(published - ackedAt(row));
+    });
+    if (records.length > cleared) observer.alerts('raised', records.length - cleared);
+    if (cleared > 0) observer.alerts('cleared', cleared);
   };
 
-  let resolveDone!: () => void;
+  const input = new Subject<ReadingChunk[]>();
   const done = new Promise<void>((resolve) => {
-    resolveDone = resolve;
+    input
+      .pipe(
+        coalesceWhileBusy(
+          (pending, next) => {
+            pending.push(...next);
+            return pending;
+          },
+          // One failed task is reported and the next one runs: an error must not end analytics for good.
+          (chunks) => score(chunks).catch((err: unknown) => fail('GW_ERR_ANALYTICS_TASK', err)),
+        ),
+      )
+      .subscribe({ complete: () => resolve(), error: () => resolve() });
   });
-  input
-    .pipe(
-      minuteWindows({
-        latenessMs: options.latenessMs,
-        emitDelayMs: options.emitDelayMs ?? DEFAULT_EMIT_DELAY_MS,
-        tickMs: options.tickMs ?? DEFAULT_TICK_MS,
-        scheduler,
-        tooLate: (n) => options.observer.tooLate(n),
-      }),
-      // One failed minute (a full disk, a worker error) is reported and the
-      // next minute is analysed: an error must not end analytics for good.
-      concatMap((batch) => process(batch).catch((err: unknown) => failed(err))),
-    )
-    .subscribe({
-      complete: () => resolveDone(),
-      // Still settles drain(), so shutdown never waits on a dead stream.
-      error: (err) => {
-        failed(err);
-        resolveDone();
-      },
-    });
 
   let draining = false;
-  let drained: Promise<void> | undefined;
   return {
     committed(settled) {
       if (draining) return;
-      const outcome = committedReadings(settled, registry, newest);
+      const stored = settled.error === undefined ? (settled.result?.inserted ?? 0) : 0;
+      if (stored === 0) return;
+      if (queued + settled.readings > maxQueued) {
+        observer.dropped(stored);
+        return;
+      }
+      const outcome = committedReadings(settled, slots, { task: sent + 1, finished, ackedAt: now() });
       if (outcome === undefined) return;
-      if (outcome.skipped > 0) options.observer.skipped(outcome.skipped);
-      if (outcome.chunk.ts.length > 0) input.next(outcome.chunk);
+      if (outcome.skipped > 0) observer.skipped(outcome.skipped);
+      if (outcome.unslotted > 0) observer.dropped(outcome.unslotted);
+      if (slots.evicted > evicted) {
+        observer.evicted(slots.evicted - evicted);
+        evicted = slots.evicted;
+      }
+      const rows = outcome.chunk.ts.length;
+      if (rows === 0) return;
+      queued += rows;
+      input.next([outcome.chunk]);
     },
     drain() {
-      if (drained === undefined) {
+      if (!draining) {
         draining = true;
         input.complete();
-        drained = done.then(async () => {
-          if (failedAny) return;
-          try {
-            await options.writer.write({ ...emptyWriteBatch(), analyticsWatermark: ALL_MINUTES_CLOSED });
-          } catch (err) {
-            // Only costs the next start a rebuild of the last minutes.
-            options.observer.failed(err);
-          }
-        });
       }
-      return drained;
+      return done;
     },
   };
 }
 
-function toAnomalies(result: WindowResult, registry: SeriesRegistry): AnomalyRecord[] {
-  const a = result.anomalies;
+/** The chunks as one task's columns, and the ack time of each row. */
+function concat(chunks: readonly ReadingChunk[]): {
+  columns: Pick<ScoreTask, 'slot' | 'ts' | 'value'>;
+  ackedAt: (row: number) => number;
+} {
+  let n = 0;
+  for (const c of chunks) n += c.ts.length;
+  const columns = { slot: new Uint32Array(n), ts: new Float64Array(n), value: new Float64Array(n) };
+  const starts: number[] = [];
+  let at = 0;
+  for (const c of chunks) {
+    starts.push(at);
+    columns.slot.set(c.slot, at);
+    columns.ts.set(c.ts, at);
+    columns.value.set(c.value, at);
+    at += c.ts.length;
+  }
+  const ackedAt = (row: number): number => {
+    // The last chunk starting at or before the row.
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return chunks[lo]!.ackedAt;
+  };
+  return { columns, ackedAt };
+}
+
+function toRecords(result: ScoreResult, slots: SeriesSlots): AnomalyRecord[] {
+  const a = result.alerts;
   const out: AnomalyRecord[] = [];
-  for (let i = 0; i < a.series.length; i++) {
-    const s = a.series[i]!;
+  for (let i = 0; i < a.slot.length; i++) {
+    const s = a.slot[i]!;
     out.push({
-      deviceId: registry.deviceName(s),
-      metric: registry.metricName(s),
+      deviceId: slots.deviceName(s),
+      metric: slots.metricName(s),
       ts: a.ts[i]!,
       value: a.value[i]!,
       score: a.score[i]!,
       expectedLow: a.low[i]!,
       expectedHigh: a.high[i]!,
+      state: a.transition[i] === CLEARED ? 'cleared' : 'raised',
     });
   }
   return out;
+}
+
+function toMessage(r: AnomalyRecord): AlertMessage {
+  return {
+    state: r.state,
+    device: r.deviceId,
+    metric: r.metric,
+    ts: r.ts,
+    value: r.value,
+    score: r.score,
+    expected: [r.expectedLow, r.expectedHigh],
+  };
 }

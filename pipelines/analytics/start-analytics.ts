@@ -1,25 +1,28 @@
-// The analytics as the gateway runs them: the pool, the windows and the
+// The analytics as the gateway runs them: the pool, the scoring and the
 // alert publisher together, behind three calls.
 import type { Logger } from 'pino';
 import type { StorageWriter } from '../../storage/port.js';
 import type { SettledBatch } from '../commit-batches.js';
-import { type AlertMessage, createAnalytics } from './analytics.js';
+import { type AlertMessage, type AnalyticsObserver, createAnalytics } from './analytics.js';
 import { createAnalyticsPool } from './analytics-pool.js';
 
 export interface RunningAnalytics {
   committed(settled: SettledBatch): void;
   /** utilisation of the worker pool, 0..1 */
   utilization(): number;
-  /** Closes the open minutes, writes their rollups, stops the pool. Before the writer closes. */
+  /** Scores what has committed, stores and publishes its alerts, stops the pool. Before the writer closes. */
   close(): Promise<void>;
 }
 
 export function startAnalytics(deps: {
   writer: Pick<StorageWriter, 'write'>;
   logger: Logger;
-  latenessMs: number;
   threads: number;
-  observer: { tooLate(n: number): void; skipped(n: number): void; anomalies(n: number): void };
+  /** consecutive normal readings that clear a raised alert */
+  clearAfter: number;
+  /** series whose detector state is kept in memory */
+  maxSeries: number;
+  observer: Omit<AnalyticsObserver, 'failed'>;
   publishAlert: (topic: string, alert: AlertMessage) => void | Promise<void>;
 }): RunningAnalytics {
   const pool = createAnalyticsPool({ threads: deps.threads });
@@ -27,13 +30,14 @@ export function startAnalytics(deps: {
   const analytics = createAnalytics({
     writer: deps.writer,
     runTask: (task) => pool.run(task),
-    latenessMs: deps.latenessMs,
+    detector: { clearAfter: deps.clearAfter },
+    maxSeries: deps.maxSeries,
     publishAlert: (alert) => deps.publishAlert(`alerts/${alert.device}`, alert),
     observer: {
       ...deps.observer,
       failed(err) {
         // A storage failure is already logged by the ingest side; say it once here.
-        if (failures++ === 0) deps.logger.warn({ err }, 'analytics: a rollup batch was lost');
+        if (failures++ === 0) deps.logger.warn({ err, code: err.code }, `analytics: ${err.message}`);
       },
     },
   });

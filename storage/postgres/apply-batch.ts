@@ -144,11 +144,6 @@ function seriesNeeded(batch: WriteBatch): Map<string, [string, string]> {
   const pairs = new Set<number>();
   for (let i = 0; i < r.ts.length; i++) pairs.add(r.deviceIndex[i]! * r.metrics.length + r.metricIndex[i]!);
   for (const p of pairs) add(r.devices[Math.floor(p / r.metrics.length)]!, r.metrics[p % r.metrics.length]!);
-  const u = batch.rollups;
-  if (u !== undefined) {
-    for (let i = 0; i < u.bucket.length; i++)
-      add(u.devices[u.deviceIndex[i]!]!, u.metrics[u.metricIndex[i]!]!);
-  }
   for (const a of batch.anomalies ?? []) add(a.deviceId, a.metric);
   return needed;
 }

@@ -9,10 +9,8 @@
 // overwriting it as a blind upsert would.
 import type pg from 'pg';
 import { DDSketch } from '../../core/ddsketch.js';
-import { stateAt } from '../../core/rollup-columns.js';
-import { emptyState, mergeState, type RollupState } from '../../core/rollup-state.js';
-import type { PruneStep, RetentionTier, RollupColumns, WriteBatch } from '../port.js';
-import { hourOf, WATERMARK_KEY } from '../rollup-rebuild.js';
+import type { RollupState } from '../../core/rollup-state.js';
+import type { PruneStep, RetentionTier, WriteBatch } from '../port.js';
 import type { SeriesIdOf } from './apply-batch.js';
 
 export interface PgRollupOutcome {
@@ -37,21 +35,18 @@ export interface StoredRow {
   sketch: Buffer;
 }
 
-type Table = 'rollups_1m' | 'rollups_1h';
-
 export async function applyPgRollups(
   client: pg.ClientBase,
   batch: WriteBatch,
   idOf: SeriesIdOf,
 ): Promise<PgRollupOutcome> {
   const outcome: PgRollupOutcome = {};
-  if (batch.rollups !== undefined) outcome.rollups = await applyRollups(client, batch.rollups, idOf);
   if (batch.anomalies !== undefined && batch.anomalies.length > 0) {
     const a = batch.anomalies;
     const res = await client.query(
-      `INSERT INTO anomalies (ts, series_id, value, score, expected_low, expected_high)
-         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::float8[], $5::float8[], $6::float8[])
-           AS u(ts, sid, v, s, lo, hi) ORDER BY ts, sid
+      `INSERT INTO anomalies (ts, series_id, value, score, expected_low, expected_high, state)
+         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[])
+           AS u(ts, sid, v, s, lo, hi, st) ORDER BY ts, sid
        ON CONFLICT (ts, series_id) DO NOTHING`,
       [
         a.map((x) => x.ts),
@@ -60,104 +55,15 @@ export async function applyPgRollups(
         a.map((x) => x.score),
         a.map((x) => x.expectedLow),
         a.map((x) => x.expectedHigh),
+        a.map((x) => x.state),
       ],
     );
     outcome.anomalies = res.rowCount ?? 0;
   } else if (batch.anomalies !== undefined) outcome.anomalies = 0;
   if (batch.prune !== undefined) outcome.pruned = await applyPrune(client, batch.prune);
-  if (batch.analyticsWatermark !== undefined) {
-    // Raised, never lowered (WriteBatch.analyticsWatermark); GREATEST also when gateways share the store.
-    await client.query(
-      `INSERT INTO gateway_state (key, value) VALUES ($1, $2)
-       ON CONFLICT (key) DO UPDATE SET value = GREATEST(gateway_state.value, excluded.value)`,
-      [WATERMARK_KEY, batch.analyticsWatermark],
-    );
-  }
   return outcome;
 }
 
-async function applyRollups(
-  client: pg.ClientBase,
-  rollups: RollupColumns,
-  idOf: SeriesIdOf,
-): Promise<number> {
-  // Minute rows in batch order, grouped per key; hours merged across the batch first (one write each).
-  const minutes = new Map<string, { sid: number; bucket: number; states: RollupState[] }>();
-  const hours = new Map<string, { sid: number; bucket: number; states: RollupState[] }>();
-  const rows = rollups.bucket.length;
-  for (let i = 0; i < rows; i++) {
-    const sid = idOf(rollups.devices[rollups.deviceIndex[i]!]!, rollups.metrics[rollups.metricIndex[i]!]!);
-    const bucket = rollups.bucket[i]!;
-    const state = stateAt(rollups, i);
-    const key = `${sid}:${bucket}`;
-    const minute = minutes.get(key);
-    if (minute === undefined) minutes.set(key, { sid, bucket, states: [state] });
-    else minute.states.push(state);
-    const hour = hourOf(bucket);
-    const hourKey = `${sid}:${hour}`;
-    const pending = hours.get(hourKey);
-    if (pending === undefined) {
-      const copy = emptyState();
-      mergeState(copy, state);
-      hours.set(hourKey, { sid, bucket: hour, states: [copy] });
-    } else mergeState(pending.states[0]!, state);
-  }
-  await mergeInto(client, 'rollups_1m', [...minutes.values()]);
-  await mergeInto(client, 'rollups_1h', [...hours.values()]);
-  return rows + hours.size;
-}
-
-async function mergeInto(
-  client: pg.ClientBase,
-  table: Table,
-  keys: Array<{ sid: number; bucket: number; states: RollupState[] }>,
-): Promise<void> {
-  if (keys.length === 0) return;
-  keys.sort((a, b) => a.sid - b.sid || a.bucket - b.bucket);
-  const sids = keys.map((k) => k.sid);
-  const buckets = keys.map((k) => k.bucket);
-  await client.query(
-    `INSERT INTO ${table} (series_id, bucket, count, sum, m2, min, max, first_ts, first_value,
-       last_ts, last_value, sketch)
-     SELECT sid, b, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\x'::bytea FROM unnest($1::integer[], $2::bigint[]) AS u(sid, b)
-     ORDER BY sid, b
-     ON CONFLICT (series_id, bucket) DO NOTHING`,
-    [sids, buckets],
-  );
-  const { rows } = await client.query<StoredRow>(
-    `SELECT r.* FROM ${table} r JOIN unnest($1::integer[], $2::bigint[]) AS u(sid, b)
-       ON r.series_id = u.sid AND r.bucket = u.b
-     ORDER BY r.series_id, r.bucket FOR UPDATE OF r`,
-    [sids, buckets],
-  );
-  const stored = new Map(rows.map((r) => [`${r.series_id}:${r.bucket}`, r]));
-  const merged = keys.map((k) => {
-    const row = stored.get(`${k.sid}:${k.bucket}`);
-    // As SQLite: with nothing stored the first state is taken as it is; each
-    // further state merges into what a store-and-reload would have given.
-    let state: RollupState | undefined = row === undefined || row.count === 0 ? undefined : fromStored(row);
-    for (const s of k.states) {
-      if (state === undefined) state = s;
-      else {
-        mergeState(state, s);
-      }
-      if (k.states.length > 1) state = reload(state);
-    }
-    return state!;
-  });
-  await client.query(
-    `UPDATE ${table} r SET count = u.count, sum = u.sum, m2 = u.m2, min = u.min, max = u.max,
-       first_ts = u.first_ts, first_value = u.first_value, last_ts = u.last_ts, last_value = u.last_value,
-       sketch = u.sketch
-     FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[],
-       $7::float8[], $8::bigint[], $9::float8[], $10::bigint[], $11::float8[], $12::bytea[])
-       AS u(sid, b, count, sum, m2, min, max, first_ts, first_value, last_ts, last_value, sketch)
-     WHERE r.series_id = u.sid AND r.bucket = u.b`,
-    [sids, buckets, ...stateArrays(merged)],
-  );
-}
-
-/** The state columns of rows, count … sketch in table order, as unnest() parameters. */
 export function stateArrays(states: readonly RollupState[]): unknown[][] {
   return [
     states.map((s) => s.count),
@@ -189,10 +95,6 @@ export function fromStored(row: StoredRow): RollupState {
 }
 
 /** What storing the state and reading it back gives (the sketch through its encoding). */
-function reload(state: RollupState): RollupState {
-  return { ...state, sketch: DDSketch.decode(state.sketch.encode()) };
-}
-
 const PRUNE: Record<RetentionTier, string> = {
   raw: `DELETE FROM readings WHERE (ts, series_id) IN
           (SELECT ts, series_id FROM readings WHERE ts < $1 ORDER BY ts LIMIT $2)`,

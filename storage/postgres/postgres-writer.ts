@@ -7,19 +7,19 @@ import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { GatewayError } from '../../core/errors.js';
 import type {
-  RollupRecovery,
-  RollupRecoveryOptions,
+  RefreshOutcome,
   StorageHealth,
   StorageWriter,
   WriteBatch,
   WriteResult,
+  WriterLoad,
 } from '../port.js';
+import { emptyOutcome } from '../rollup-refresh.js';
 import { type LastStorageError, storageHealth } from '../storage-health.js';
 import { applyPgBatch, type WriterCaches } from './apply-batch.js';
 import { gatewayCodeForPostgres } from './error-map.js';
 import { createPgPool } from './pg-pool.js';
 import { redactUrl } from './pg-url.js';
-import { recoverPgRollups } from './recover-rollups.js';
 import { migratePostgres } from './schema.js';
 
 export interface PostgresWriterOptions {
@@ -128,12 +128,13 @@ class PgWriter implements PostgresWriter {
     });
   }
 
-  recoverRollups(options: RollupRecoveryOptions): Promise<RollupRecovery> {
-    return this.#enqueue(async () => {
-      const started = performance.now();
-      const outcome = await this.#transaction((client) => recoverPgRollups(client, options));
-      return { ...outcome, ms: performance.now() - started };
-    });
+  refreshRollups(_options: { now?: number } = {}): Promise<RefreshOutcome> {
+    // TODO(refresh): PostgreSQL re-aggregation, being written.
+    return Promise.resolve(emptyOutcome());
+  }
+
+  takeLoad(): WriterLoad {
+    return { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
   }
 
   /** In the queue of transactions: each starts when the previous one settled. */

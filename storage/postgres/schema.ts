@@ -85,6 +85,10 @@ export const PG_MIGRATIONS: readonly string[] = [
     value bigint NOT NULL
   );
   `,
+  // Alert lifecycle, as SQLite's anomalies.state (storage/sqlite/schema.ts).
+  `
+  ALTER TABLE anomalies ADD COLUMN state text NOT NULL DEFAULT 'raised' CHECK (state IN ('raised', 'cleared'));
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

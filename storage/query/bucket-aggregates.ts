@@ -36,8 +36,10 @@ export interface BucketState {
   lastTs: number;
   last: number;
   sketch: DDSketch | null;
-  /** raw tier: the values themselves, for exact percentiles */
+  /** raw readings: the values themselves, for exact percentiles */
   values: number[] | null;
+  /** stored rollup rows merged in: percentiles then come from the sketch */
+  storedRows: number;
 }
 
 function newBucket(withSketch: boolean): BucketState {
@@ -51,6 +53,7 @@ function newBucket(withSketch: boolean): BucketState {
     last: Number.NaN,
     sketch: withSketch ? new DDSketch() : null,
     values: null,
+    storedRows: 0,
   };
 }
 
@@ -127,9 +130,11 @@ function aggregate(agg: Aggregate, b: BucketState, sorted: Float64Array | null):
     case 'p95':
     case 'p99': {
       const q = PERCENTILES[agg];
-      // Raw readings answer exactly, with the sketch's rank convention.
-      if (sorted !== null) return sorted[Math.floor(q * (sorted.length - 1))]!;
-      return b.sketch?.quantile(q) ?? null;
+      // Raw readings alone answer exactly, with the sketch's rank convention.
+      if (sorted !== null && b.storedRows === 0) return sorted[Math.floor(q * (sorted.length - 1))]!;
+      const estimate = b.sketch?.quantile(q) ?? null;
+      // The sketch's bin midpoint may lie just outside the data: a quantile never does.
+      return estimate === null ? null : Math.min(b.max, Math.max(b.min, estimate));
     }
   }
 }
@@ -167,33 +172,48 @@ export function createSeriesBuckets(bucketMs: number, aggs: readonly Aggregate[]
   return {
     /** whether stored rows must carry their sketches */
     withSketch,
+    /**
+     * A raw reading: of the raw tier, or of a minute still stale in a rollup
+     * tier's range, which may share its bucket with stored rows.
+     */
     addReading(ts: number, value: number): void {
-      const b = bucketOf(ts, false);
+      const b = bucketOf(ts, withSketch);
       mergeStored(b, 1, value, 0, value, value, ts, value, undefined);
       if (!withSketch) return;
       if (b.values === null) b.values = [];
       b.values.push(value);
+      b.sketch!.add(value);
     },
     addStored(row: StoredState & { bucket: number }): void {
-      mergeStored(
-        bucketOf(row.bucket, withSketch),
-        row.count,
-        row.sum,
-        row.m2,
-        row.min,
-        row.max,
-        row.lastTs,
-        row.last,
-        row.sketch,
-      );
+      const b = bucketOf(row.bucket, withSketch);
+      b.storedRows++;
+      mergeStored(b, row.count, row.sum, row.m2, row.min, row.max, row.lastTs, row.last, row.sketch);
     },
     /** A stored row as an array: bucket, count, sum, m2, min, max, last_ts, last_value, then the sketch when read (sqlite-queries.ts). */
     addStoredRow(row: readonly unknown[]): void {
       const r = row as [number, number, number, number, number, number, number, number, Uint8Array?];
-      mergeStored(bucketOf(r[0], withSketch), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
+      const b = bucketOf(r[0], withSketch);
+      b.storedRows++;
+      mergeStored(b, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]);
     },
     points(): SeriesPoint[] {
       return [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([start, b]) => toPoint(start, b, aggs));
     },
+  };
+}
+
+/**
+ * A series answer is made of whole buckets: every bucket that overlaps
+ * [from, to), over its whole span, whichever tier answers it. Then the tiers
+ * and the raw readings agree on what each bucket holds.
+ */
+export function alignToBuckets(query: { from: number; to: number; bucketMs: number }): {
+  from: number;
+  to: number;
+} {
+  const { bucketMs } = query;
+  return {
+    from: Math.floor(query.from / bucketMs) * bucketMs,
+    to: Math.ceil(query.to / bucketMs) * bucketMs,
   };
 }

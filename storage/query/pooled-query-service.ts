@@ -8,6 +8,7 @@ import type {
   AnomalyQuery,
   AnomalyRecord,
   LatestReading,
+  MetricRow,
   QueryService,
   SeriesQuery,
   SeriesResult,
@@ -45,6 +46,7 @@ export function pooledQueryService(pool: Piscina, where: string, now: () => numb
   return {
     devices: () => run<DeviceRow[]>({ op: 'devices' }),
     latest: (deviceId) => run<LatestReading[]>({ op: 'latest', deviceId, now: now() }),
+    metrics: () => run<MetricRow[]>({ op: 'metrics' }),
     series: (query: SeriesQuery) =>
       run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),
     anomalies: (query: AnomalyQuery) => run<AnomalyRecord[]>({ op: 'anomalies', query }),

@@ -5,6 +5,7 @@ import type { AnomalyQuery, SeriesQuery } from '../query-port.js';
 export type QueryTask =
   | { op: 'devices' }
   | { op: 'latest'; deviceId: string; now: number }
+  | { op: 'metrics' }
   | { op: 'series'; query: SeriesQuery }
   | { op: 'anomalies'; query: AnomalyQuery };
 

@@ -79,6 +79,10 @@ export function anomaliesResponse(records: readonly AnomalyRecord[]): AnomaliesR
 
 /** One line that says what answered, for the table output and logs. */
 export function seriesSummary(r: SeriesResponse): string {
-  const devices = r.devices === 1 ? '1 device' : `${r.devices} devices`;
-  return `# ${r.device} ${r.metric}: ${r.points.length} buckets of ${r.bucket} from tier ${r.tier}, ${devices}`;
+  return `# ${r.device} ${r.metric}: ${counted(r.points.length, 'bucket')} of ${r.bucket} from tier ${r.tier}, ${counted(r.devices, 'device')}`;
+}
+
+/** "1 bucket", "2 buckets" */
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
-import { prepareRollupApplier } from './rollups/apply-rollups.js';
+import { prepareExtrasApplier } from './apply-extras.js';
+import type { StaleMarks } from './rollups/stale-marks.js';
 
 const CHUNK = 64;
 
@@ -12,7 +13,11 @@ export type BatchApplier = (batch: WriteBatch) => WriteResult;
  * Prepares the statements once and returns a function that stores one batch
  * in ONE transaction: the batch is the unit the ack protocol waits for.
  */
-export function prepareBatchApplier(db: Database): BatchApplier {
+export function prepareBatchApplier(
+  db: Database,
+  marks: StaleMarks,
+  onRawPruned: (before: number) => void,
+): BatchApplier {
   const upsertDevice = db.prepare(
     `INSERT INTO devices (device_id, first_seen, last_seen) VALUES (?, ?, ?)
      ON CONFLICT (device_id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)`,
@@ -31,7 +36,7 @@ export function prepareBatchApplier(db: Database): BatchApplier {
        accepted_count, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
 
-  const applyRollups = prepareRollupApplier(db);
+  const applyExtras = prepareExtrasApplier(db, onRawPruned);
 
   // "device\0metric" -> series id; only committed ids enter it.
   const seriesCache = new Map<string, number>();
@@ -66,13 +71,20 @@ export function prepareBatchApplier(db: Database): BatchApplier {
       let i = 0;
       for (; i + CHUNK <= ts.length; i += CHUNK) {
         for (let j = 0; j < CHUNK; j++) {
+          const seriesId = seriesOf(i + j);
           params[j * 3] = ts[i + j]!;
-          params[j * 3 + 1] = seriesOf(i + j);
+          params[j * 3 + 1] = seriesId;
           params[j * 3 + 2] = value[i + j]!;
+          // A duplicate marks its minute too: harmless, the rebuild finds the same rows.
+          marks.note(seriesId, ts[i + j]!);
         }
         inserted += insertChunk.run(params).changes;
       }
-      for (; i < ts.length; i++) inserted += insertReading.run(ts[i]!, seriesOf(i), value[i]!).changes;
+      for (; i < ts.length; i++) {
+        const seriesId = seriesOf(i);
+        inserted += insertReading.run(ts[i]!, seriesId, value[i]!).changes;
+        marks.note(seriesId, ts[i]!);
+      }
 
       for (const dl of batch.deadLetters) {
         insertDeadLetter.run(
@@ -92,7 +104,7 @@ export function prepareBatchApplier(db: Database): BatchApplier {
         duplicates: ts.length - inserted,
         deadLetters: batch.deadLetters.length,
         commitMs: 0,
-        ...applyRollups(batch, (deviceId, metric) => internSeries(deviceId, metric, created)),
+        ...applyExtras(batch, (deviceId, metric) => internSeries(deviceId, metric, created)),
       };
     },
   );
@@ -111,7 +123,14 @@ export function prepareBatchApplier(db: Database): BatchApplier {
     const created = new Map<string, number>();
     const seen = new Map<string, number>();
     const started = performance.now();
-    const result = apply.immediate(batch, created, seen);
+    let result: WriteResult;
+    try {
+      result = apply.immediate(batch, created, seen);
+    } catch (err) {
+      marks.rolledBack();
+      throw err;
+    }
+    marks.committed();
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
     for (const [key, id] of created) seriesCache.set(key, id);

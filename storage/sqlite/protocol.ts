@@ -1,6 +1,6 @@
 // Messages between SqliteWriter (main thread) and writer-thread.ts.
 import type { ErrorCode } from '../../core/errors.js';
-import type { RollupRecovery, RollupRecoveryOptions, WriteBatch, WriteResult } from '../port.js';
+import type { RefreshOutcome, WriteBatch, WriteResult, WriterLoad } from '../port.js';
 
 export type Synchronous = 'NORMAL' | 'FULL';
 
@@ -31,14 +31,18 @@ export interface ThreadError {
 
 export type ToThread =
   | { type: 'write'; id: number; batch: WriteBatch }
-  | { type: 'recover-rollups'; id: number; options: RollupRecoveryOptions }
+  | { type: 'refresh-rollups'; id: number; now: number }
   | { type: 'close' };
 
 export type FromThread =
   | { type: 'ready'; settings: SqliteSettings }
   | { type: 'open-failed'; error: ThreadError }
   | { type: 'written'; id: number; result: WriteResult }
-  | { type: 'rollups-recovered'; id: number; result: RollupRecovery }
-  /** a write or a recovery failed and was rolled back */
+  | { type: 'rollups-refreshed'; id: number; result: RefreshOutcome }
+  /** the thread's work since the last report, sent about once a second while it works */
+  | { type: 'load'; load: WriterLoad }
+  /** a background re-aggregation slice failed (rolled back); it is tried again */
+  | { type: 'refresh-failed'; error: ThreadError }
+  /** a write or a refresh failed and was rolled back */
   | { type: 'write-failed'; id: number; error: ThreadError }
   | { type: 'closed'; error?: ThreadError };

@@ -120,6 +120,38 @@ export const MIGRATIONS: readonly string[] = [
     value INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // The invalidation log of the rollup tiers (storage/sqlite/rollups/): a
+  // (series, minute) is listed from the transaction that stores a reading in
+  // it until the re-aggregation has rewritten that minute's row from raw, so a
+  // crash cannot lose the mark. While listed, queries answer that minute from
+  // raw readings. An hour is listed in rollups_1h_stale from the rewrite of
+  // one of its minutes until its row is rebuilt from its minutes.
+  // Time first, like readings: marks are appended at the right edge.
+  // Every raw minute is listed once here: rollups written by earlier versions
+  // missed readings that came after their minute closed, and raw is the truth.
+  `
+  CREATE TABLE rollups_1m_stale (
+    bucket    INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    PRIMARY KEY (bucket, series_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollups_1m_stale_series ON rollups_1m_stale (series_id, bucket);
+  CREATE TABLE rollups_1h_stale (
+    bucket    INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    PRIMARY KEY (bucket, series_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollups_1h_stale_series ON rollups_1h_stale (series_id, bucket);
+  INSERT OR IGNORE INTO rollups_1m_stale (bucket, series_id)
+    SELECT DISTINCT ts - ts % 60000, series_id FROM readings;
+  DELETE FROM gateway_state WHERE key = 'analytics_watermark';
+  `,
+  // Alerts have a lifecycle (pipelines/analytics-workers/alert-lifecycle.ts):
+  // a row is the reading that raised a series' alert or the one that cleared
+  // it. Rows stored before were single detections, so they read as raised.
+  `
+  ALTER TABLE anomalies ADD COLUMN state TEXT NOT NULL DEFAULT 'raised' CHECK (state IN ('raised', 'cleared'));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -4,13 +4,14 @@ import { GatewayError } from '../../core/errors.js';
 import { resolveWorkerScript } from '../../core/worker-script.js';
 import type {
   ReadingColumns,
-  RollupRecovery,
-  RollupRecoveryOptions,
+  RefreshOutcome,
   StorageHealth,
   StorageWriter,
   WriteBatch,
   WriteResult,
+  WriterLoad,
 } from '../port.js';
+import { emptyOutcome } from '../rollup-refresh.js';
 import { type LastStorageError, storageHealth } from '../storage-health.js';
 import type { FromThread, SqliteSettings, Synchronous, ToThread, WriterThreadOptions } from './protocol.js';
 import { startWriterThread, toGatewayError } from './start-writer-thread.js';
@@ -31,6 +32,8 @@ export interface SqliteWriterOptions {
    * owner should shut down and let a supervisor restart it.
    */
   onDeath?: (err: GatewayError) => void;
+  /** A background re-aggregation slice failed (it is retried); for the log. */
+  onRefreshError?: (err: GatewayError) => void;
 }
 
 /** A StorageWriter that also tells what the connection actually runs with (for the start-up log). */
@@ -62,12 +65,12 @@ export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<Sqlit
   }
   const script = opts.workerScript ?? resolveWorkerScript(import.meta.url, 'storage/sqlite/writer-thread.js');
   const { worker, settings } = await startWriterThread(script, threadOptions);
-  return new ThreadedSqliteWriter(worker, path, settings, opts.onDeath);
+  return new ThreadedSqliteWriter(worker, path, settings, opts.onDeath, opts.onRefreshError);
 }
 
 /** A request to the thread: a write or a rollup recovery, answered in order by id. */
 interface Pending {
-  resolve: (result: WriteResult | RollupRecovery) => void;
+  resolve: (result: WriteResult | RefreshOutcome) => void;
   reject: (err: GatewayError) => void;
 }
 
@@ -78,6 +81,8 @@ class ThreadedSqliteWriter implements SqliteWriter {
   readonly #pending = new Map<number, Pending>();
   readonly #exited: Promise<void>;
   #nextId = 0;
+  #load: WriterLoad = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
+  readonly #onRefreshError: ((err: GatewayError) => void) | undefined;
   #lastError: LastStorageError | undefined;
   /** set when the thread is gone without being asked to close */
   #died: GatewayError | undefined;
@@ -90,7 +95,9 @@ class ThreadedSqliteWriter implements SqliteWriter {
     path: string,
     settings: SqliteSettings,
     onDeath: ((err: GatewayError) => void) | undefined,
+    onRefreshError?: (err: GatewayError) => void,
   ) {
+    this.#onRefreshError = onRefreshError;
     this.#worker = worker;
     this.#path = path;
     this.settings = settings;
@@ -113,11 +120,18 @@ class ThreadedSqliteWriter implements SqliteWriter {
     return this.#request<WriteResult>((id) => ({ type: 'write', id, batch }), transferables(batch.readings));
   }
 
-  recoverRollups(options: RollupRecoveryOptions): Promise<RollupRecovery> {
-    return this.#request<RollupRecovery>((id) => ({ type: 'recover-rollups', id, options }), []);
+  refreshRollups(options: { now?: number } = {}): Promise<RefreshOutcome> {
+    const now = options.now ?? Date.now();
+    return this.#request<RefreshOutcome>((id) => ({ type: 'refresh-rollups', id, now }), []);
   }
 
-  #request<T extends WriteResult | RollupRecovery>(
+  takeLoad(): WriterLoad {
+    const load = this.#load;
+    this.#load = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
+    return load;
+  }
+
+  #request<T extends WriteResult | RefreshOutcome>(
     message: (id: number) => ToThread,
     transfer: ArrayBuffer[],
   ): Promise<T> {
@@ -164,8 +178,21 @@ class ThreadedSqliteWriter implements SqliteWriter {
 
   #onMessage(message: FromThread): void {
     switch (message.type) {
+      case 'load': {
+        const into = this.#load;
+        into.busyMs += message.load.busyMs;
+        into.longestMs = Math.max(into.longestMs, message.load.longestMs);
+        into.refreshLongestMs = Math.max(into.refreshLongestMs, message.load.refreshLongestMs);
+        for (const key of Object.keys(into.refresh) as (keyof RefreshOutcome)[]) {
+          into.refresh[key] += message.load.refresh[key];
+        }
+        return;
+      }
+      case 'refresh-failed':
+        this.#onRefreshError?.(toGatewayError(message.error, this.#path));
+        return;
       case 'written':
-      case 'rollups-recovered': {
+      case 'rollups-refreshed': {
         const pending = this.#settle(message.id);
         this.#lastError = undefined;
         pending?.resolve(message.result);

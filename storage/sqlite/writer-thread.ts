@@ -1,26 +1,34 @@
 // Entry point of the worker thread that owns THE write connection.
 // better-sqlite3 blocks the thread it runs on for every statement, so all
 // writes happen here and the broker's event loop never waits on the disk.
+import { performance } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import { REFRESH_POLL_MS, REFRESH_SLICE_MS } from '../rollup-refresh.js';
 import { type BatchApplier, prepareBatchApplier } from './apply-batch.js';
 import { openWriteConnection } from './connection.js';
 import { gatewayCodeForSqlite } from './error-map.js';
 import type { FromThread, SqliteSettings, ThreadError, ToThread, WriterThreadOptions } from './protocol.js';
-import { prepareRollupRecovery, type RollupRecoverer } from './rollups/recover-rollups.js';
+import { prepareRollupRefresher, type RollupRefresher } from './rollups/rollup-refresher.js';
+import { prepareStaleMarks } from './rollups/stale-marks.js';
 
 function run(port: MessagePort, options: WriterThreadOptions): void {
-  let opened: { db: Database; settings: SqliteSettings; apply: BatchApplier; recover: RollupRecoverer };
+  let opened: { db: Database; settings: SqliteSettings; apply: BatchApplier; refresher: RollupRefresher };
   try {
     const { db, settings } = openWriteConnection(options);
-    opened = { db, settings, apply: prepareBatchApplier(db), recover: prepareRollupRecovery(db) };
+    const marks = prepareStaleMarks(db);
+    const refresher = prepareRollupRefresher(db, marks);
+    const apply = prepareBatchApplier(db, marks, (before) => refresher.prunedBefore(before));
+    opened = { db, settings, apply, refresher };
   } catch (err) {
     send(port, { type: 'open-failed', error: toThreadError(err) });
     port.close();
     return;
   }
-  const { db, settings, apply, recover } = opened;
+  const { db, settings, apply, refresher } = opened;
   send(port, { type: 'ready', settings });
+  const load = createLoadMeter(port, refresher);
+  const background = startBackgroundRefresh(refresher, load, port);
 
   // Messages are handled one at a time, synchronously, in arrival order: that is
   // the ordering guarantee per-device order and the ack protocol rely on.
@@ -28,20 +36,24 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
     switch (message.type) {
       case 'write':
         try {
-          send(port, { type: 'written', id: message.id, result: apply(message.batch) });
+          const started = performance.now();
+          const result = apply(message.batch);
+          load.add(performance.now() - started);
+          send(port, { type: 'written', id: message.id, result });
         } catch (err) {
           // better-sqlite3 has already rolled the transaction back; the next batch starts clean.
           send(port, { type: 'write-failed', id: message.id, error: toThreadError(err) });
         }
         return;
-      case 'recover-rollups':
+      case 'refresh-rollups':
         try {
-          send(port, { type: 'rollups-recovered', id: message.id, result: recover(message.options) });
+          send(port, { type: 'rollups-refreshed', id: message.id, result: refresher.runAll(message.now) });
         } catch (err) {
           send(port, { type: 'write-failed', id: message.id, error: toThreadError(err) });
         }
         return;
       case 'close': {
+        background.stop();
         let error: ThreadError | undefined;
         try {
           db.pragma('wal_checkpoint(TRUNCATE)');
@@ -59,6 +71,76 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
       }
     }
   });
+}
+
+interface LoadMeter {
+  add(ms: number, refresh?: boolean): void;
+  report(): void;
+}
+
+/** Busy time and the longest transaction, reported once per poll while there is any. */
+function createLoadMeter(port: MessagePort, refresher: RollupRefresher): LoadMeter {
+  let busyMs = 0;
+  let longestMs = 0;
+  let refreshLongestMs = 0;
+  return {
+    add(ms, refresh = false) {
+      busyMs += ms;
+      if (ms > longestMs) longestMs = ms;
+      if (refresh && ms > refreshLongestMs) refreshLongestMs = ms;
+    },
+    report() {
+      const refresh = refresher.takeOutcome();
+      if (busyMs === 0 && refresh.minuteRows === 0 && refresh.hourRows === 0) return;
+      send(port, { type: 'load', load: { busyMs, longestMs, refreshLongestMs, refresh } });
+      busyMs = 0;
+      longestMs = 0;
+      refreshLongestMs = 0;
+    },
+  };
+}
+
+/**
+ * The re-aggregation runs in slices of REFRESH_SLICE_MS. setImmediate lets
+ * the batches that arrived meanwhile in first, so an ingest commit waits
+ * behind one slice at most; with nothing stale it polls for closing minutes.
+ */
+function startBackgroundRefresh(
+  refresher: RollupRefresher,
+  load: LoadMeter,
+  port: MessagePort,
+): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  let lastReport = performance.now();
+  const tick = (): void => {
+    if (stopped) return;
+    let more = false;
+    const started = performance.now();
+    try {
+      more = refresher.step(started + REFRESH_SLICE_MS, Date.now());
+    } catch (err) {
+      // A failed slice (a full disk) is retried at the next poll; ingest goes on.
+      send(port, { type: 'refresh-failed', error: toThreadError(err) });
+    }
+    const ended = performance.now();
+    load.add(ended - started, true);
+    if (ended - lastReport >= REFRESH_POLL_MS) {
+      lastReport = ended;
+      load.report();
+    }
+    timer = more ? setImmediate(tick) : setTimeout(tick, REFRESH_POLL_MS);
+  };
+  timer = setTimeout(tick, 0);
+  return {
+    stop() {
+      stopped = true;
+      if (timer !== undefined) {
+        clearTimeout(timer as NodeJS.Timeout);
+        clearImmediate(timer as NodeJS.Immediate);
+      }
+    },
+  };
 }
 
 function send(port: MessagePort, message: FromThread): void {

@@ -1,20 +1,30 @@
-// The analytics end to end on the main-thread side, with the real worker pool
-// (build/ must be current) and a clock the test moves; ticks run on real
-// timers every few ms, so the test waits for writes, never for time.
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AlertMessage, createAnalytics } from '../../pipelines/analytics/analytics.js';
-import { type AnalyticsPool, createAnalyticsPool } from '../../pipelines/analytics/analytics-pool.js';
+// The analytics on the main-thread side: committed batches in, alert
+// transitions stored then published. The first test runs the real worker
+// pool (build/ must be current); the others score in-process, with tasks the
+// test releases, so they wait for events, never for time.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GatewayError } from '../../core/errors.js';
+import {
+  type AlertMessage,
+  type AnalyticsObserver,
+  type AnalyticsOptions,
+  createAnalytics,
+} from '../../pipelines/analytics/analytics.js';
+import { createAnalyticsPool } from '../../pipelines/analytics/analytics-pool.js';
+import {
+  type ScoreResult,
+  type ScoreTask,
+  scoreReadings,
+} from '../../pipelines/analytics-workers/score-readings.js';
 import type { SettledBatch } from '../../pipelines/commit-batches.js';
 import type { ParsedMessage, Reading } from '../../pipelines/telemetry.js';
-import { ALL_MINUTES_CLOSED, type WriteBatch, type WriteResult } from '../../storage/port.js';
+import type { AlertState, WriteBatch, WriteResult } from '../../storage/port.js';
 import { mulberry32 } from './random.js';
 
-const M = Date.UTC(2025, 5, 1, 12, 30); // a minute start
-const LATENESS = 180_000;
+const T0 = Date.UTC(2025, 5, 1, 12, 30);
 
-function settled(deviceId: string, readings: Reading[], duplicates = 0): SettledBatch {
-  const message: ParsedMessage = {
+function message(deviceId: string, readings: Reading[]): ParsedMessage {
+  return {
     message: {
       topic: `devices/${deviceId}/telemetry`,
       payload: new Uint8Array(),
@@ -27,8 +37,11 @@ function settled(deviceId: string, readings: Reading[], duplicates = 0): Settled
     rejections: [],
     rejectedCount: 0,
   };
+}
+
+function settled(deviceId: string, readings: Reading[], duplicates = 0): SettledBatch {
   return {
-    messages: [message],
+    messages: [message(deviceId, readings)],
     readings: readings.length,
     deadLetters: 0,
     result: { inserted: readings.length - duplicates, duplicates, deadLetters: 0, commitMs: 1 },
@@ -36,189 +49,303 @@ function settled(deviceId: string, readings: Reading[], duplicates = 0): Settled
   };
 }
 
+/** One reading a second around 21, from second `from` on. */
+function normal(from: number, count: number, metric = 'temp', seed = 11): Reading[] {
+  const rand = mulberry32(seed + from);
+  return Array.from({ length: count }, (_, i) => ({
+    metric,
+    ts: T0 + (from + i) * 1000,
+    value: 21 + (rand() - 0.5) * 0.3,
+  }));
+}
+
+/** Resolves when `ready()` holds, re-checked after every event the harness sees. */
+function events() {
+  const waiters: Array<() => void> = [];
+  return {
+    notify: () => {
+      for (const w of waiters.splice(0)) w();
+    },
+    until: (ready: () => boolean): Promise<void> =>
+      new Promise((resolve) => {
+        const check = () => (ready() ? resolve() : waiters.push(check));
+        check();
+      }),
+  };
+}
+
+function harness(overrides: Partial<AnalyticsOptions> = {}) {
+  const ev = events();
+  const writes: WriteBatch[] = [];
+  const alerts: AlertMessage[] = [];
+  const failures: GatewayError[] = [];
+  const counts = { late: 0, skipped: 0, dropped: 0, evicted: 0, anomalies: 0, raised: 0, cleared: 0 };
+  const delays: number[] = [];
+  let clock = 1_000;
+  const observer: AnalyticsObserver = {
+    late: (n) => (counts.late += n),
+    skipped: (n) => (counts.skipped += n),
+    dropped: (n) => (counts.dropped += n),
+    evicted: (n) => (counts.evicted += n),
+    anomalies: (n) => (counts.anomalies += n),
+    alerts: (state: AlertState, n) => (counts[state] += n),
+    alertDelay: (ms) => {
+      delays.push(ms);
+      ev.notify();
+    },
+    failed: (err) => {
+      failures.push(err);
+      ev.notify();
+    },
+  };
+  const analytics = createAnalytics({
+    writer: {
+      async write(batch): Promise<WriteResult> {
+        writes.push(batch);
+        return { inserted: 0, duplicates: 0, deadLetters: 0, commitMs: 0 };
+      },
+    },
+    runTask: async (task) => scoreReadings(task),
+    publishAlert: (alert) => {
+      alerts.push(alert);
+      ev.notify();
+    },
+    observer,
+    now: () => clock,
+    ...overrides,
+  });
+  return {
+    analytics,
+    writes,
+    alerts,
+    failures,
+    counts,
+    delays,
+    until: ev.until,
+    notify: ev.notify,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+  };
+}
+
+/** Tasks that wait for the test to release them, scored in-process. */
+function gatedTasks(onTask: () => void) {
+  const tasks: Array<{ task: ScoreTask; release: () => void }> = [];
+  return {
+    tasks,
+    runTask: (task: ScoreTask) =>
+      new Promise<ScoreResult>((resolve) => {
+        tasks.push({ task, release: () => resolve(scoreReadings(task)) });
+        onTask();
+      }),
+  };
+}
+
 describe('analytics', () => {
-  let pool: AnalyticsPool;
-  let now: number;
-  let writes: WriteBatch[];
-  let waiters: Array<() => void>;
-  const counts = { tooLate: 0, skipped: 0, anomalies: 0 };
-  const failures: unknown[] = [];
-  const alerts: Array<{ topic: string; alert: AlertMessage }> = [];
-  const scheduler: SchedulerLike = {
-    now: () => now,
-    schedule: asyncScheduler.schedule.bind(asyncScheduler) as SchedulerLike['schedule'],
-  };
-  const alerted = (): Promise<void> =>
-    new Promise((resolve) => {
-      const check = () => (alerts.length > 0 ? resolve() : waiters.push(check));
-      check();
-    });
-  const nextWrite = (): Promise<WriteBatch> => {
-    const seen = writes.length;
-    return new Promise((resolve) => {
-      const check = () => (writes.length > seen ? resolve(writes[seen]!) : waiters.push(check));
-      check();
-    });
-  };
-
-  beforeEach(() => {
-    pool = createAnalyticsPool({ threads: 1 });
-    writes = [];
-    waiters = [];
-    alerts.length = 0;
-    Object.assign(counts, { tooLate: 0, skipped: 0, anomalies: 0 });
-  });
+  const pools: Array<{ close(): Promise<void> }> = [];
   afterEach(async () => {
-    await pool.close();
-    expect(failures).toEqual([]);
+    await Promise.all(pools.splice(0).map((p) => p.close()));
   });
 
-  const start = () =>
-    createAnalytics({
-      writer: {
-        async write(batch): Promise<WriteResult> {
-          writes.push(batch);
-          for (const w of waiters.splice(0)) w();
-          return { inserted: 0, duplicates: 0, deadLetters: 0, commitMs: 0 };
-        },
-      },
-      runTask: (task) => pool.run(task),
-      publishAlert: (alert) => {
-        alerts.push({ topic: `alerts/${alert.device}`, alert });
-        for (const w of waiters.splice(0)) w();
-      },
-      observer: {
-        tooLate: (n) => (counts.tooLate += n),
-        skipped: (n) => (counts.skipped += n),
-        anomalies: (n) => (counts.anomalies += n),
-        failed: (err) => failures.push(err),
-      },
-      latenessMs: LATENESS,
-      emitDelayMs: 5_000,
-      tickMs: 5,
-      scheduler,
+  it('scores each batch in the pool as it commits: 60 normal readings in one batch, then a far-off one raises an alert; normal ones clear it', async () => {
+    const pool = createAnalyticsPool({ threads: 1 });
+    pools.push(pool);
+    const h = harness({ runTask: (task) => pool.run(task) });
+    h.analytics.committed(settled('pi-1', normal(0, 60)));
+    h.analytics.committed(settled('pi-1', [{ metric: 'temp', ts: T0 + 60_000, value: 36 }]));
+    await h.until(() => h.alerts.length === 1);
+
+    const raised = h.alerts[0]!;
+    expect(raised).toMatchObject({
+      state: 'raised',
+      device: 'pi-1',
+      metric: 'temp',
+      ts: T0 + 60_000,
+      value: 36,
     });
+    expect(raised.score).toBeGreaterThan(6);
+    expect(raised.expected[0]).toBeLessThan(21);
+    expect(raised.expected[1]).toBeGreaterThan(21);
+    expect(raised.expected[1]).toBeLessThan(36);
+    // Stored before it is published.
+    expect(h.writes.at(-1)!.anomalies).toEqual([
+      {
+        deviceId: 'pi-1',
+        metric: 'temp',
+        ts: T0 + 60_000,
+        value: 36,
+        score: raised.score,
+        expectedLow: raised.expected[0],
+        expectedHigh: raised.expected[1],
+        state: 'raised',
+      },
+    ]);
+    expect(h.writes.at(-1)!.readings.ts).toHaveLength(0);
 
-  it('rolls up a closed minute in the pool, stores and publishes its spike, then corrects it with a late reading', async () => {
-    now = M + 1_000;
-    const analytics = start();
-    const rand = mulberry32(11);
-    const readings: Reading[] = [];
-    for (let s = 0; s < 60; s++) {
-      const value = s === 40 ? 36 : 21 + (rand() - 0.5) * 0.3;
-      readings.push({ metric: 'temp', ts: M + s * 1_000, value });
-    }
-    analytics.committed(settled('pi-1', readings.slice(0, 30)));
-    analytics.committed(settled('pi-1', readings.slice(30)));
+    // Five normal readings (the default hysteresis), some alone, some in a batch.
+    h.analytics.committed(settled('pi-1', normal(61, 1)));
+    h.analytics.committed(settled('pi-1', normal(62, 4)));
+    await h.until(() => h.alerts.length === 2);
+    expect(h.alerts[1]).toMatchObject({ state: 'cleared', device: 'pi-1', ts: T0 + 65_000 });
+    expect(h.writes.at(-1)!.anomalies).toMatchObject([{ state: 'cleared', ts: T0 + 65_000 }]);
 
-    const closing = nextWrite();
-    now = M + 65_000;
-    const closed = await closing;
-    expect(Array.from(closed.rollups!.bucket)).toEqual([M]);
-    expect(closed.rollups!.count[0]).toBe(60);
-    expect(closed.rollups!.max[0]).toBe(36);
-    expect(closed.rollups!.devices[closed.rollups!.deviceIndex[0]!]).toBe('pi-1');
-    expect(closed.anomalies).toMatchObject([{ deviceId: 'pi-1', metric: 'temp', ts: M + 40_000, value: 36 }]);
-    // Published once the anomaly is stored.
-    await alerted();
-    expect(alerts).toHaveLength(1);
-    const { topic, alert } = alerts[0]!;
-    expect(topic).toBe('alerts/pi-1');
-    expect(alert).toMatchObject({ device: 'pi-1', metric: 'temp', ts: M + 40_000, value: 36 });
-    expect(alert.score).toBeGreaterThan(6);
-    expect(alert.expected[0]).toBeLessThan(21);
-    expect(alert.expected[1]).toBeGreaterThan(21);
-    expect(alert.expected[1]).toBeLessThan(36);
+    await h.analytics.drain();
+    expect(h.counts).toMatchObject({ anomalies: 1, raised: 1, cleared: 1, late: 0, skipped: 0, dropped: 0 });
+    expect(h.delays).toEqual([0, 0]);
+    expect(h.failures).toEqual([]);
+  });
 
-    // After the minute closed: a correction of just the late reading's state.
-    const correcting = nextWrite();
-    analytics.committed(settled('pi-1', [{ metric: 'temp', ts: M + 59_500, value: 22 }]));
-    const correction = await correcting;
-    expect(Array.from(correction.rollups!.bucket)).toEqual([M]);
-    expect(correction.rollups!.count[0]).toBe(1);
-    expect(correction.anomalies).toEqual([]);
+  it("sends what commits while a task runs as one task, in commit order, and measures the delay from each batch's ack", async () => {
+    let h!: ReturnType<typeof harness>;
+    const gate = gatedTasks(() => h.notify());
+    h = harness({ runTask: gate.runTask });
+    h.analytics.committed(settled('pi-1', normal(0, 30)));
+    await h.until(() => gate.tasks.length === 1);
+    // Three batches commit while the first task runs: the far-off reading in the second.
+    h.analytics.committed(settled('pi-1', normal(30, 30)));
+    h.advance(100);
+    h.analytics.committed(settled('pi-1', [{ metric: 'temp', ts: T0 + 60_000, value: 36 }]));
+    h.advance(100);
+    h.analytics.committed(settled('pi-1', normal(61, 2)));
+    gate.tasks[0]!.release();
+    await h.until(() => gate.tasks.length === 2);
+    const second = gate.tasks[1]!.task;
+    expect(Array.from(second.ts)).toEqual([
+      ...normal(30, 30).map((r) => r.ts),
+      T0 + 60_000,
+      ...normal(61, 2).map((r) => r.ts),
+    ]);
+    h.advance(50);
+    gate.tasks[1]!.release();
+    await h.until(() => h.delays.length === 1);
+    expect(h.alerts[0]).toMatchObject({ state: 'raised', ts: T0 + 60_000 });
+    // Acked at 1100 (the batch that carried it), published at 1250.
+    expect(h.delays).toEqual([150]);
+    await h.analytics.drain();
+    expect(gate.tasks).toHaveLength(2);
+  });
 
-    // Beyond the lateness: stored raw by the pipeline, counted here, not rolled up.
-    now = M + 60_000 + LATENESS;
-    analytics.committed(settled('pi-1', [{ metric: 'temp', ts: M + 59_700, value: 22 }]));
-    expect(counts.tooLate).toBe(1);
-
+  it('judges a late reading without learning from it, and leaves out probable retransmits', async () => {
+    const h = harness();
+    h.analytics.committed(settled('pi-1', normal(0, 60)));
+    // Older than the newest scored reading, but not a retransmit (no duplicates in its batch).
+    h.analytics.committed(settled('pi-1', [{ metric: 'temp', ts: T0 + 30_500, value: 21 }]));
     // A batch with duplicates: readings no newer than the series' newest are taken for retransmits.
-    analytics.committed(
+    h.analytics.committed(
       settled(
         'pi-1',
         [
-          { metric: 'temp', ts: M + 10_000, value: 21 },
-          { metric: 'temp', ts: now, value: 21.1 },
+          { metric: 'temp', ts: T0 + 10_000, value: 21 },
+          { metric: 'temp', ts: T0 + 60_000, value: 21.1 },
         ],
         1,
       ),
     );
-    expect(counts.skipped).toBe(1);
-
-    // Shutdown closes the open minute at once.
-    const draining = nextWrite();
-    await analytics.drain();
-    const last = await draining;
-    expect(Array.from(last.rollups!.bucket)).toEqual([Math.floor(now / 60_000) * 60_000]);
-    // The minute in progress is closed early, but the watermark stays at the clock's boundary.
-    expect(last.analyticsWatermark).toBe(Math.floor((now - 5_000) / 60_000) * 60_000);
-    expect(counts.anomalies).toBe(1);
-    // Then the clean-stop mark: every minute is committed, the next start rebuilds nothing.
-    expect(writes).toHaveLength(4);
-    expect(writes[3]!.analyticsWatermark).toBe(ALL_MINUTES_CLOSED);
-    expect(writes[3]!.rollups).toBeUndefined();
+    await h.analytics.drain();
+    expect(h.counts).toMatchObject({ late: 1, skipped: 1, anomalies: 0 });
   });
 
-  it("marks a closed minute's last rollup slice with the analytics watermark, and corrections not", async () => {
-    now = M + 1_000;
-    const analytics = start();
-    // More series than one slice holds (ROLLUP_ROWS_PER_WRITE): the minute is written in two.
-    for (let d = 0; d < 300; d++)
-      analytics.committed(settled(`pi-${d}`, [{ metric: 'temp', ts: M + d, value: 20 }]));
-    const first = nextWrite();
-    now = M + 65_000;
-    const head = await first;
-    const tail = writes.length > 1 ? writes[1]! : await nextWrite();
-    expect(head.rollups!.bucket.length + tail.rollups!.bucket.length).toBe(300);
-    expect(head.analyticsWatermark).toBeUndefined();
-    expect(tail.analyticsWatermark).toBe(M + 60_000);
-
-    const correcting = nextWrite();
-    analytics.committed(settled('pi-0', [{ metric: 'temp', ts: M + 59_000, value: 21 }]));
-    const correction = await correcting;
-    expect(correction.rollups!.count[0]).toBe(1);
-    expect(correction.analyticsWatermark).toBeUndefined();
-    await analytics.drain();
-  });
-
-  it('leaves no clean-stop mark after a lost rollup write, so the next start rebuilds', async () => {
-    now = M + 1_000;
-    const seen: WriteBatch[] = [];
-    const lost: unknown[] = [];
-    const analytics = createAnalytics({
-      writer: {
-        async write(batch): Promise<WriteResult> {
-          seen.push(batch);
-          if (batch.rollups !== undefined && seen.length === 1) throw new Error('disk full');
-          return { inserted: 0, duplicates: 0, deadLetters: 0, commitMs: 0 };
-        },
+  it('reports a failed task with a code and goes on with the next, every series warming up again', async () => {
+    let calls = 0;
+    const h = harness({
+      runTask: async (task) => {
+        if (++calls === 2) throw new Error('worker died');
+        return scoreReadings(task);
       },
-      runTask: (task) => pool.run(task),
-      publishAlert: () => {},
-      observer: {
-        tooLate: () => {},
-        skipped: () => {},
-        anomalies: () => {},
-        failed: (err) => lost.push(err),
-      },
-      latenessMs: LATENESS,
-      scheduler,
     });
-    analytics.committed(settled('pi-1', [{ metric: 'temp', ts: M + 500, value: 20 }]));
-    await analytics.drain();
-    expect(lost).toHaveLength(1);
-    expect(seen).toHaveLength(1);
-    expect(seen.some((b) => b.analyticsWatermark === ALL_MINUTES_CLOSED)).toBe(false);
+    h.analytics.committed(settled('pi-1', normal(0, 60)));
+    h.analytics.committed(settled('pi-1', normal(60, 1)));
+    await h.until(() => h.failures.length === 1);
+    expect(h.failures[0]).toMatchObject({ code: 'GW_ERR_ANALYTICS_TASK', cause: { message: 'worker died' } });
+    // The state went with the failed task: the far-off reading is warm-up now.
+    h.analytics.committed(settled('pi-1', [{ metric: 'temp', ts: T0 + 61_000, value: 36 }]));
+    await h.analytics.drain();
+    expect(calls).toBe(3);
+    expect(h.alerts).toEqual([]);
+  });
+
+  it('publishes nothing when the alerts cannot be stored', async () => {
+    const h = harness({
+      writer: {
+        write: () => Promise.reject(Object.assign(new Error('disk full'), { code: 'GW_ERR_STORAGE_FULL' })),
+      },
+    });
+    h.analytics.committed(
+      settled('pi-1', [...normal(0, 60), { metric: 'temp', ts: T0 + 60_000, value: 36 }]),
+    );
+    await h.analytics.drain();
+    expect(h.failures).toMatchObject([
+      { code: 'GW_ERR_ANALYTICS_ALERTS_LOST', cause: { code: 'GW_ERR_STORAGE_FULL' } },
+    ]);
+    expect(h.alerts).toEqual([]);
+    expect(h.counts.raised).toBe(0);
+  });
+
+  it('keeps the state of at most maxSeries series: a series that lost its slot warms up again', async () => {
+    let h!: ReturnType<typeof harness>;
+    const gate = gatedTasks(() => h.notify());
+    h = harness({ runTask: gate.runTask, maxSeries: 2 });
+    /** Lets task n run and waits until the next one has been sent: by then task n has come back. */
+    const releaseTask = async (n: number) => {
+      gate.tasks[n - 1]!.release();
+      await h.until(() => gate.tasks.length > n);
+    };
+    h.analytics.committed(settled('pi-1', normal(0, 60)));
+    h.analytics.committed(settled('pi-2', normal(0, 60)));
+    await releaseTask(1);
+    // Task 1 is back: pi-1, the least recently seen, gives its slot to pi-3.
+    h.analytics.committed(settled('pi-3', normal(0, 60)));
+    // pi-2's slot is out with task 2, so pi-1, back, finds no slot yet: not scored, counted.
+    h.analytics.committed(settled('pi-1', normal(60, 1)));
+    expect(h.counts).toMatchObject({ evicted: 1, dropped: 1 });
+    await releaseTask(2);
+    // Now pi-1 takes pi-2's slot and starts over: 36 is part of its warm-up.
+    h.analytics.committed(settled('pi-1', [{ metric: 'temp', ts: T0 + 61_000, value: 36 }]));
+    // pi-3 kept its state: the same value raises its alert.
+    h.analytics.committed(settled('pi-3', [{ metric: 'temp', ts: T0 + 60_000, value: 36 }]));
+    await releaseTask(3);
+    gate.tasks[3]!.release();
+    await h.analytics.drain();
+    expect(h.counts.evicted).toBe(2);
+    expect(Array.from(gate.tasks[3]!.task.reset)).toEqual([1]);
+    expect(h.alerts.map((a) => a.device)).toEqual(['pi-3']);
+  });
+
+  it('drops batches beyond maxQueuedReadings while the worker is behind, and counts them', async () => {
+    let h!: ReturnType<typeof harness>;
+    const gate = gatedTasks(() => h.notify());
+    h = harness({ runTask: gate.runTask, maxQueuedReadings: 100 });
+    h.analytics.committed(settled('pi-1', normal(0, 60)));
+    await h.until(() => gate.tasks.length === 1);
+    h.analytics.committed(settled('pi-1', normal(60, 60)));
+    h.analytics.committed(settled('pi-1', normal(120, 60)));
+    expect(h.counts.dropped).toBe(60);
+    gate.tasks[0]!.release();
+    await h.until(() => gate.tasks.length === 2);
+    gate.tasks[1]!.release();
+    await h.analytics.drain();
+    expect(gate.tasks[1]!.task.ts).toHaveLength(60);
+  });
+
+  it('drains: whatever committed is scored and its alerts published before drain() resolves; later batches are ignored', async () => {
+    let h!: ReturnType<typeof harness>;
+    const gate = gatedTasks(() => h.notify());
+    h = harness({ runTask: gate.runTask });
+    h.analytics.committed(settled('pi-1', normal(0, 60)));
+    await h.until(() => gate.tasks.length === 1);
+    h.analytics.committed(settled('pi-1', [{ metric: 'temp', ts: T0 + 60_000, value: 36 }]));
+    let drained = false;
+    const draining = h.analytics.drain().then(() => {
+      drained = true;
+    });
+    h.analytics.committed(settled('pi-1', normal(61, 10)));
+    gate.tasks[0]!.release();
+    await h.until(() => gate.tasks.length === 2);
+    expect(drained).toBe(false);
+    gate.tasks[1]!.release();
+    await draining;
+    expect(h.alerts.map((a) => a.state)).toEqual(['raised']);
+    expect(gate.tasks).toHaveLength(2);
   });
 });

@@ -1,13 +1,14 @@
-// The analytics as wired in the gateway: readings published over MQTT reach
-// the 1m and 1h tiers and the anomaly table, the spike is published on
-// alerts/{deviceId}, and gateway.query answers while the gateway runs.
+// The analytics as wired in the gateway: readings published over MQTT are
+// scored as their batch commits, the spike is stored in the anomaly table and
+// published on alerts/{deviceId} while the gateway runs, and gateway.query
+// answers off the main thread.
 import { connectAsync } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { openSqliteQueryService } from '../../storage/sqlite/query/sqlite-query-service.js';
 import { startInProcessGateway } from '../support/in-process-gateway.js';
 
 describe('gateway analytics', () => {
-  it('rolls up, detects and publishes a spike, and answers queries off the main thread', async () => {
+  it('detects, stores and publishes a spike as it commits, and answers queries off the main thread', async () => {
     const gw = await startInProcessGateway();
     const client = await connectAsync(`mqtt://127.0.0.1:${gw.gateway.mqtt.port}`, {
       clientId: 'watcher',
@@ -18,7 +19,7 @@ describe('gateway analytics', () => {
       const alert = new Promise<{ topic: string; body: Record<string, unknown> }>((resolve) =>
         client.once('message', (topic, payload) => resolve({ topic, body: JSON.parse(payload.toString()) })),
       );
-      // One minute of readings: all in the minute now open, so none of them is late.
+      // One message of readings, all in the minute now open.
       const minute = Math.floor(Date.now() / 60_000) * 60_000;
       const readings = Array.from({ length: 45 }, (_, i) => ({
         ts: minute + i,
@@ -32,11 +33,11 @@ describe('gateway analytics', () => {
       ]);
       expect((await gw.gateway.query.devices()).map((d) => d.deviceId)).toContain('pi-9');
 
-      // Shutdown closes the open minute: rollups written, the alert published before the broker goes.
-      await gw.gateway.close();
+      // Scored as the batch committed: the alert comes without a shutdown.
       expect(await alert).toEqual({
         topic: 'alerts/pi-9',
         body: {
+          state: 'raised',
           device: 'pi-9',
           metric: 'temp',
           ts: minute + 40,
@@ -45,6 +46,11 @@ describe('gateway analytics', () => {
           expected: [expect.any(Number), expect.any(Number)],
         },
       });
+      // Stored before it was published.
+      expect(await gw.gateway.query.anomalies({ from: 0 })).toMatchObject([
+        { deviceId: 'pi-9', metric: 'temp', ts: minute + 40, value: 60, state: 'raised' },
+      ]);
+      await gw.gateway.close();
     } finally {
       client.end(true);
       await gw.close();
@@ -66,7 +72,7 @@ describe('gateway analytics', () => {
       });
       expect((await query.series({ ...q, bucketMs: 3_600_000 })).tier).toBe('1h');
       expect(await query.anomalies({ from: 0 })).toMatchObject([
-        { deviceId: 'pi-9', metric: 'temp', value: 60 },
+        { deviceId: 'pi-9', metric: 'temp', value: 60, state: 'raised' },
       ]);
     } finally {
       await query.close();

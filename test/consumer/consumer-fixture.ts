@@ -4,7 +4,7 @@
 // broker's other users do not collide.
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
-import { type GatewayProcess, spawnGateway } from '../support/spawn-gateway.js';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
 
 export const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883';
 

@@ -4,9 +4,9 @@
 // publisher must end up stored exactly once, also when one gateway is killed
 // with SIGKILL mid-run and restarted with the same ClientId.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GatewayProcess } from '../../simulators/gateway-process.js';
 import { createTestSchema, type TestSchema } from '../postgres/pg-schema.js';
 import { METRICS, startAckedLoad } from '../support/load.js';
-import type { GatewayProcess } from '../support/spawn-gateway.js';
 import { discardSessions, runId, spawnConsumer, untilLogged } from './consumer-fixture.js';
 
 const SESSIONS = 2;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../support/spawn-gateway.js';
+import { ROOT } from '../../simulators/run-cli.js';
 
 describe.runIf(process.platform === 'linux')('idleThreadPriority', () => {
   it('puts the calling worker thread, and only it, in SCHED_IDLE', () => {

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../gateway/config.js';
-import { envName, flagName, OPTION_SPECS } from '../../gateway/config-options.js';
-import { ROOT } from '../support/spawn-gateway.js';
+import { ROOT } from '../../simulators/run-cli.js';
 
 const files = (content: string) => () => content;
 
@@ -54,13 +52,5 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ argv: ['--config', join(ROOT, 'no-such.json')], env: {} })).toThrow(
       expect.objectContaining({ code: 'GW_ERR_CONFIG_FILE' }),
     );
-  });
-
-  it('has every option documented in the README configuration table', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    for (const spec of OPTION_SPECS) {
-      expect(readme).toContain(`\`--${flagName(spec.key)}\``);
-      expect(readme).toContain(`\`${envName(spec.key)}\``);
-    }
   });
 });

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
+import { tempDir } from '../../simulators/run-cli.js';
 import { METRICS, startAckedLoad } from '../support/load.js';
-import { type GatewayProcess, spawnGateway, tempDir } from '../support/spawn-gateway.js';
 
 const running: GatewayProcess[] = [];
 afterEach(async () => {

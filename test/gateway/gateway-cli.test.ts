@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type GatewayProcess, runCli, spawnGateway, tempDir } from '../support/spawn-gateway.js';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
+import { runCli, tempDir } from '../../simulators/run-cli.js';
 
 const exec = promisify(execFile);
 const running: GatewayProcess[] = [];

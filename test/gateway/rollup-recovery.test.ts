@@ -2,9 +2,10 @@
 // and 1-hour tiers hold every acknowledged reading once (gateway/recover-rollups.ts).
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
 import { connectLeanPublisher } from '../../simulators/lean-publisher.js';
+import { runCli, tempDir } from '../../simulators/run-cli.js';
 import type { SeriesResponse } from '../../storage/query/responses.js';
-import { type GatewayProcess, runCli, spawnGateway, tempDir } from '../support/spawn-gateway.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

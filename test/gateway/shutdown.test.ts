@@ -21,18 +21,21 @@ function gatedWriter(writer: StorageWriter) {
   const held = new Promise<void>((resolve) => {
     onHeld = resolve;
   });
-  const gated: StorageWriter = {
-    write: async (batch: WriteBatch) => {
-      if (batch.readings.ts.length > 0) {
-        onHeld();
-        await gate;
-      }
-      return writer.write(batch);
-    },
-    recoverRollups: (options) => writer.recoverRollups(options),
-    health: () => writer.health(),
-    close: () => writer.close(),
+  const write = async (batch: WriteBatch) => {
+    if (batch.readings.ts.length > 0) {
+      onHeld();
+      await gate;
+    }
+    return writer.write(batch);
   };
+  // Everything else is the real writer's, whatever the port grows.
+  const gated = new Proxy(writer, {
+    get(target, prop) {
+      if (prop === 'write') return write;
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   return { gated, held, open };
 }
 

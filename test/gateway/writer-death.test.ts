@@ -8,8 +8,9 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
 import { connectLeanPublisher } from '../../simulators/lean-publisher.js';
-import { type GatewayProcess, ROOT, spawnGateway, tempDir } from '../support/spawn-gateway.js';
+import { ROOT, tempDir } from '../../simulators/run-cli.js';
 
 const PRELOAD = join(ROOT, 'build', 'test', 'gateway', 'support', 'writer-dies-on-readings.js');
 

@@ -2,8 +2,9 @@ import { PassThrough } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { createConnectionGuard } from '../../gateway/limits/connection-guard.js';
-import { createDeviceRateLimiter } from '../../gateway/limits/device-rate-limiter.js';
 import { createPacketSizeScanner } from '../../gateway/limits/packet-size-guard.js';
+import { createPublishThrottle } from '../../gateway/limits/publish-throttle.js';
+import { createRateBudget } from '../../gateway/limits/rate-budget.js';
 
 const publish = (bytes: number) =>
   mqttPacket.generate({
@@ -61,33 +62,129 @@ describe('packet size scanner', () => {
   });
 });
 
-describe('device rate limiter', () => {
-  it('allows the burst, then the rate, per device', () => {
-    const limiter = createDeviceRateLimiter({ ratePerSecond: 10, burst: 5 });
-    const taken = Array.from({ length: 7 }, () => limiter.take('a', 0));
-    expect(taken).toEqual([true, true, true, true, true, false, false]);
-    // another device has its own bucket
-    expect(limiter.take('b', 0)).toBe(true);
-    // 100 ms refill one token at 10/s
-    expect(limiter.take('a', 100)).toBe(true);
-    expect(limiter.take('a', 100)).toBe(false);
-    // never more than the burst
-    expect(Array.from({ length: 7 }, () => limiter.take('a', 60_000)).filter(Boolean)).toHaveLength(5);
+describe('rate budget', () => {
+  it('lets the burst through at once, then says how long each further message waits', () => {
+    const budget = createRateBudget<string>({ ratePerSecond: 10, burst: 5 });
+    const waits = Array.from({ length: 7 }, () => budget.reserve('a', 0));
+    expect(waits).toEqual([0, 0, 0, 0, 0, 100, 200]);
+    // another key has its own bucket
+    expect(budget.reserve('b', 0)).toBe(0);
+    // the debt of two held messages is repaid first: at 100 ms the next waits 200 ms more
+    expect(budget.reserve('a', 100)).toBe(200);
+    // never more than the burst saved up
+    const later = Array.from({ length: 7 }, () => budget.reserve('a', 60_000));
+    expect(later.filter((w) => w === 0)).toHaveLength(5);
   });
 
-  it('forgets idle devices, so buckets do not grow without bound', () => {
-    const limiter = createDeviceRateLimiter({ ratePerSecond: 100, burst: 100 });
-    for (let i = 0; i < 10_000; i++) limiter.take(`d${i}`, 0);
-    expect(limiter.tracked).toBe(10_000);
+  it('forgets keys whose bucket has refilled, so buckets do not grow without bound', () => {
+    const budget = createRateBudget<string>({ ratePerSecond: 100, burst: 100 });
+    for (let i = 0; i < 10_000; i++) budget.reserve(`d${i}`, 0);
+    // a key in debt is kept until its debt is repaid
+    for (let i = 0; i < 200; i++) budget.reserve('debtor', 0);
+    expect(budget.tracked).toBe(10_001);
     // a full bucket (1 s here) is the same as none: the next sweep drops them
-    limiter.take('late', 1000);
-    expect(limiter.tracked).toBe(1);
+    budget.reserve('late', 1000);
+    expect(budget.tracked).toBe(2);
+    // the debtor's 100 held messages are repaid by 2 s: then it goes too
+    budget.reserve('later', 2000);
+    expect(budget.tracked).toBe(1);
   });
 
   it('is off at rate 0', () => {
-    const limiter = createDeviceRateLimiter({ ratePerSecond: 0, burst: 1 });
-    expect(Array.from({ length: 100 }, () => limiter.take('a', 0)).every(Boolean)).toBe(true);
-    expect(limiter.tracked).toBe(0);
+    const budget = createRateBudget<string>({ ratePerSecond: 0, burst: 1 });
+    expect(Array.from({ length: 100 }, () => budget.reserve('a', 0)).every((w) => w === 0)).toBe(true);
+    expect(budget.tracked).toBe(0);
+  });
+});
+
+describe('publish throttle', () => {
+  // Virtual time: the clock and the one timer are the test's.
+  function virtualTime() {
+    let t = 0;
+    let pending: { fn: () => void; at: number } | undefined;
+    return {
+      now: () => t,
+      timers: {
+        set(fn: () => void, ms: number) {
+          pending = { fn, at: t + ms };
+          return pending;
+        },
+        clear(handle: unknown) {
+          if (pending === handle) pending = undefined;
+        },
+      },
+      /** advances to `to`, firing the timer whenever it falls due */
+      advance(to: number) {
+        while (pending !== undefined && pending.at <= to) {
+          const p = pending;
+          pending = undefined;
+          t = p.at;
+          p.fn();
+        }
+        t = to;
+      },
+    };
+  }
+
+  it('holds messages over the device budget and releases them in order at the rate', () => {
+    const time = virtualTime();
+    const held: string[] = [];
+    const throttle = createPublishThrottle({
+      device: { ratePerSecond: 10, burst: 2 },
+      connection: { ratePerSecond: 0, burst: 1 },
+      onHeld: (scope) => held.push(scope),
+      now: time.now,
+      timers: time.timers,
+    });
+    const out: string[] = [];
+    const conn = {};
+    const results = ['m1', 'm2', 'm3', 'm4'].map((m) => throttle.admit('a', conn, () => out.push(m)));
+    expect(results).toEqual([false, false, true, true]);
+    expect(out).toEqual(['m1', 'm2']);
+    expect(held).toEqual(['device', 'device']);
+    time.advance(99);
+    expect(out).toEqual(['m1', 'm2']);
+    time.advance(100);
+    expect(out).toEqual(['m1', 'm2', 'm3']);
+    time.advance(200);
+    expect(out).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect(throttle.held).toBe(0);
+  });
+
+  it('bounds a connection over many device ids, without making one id wait behind another', () => {
+    const time = virtualTime();
+    const held: string[] = [];
+    const throttle = createPublishThrottle({
+      device: { ratePerSecond: 1, burst: 1 },
+      connection: { ratePerSecond: 100, burst: 3 },
+      onHeld: (scope) => held.push(scope),
+      now: time.now,
+      timers: time.timers,
+    });
+    const out: string[] = [];
+    const bridge = {};
+    // x twice: its second message waits 1 s for its device budget
+    for (const id of ['x', 'x', 'y', 'z', 'w']) throttle.admit(id, bridge, () => out.push(id));
+    expect(out).toEqual(['x', 'y']);
+    expect(held).toEqual(['device', 'connection', 'connection']);
+    time.advance(20);
+    // z and w were held by the connection budget only: they pass x's held message
+    expect(out).toEqual(['x', 'y', 'z', 'w']);
+    time.advance(1000);
+    expect(out).toEqual(['x', 'y', 'z', 'w', 'x']);
+    // another connection has its own connection budget
+    throttle.admit('v', {}, () => out.push('v'));
+    expect(out.at(-1)).toBe('v');
+  });
+
+  it('lets everything through at once with both budgets off', () => {
+    const throttle = createPublishThrottle({
+      device: { ratePerSecond: 0, burst: 1 },
+      connection: { ratePerSecond: 0, burst: 1 },
+    });
+    let n = 0;
+    for (let i = 0; i < 1000; i++) throttle.admit('a', null, () => n++);
+    expect(n).toBe(1000);
   });
 });
 

@@ -1,6 +1,7 @@
 // Field notes, hostile input 1: a huge declared Remaining Length followed by
 // a stall, or any oversized packet (aedes #1086).
 
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
 import { collectedRssKb } from './support/force-gc.js';
@@ -12,6 +13,22 @@ const MAX_PACKET = 131072;
 // by the packet guard, not by aedes' CONNECT timer.
 const CONNECT_TIMEOUT_MS = 600_000;
 const limitEvents = (code: string) => `gateway_limit_events_total{code="${code}"}`;
+
+/** Resolves once the gateway has logged a line matching `match` (it may have already). */
+function waitForLog(rig: HostileRig, match: (entry: Record<string, unknown>) => boolean): Promise<void> {
+  if (rig.gateway.logs.some(match)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: rig.gateway.proc.stdout! });
+    lines.on('line', () => {
+      // spawn-gateway's own reader parses each line into logs; check after it has
+      setImmediate(() => {
+        if (!rig.gateway.logs.some(match)) return;
+        lines.close();
+        resolve();
+      });
+    });
+  });
+}
 
 describe('oversized packets', () => {
   let rig: HostileRig;
@@ -83,6 +100,27 @@ describe('oversized packets', () => {
     const letters = await rig.deadLetters();
     expect(letters.find((l) => l.deviceId === 'big-payload')?.code).toBe('GW_ERR_PAYLOAD_TOO_LARGE');
     conn.destroy();
+  });
+
+  it('logs a warning once per client, with its ClientId and the limit, and counts every closure', async () => {
+    const isWarning = (clientId: string) => (e: Record<string, unknown>) =>
+      e.level === 40 && e.clientId === clientId && e.code === 'GW_ERR_PACKET_TOO_LARGE';
+    const before = await rig.metric(limitEvents('GW_ERR_PACKET_TOO_LARGE'));
+    const oversize = async (clientId: string) => {
+      const conn = await openConnected(rig.port, clientId);
+      conn.send(publishBytes(`devices/${clientId}/telemetry`, 'x'.repeat(MAX_PACKET), 1, 1));
+      await conn.closed;
+    };
+    await oversize('outgrown');
+    await waitForLog(rig, isWarning('outgrown'));
+    await oversize('outgrown');
+    // stdout is ordered: once the next client's warning is read, a second one for the first would have been too
+    await oversize('outgrown-2');
+    await waitForLog(rig, isWarning('outgrown-2'));
+    const warnings = rig.gateway.logs.filter(isWarning('outgrown'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ maxPacketBytes: MAX_PACKET });
+    expect(await rig.metric(limitEvents('GW_ERR_PACKET_TOO_LARGE'))).toBe(before + 3);
   });
 
   it('stays alive and ends every such connection when 300 of them stall at once', async () => {

@@ -23,6 +23,7 @@ function fake(): FakeQueryService {
     score: 6,
     expectedLow: 1,
     expectedHigh: 9,
+    state: 'raised',
   });
   return q;
 }
@@ -68,6 +69,20 @@ describe('GET /api/*', () => {
     expect(await get('/api/devices/pi-*/latest')).toMatchObject({
       status: 400,
       body: { error: { code: 'GW_ERR_QUERY_INVALID', param: 'id' } },
+    });
+  });
+
+  it("lists the union of the devices' metrics, each with how many devices have it", async () => {
+    const q = fake();
+    q.add({ deviceId: 'pi-2', metric: 'hum', ts: T, value: 40 });
+    expect(await get('/api/metrics', q)).toMatchObject({
+      status: 200,
+      body: {
+        metrics: [
+          { metric: 'hum', devices: 1 },
+          { metric: 'temp', devices: 2 },
+        ],
+      },
     });
   });
 
@@ -123,6 +138,7 @@ describe('GET /api/*', () => {
     ['/api/anomalies?limit=-1', 'GW_ERR_QUERY_INVALID', 'limit'],
     ['/api/anomalies?device=%2F', 'GW_ERR_QUERY_INVALID', 'device'],
     ['/api/devices?x=1', 'GW_ERR_QUERY_INVALID', 'x'],
+    ['/api/metrics?device=pi-1', 'GW_ERR_QUERY_INVALID', 'device'],
   ])('GET %s answers 400 %s naming %s', async (url, code, param) => {
     const q = fake();
     const r = await get(url, q);
@@ -134,7 +150,7 @@ describe('GET /api/*', () => {
   it('lists anomalies newest first, filtered by device', async () => {
     expect(await get('/api/anomalies?device=pi-2')).toMatchObject({
       status: 200,
-      body: { anomalies: [{ deviceId: 'pi-2', value: 100, score: 6 }] },
+      body: { anomalies: [{ deviceId: 'pi-2', value: 100, score: 6, state: 'raised' }] },
     });
     expect(await get('/api/anomalies?device=pi-1')).toMatchObject({ status: 200, body: { anomalies: [] } });
   });

@@ -26,6 +26,8 @@ export function httpServerWith(opts: {
   connectedClients?: () => number;
   /** /api answers 401 without `Authorization: Bearer <apiToken>` */
   apiToken?: string;
+  /** the server's clock for `from`/`to` (default Date.now) */
+  now?: () => number;
 }): FastifyInstance {
   const fixed = zeroTotals();
   const totals =
@@ -40,6 +42,7 @@ export function httpServerWith(opts: {
     ready: () => true,
     totals,
     query: opts.query,
+    ...(opts.now === undefined ? {} : { now: opts.now }),
     ...(opts.apiToken === undefined
       ? {}
       : { guard: createHttpGuard({ role: 'all', apiTokenRequired: true, apiToken: opts.apiToken }) }),

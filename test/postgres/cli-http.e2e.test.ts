@@ -3,7 +3,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type GatewayProcess, runCli, spawnGateway } from '../support/spawn-gateway.js';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
+import { runCli } from '../../simulators/run-cli.js';
 import { createTestSchema, type TestSchema } from './pg-schema.js';
 
 const exec = promisify(execFile);

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GatewayProcess, runCli, spawnGateway, tempDir } from '../support/spawn-gateway.js';
+import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
+import { runCli, tempDir } from '../../simulators/run-cli.js';
 
 const DEVICES = ['agree-1', 'agree-2'];
 const PER_DEVICE = 30;

@@ -26,6 +26,7 @@ function fake(): FakeQueryService {
       score: 8.5,
       expectedLow: 18,
       expectedHigh: 26,
+      state: 'raised',
     },
     {
       deviceId: 'pi-2',
@@ -35,6 +36,7 @@ function fake(): FakeQueryService {
       score: 5,
       expectedLow: 9,
       expectedHigh: 11,
+      state: 'cleared',
     },
   );
   return q;
@@ -165,6 +167,22 @@ describe('query CLI series', () => {
     expect(r.stderr).toBe('# pi-2 temp: 4 buckets of 30s from tier raw, 1 device\n');
   });
 
+  it('says "1 bucket", not "1 buckets"', async () => {
+    const r = await run([
+      'series',
+      '--device',
+      'pi-*',
+      '--metric',
+      'temp',
+      '--from',
+      '-30m',
+      '--bucket',
+      '1h',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('# pi-* temp: 1 bucket of 1h from tier 1h, 2 devices');
+  });
+
   it.each([
     [['series', '--metric', 'temp']],
     [['series', '--device', 'pi-1', '--metric', 'temp', '--bucket', '2m']],
@@ -226,13 +244,14 @@ describe('query CLI latest and anomalies', () => {
         score: 8.5,
         expectedLow: 18,
         expectedHigh: 26,
+        state: 'raised',
       },
     ]);
     const older = await run(['anomalies', '--device', 'pi-?', '--from', '-3d', '--format', 'csv']);
     expect(older.stdout.split('\n')).toEqual([
-      'ts,device,metric,value,score,expected_low,expected_high',
-      '2025-06-01T11:31:00.000Z,pi-1,temp,99,8.5,18,26',
-      '2025-05-30T11:30:00.000Z,pi-2,temp,0,5,9,11',
+      'ts,device,metric,state,value,score,expected_low,expected_high',
+      '2025-06-01T11:31:00.000Z,pi-1,temp,raised,99,8.5,18,26',
+      '2025-05-30T11:30:00.000Z,pi-2,temp,cleared,0,5,9,11',
       '',
     ]);
     const none = await run(['anomalies', '--device', 'pi-3', '--from', '-3d', '--format', 'json']);

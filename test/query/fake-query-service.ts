@@ -8,6 +8,7 @@ import type {
   AnomalyQuery,
   AnomalyRecord,
   LatestReading,
+  MetricRow,
   QueryService,
   SeriesQuery,
   SeriesResult,
@@ -62,6 +63,7 @@ export function createFakeQueryService(
     },
     devices: () => call('devices', undefined, () => devicesOf(readings)),
     latest: (deviceId) => call('latest', deviceId, () => latestOf(readings, deviceId)),
+    metrics: () => call('metrics', undefined, () => metricsOf(readings)),
     series: (query) => call('series', query, () => seriesOf(readings, query)),
     anomalies: (query) => call('anomalies', query, () => anomaliesOf(anomalies, query)),
     close: () =>
@@ -100,6 +102,18 @@ function latestOf(readings: readonly FakeReading[], deviceId: string): LatestRea
     if (l === undefined || r.ts > l.ts) latest.set(r.metric, { metric: r.metric, ts: r.ts, value: r.value });
   }
   return [...latest.values()];
+}
+
+function metricsOf(readings: readonly FakeReading[]): MetricRow[] {
+  const devices = new Map<string, Set<string>>();
+  for (const r of readings) {
+    const set = devices.get(r.metric) ?? new Set();
+    set.add(r.deviceId);
+    devices.set(r.metric, set);
+  }
+  return [...devices.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([metric, set]) => ({ metric, devices: set.size }));
 }
 
 /** Which tier a real backend would use: the coarsest whose period divides the bucket. */

@@ -3,10 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toRollupColumns } from '../../core/rollup-columns.js';
-import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
-import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
-import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';
 import { createPacer, threadCpuClock } from '../../storage/query/query-pacer.js';
 import type { SeriesQuery } from '../../storage/query-port.js';
 import { createSqliteQueries } from '../../storage/sqlite/query/sqlite-queries.js';
@@ -117,7 +113,6 @@ describe('paced series queries', () => {
     dir = await mkdtemp(join(tmpdir(), 'gw-pacer-'));
     path = join(dir, 'gw.db');
     const writer = await openSqliteWriter({ path });
-    const registry = new SeriesRegistry();
     const readings: ReadingSpec[] = [];
     for (let d = 0; d < 20; d++) {
       for (let i = 0; i < 600; i++) {
@@ -129,15 +124,9 @@ describe('paced series queries', () => {
         });
       }
     }
-    const result = computeWindows({
-      detect: false,
-      series: Uint32Array.from(readings.map((r) => registry.id(r.device, r.metric))),
-      ts: Float64Array.from(readings.map((r) => r.ts)),
-      value: Float64Array.from(readings.map((r) => r.value)),
-      detector: new Float64Array(0),
-      detectorOptions: DETECTOR_DEFAULTS,
-    });
-    await writer.write({ ...makeBatch(readings), rollups: toRollupColumns(result.states, registry.names()) });
+    await writer.write(makeBatch(readings));
+    // The tiers from raw now, so the paced queries read rollups as in the field.
+    await writer.refreshRollups();
     await writer.close();
   });
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/spawn-gateway.js';
+import { tempDir } from '../../simulators/run-cli.js';
 import { connackCode, connectClient, type SecureGateway, startSecureGateway } from './secure-gateway.js';
 
 const run = promisify(execFile);

@@ -8,17 +8,21 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { type Logger, pino } from 'pino';
 import { type DeviceAdmin, openDeviceAdmin } from '../../devices/device-admin.js';
-import { type DeviceRegistry, openDeviceRegistry } from '../../devices/device-registry.js';
-import type { KdfParams } from '../../devices/tokens.js';
+import {
+  type DeviceRegistry,
+  type DeviceRegistryOptions,
+  openDeviceRegistry,
+} from '../../devices/device-registry.js';
+import type { ScryptParams } from '../../devices/tokens.js';
 import { defaults, type GatewayConfig } from '../../gateway/config.js';
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js';
+import { tempDir } from '../../simulators/run-cli.js';
 import type { StorageReader } from '../../storage/port.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
-import { tempDir } from '../support/spawn-gateway.js';
 
-/** Cheap scrypt for tests that register many devices; the defaults are exercised in tokens.test.ts and the CLI test. */
-export const TEST_KDF: KdfParams = { alg: 'scrypt', N: 1024, r: 8, p: 1, keylen: 32 };
+/** Cheap scrypt, for tests of rows hashed the way earlier versions did (legacy rows, rehashed on connect). */
+export const TEST_KDF: ScryptParams = { alg: 'scrypt', N: 1024, r: 8, p: 1, keylen: 32 };
 
 export interface SecureGateway {
   gateway: RunningGateway;
@@ -36,6 +40,7 @@ export interface SecureGateway {
 export async function startSecureGateway(
   overrides: Partial<GatewayConfig> = {},
   devices: ReadonlyArray<{ id: string; metrics?: string[] }> = [],
+  registryOptions: Omit<DeviceRegistryOptions, 'path'> = {},
 ): Promise<SecureGateway & { tokens: Map<string, string> }> {
   const db = join(tempDir('gw-sec-'), 'gateway.db');
   const config: GatewayConfig = {
@@ -48,12 +53,12 @@ export async function startSecureGateway(
     ...overrides,
   };
   const writer = await openSqliteWriter({ path: db, synchronous: config.synchronous });
-  const admin = openDeviceAdmin({ path: db, kdf: TEST_KDF });
+  const admin = openDeviceAdmin({ path: db });
   const tokens = new Map<string, string>();
   for (const d of devices) {
     tokens.set(d.id, await admin.add(d.id, d.metrics === undefined ? {} : { metrics: d.metrics }));
   }
-  const registry = openDeviceRegistry({ path: db });
+  const registry = openDeviceRegistry({ path: db, ...registryOptions });
   const raw: string[] = [];
   const logger: Logger = pino(
     { level: 'debug' },

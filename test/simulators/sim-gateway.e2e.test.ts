@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGatewayProcess } from '../../simulators/gateway-process.js';
+import { DEMO_CLI, GATEWAY_MAIN, SIM_CLI } from '../../simulators/run-cli.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
-import { DEMO_CLI, GATEWAY_MAIN, jsonOut, runCli, SIM_CLI } from './spawn-cli.js';
+import { jsonOut, runCli } from './spawn-cli.js';
 
 describe('sim CLI against the gateway', () => {
   let dir: string;

@@ -2,7 +2,8 @@
 // must do, not just our gateway.
 
 import { describe, expect, it } from 'vitest';
-import { jsonOut, runCli, SIM_CLI } from './spawn-cli.js';
+import { SIM_CLI } from '../../simulators/run-cli.js';
+import { jsonOut, runCli } from './spawn-cli.js';
 
 const URL = 'mqtt://127.0.0.1:1883';
 const prefix = (tag: string) => `e2e-${process.pid}-${tag}-`;

@@ -1,13 +1,15 @@
 // The contract every storage backend passes (SQLite now, PostgreSQL later),
 // in the manner of aedes' abstract-persistence suite.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { toRollupColumns } from '../../core/rollup-columns.js';
-import { SeriesRegistry } from '../../pipelines/analytics/series-registry.js';
-import { DETECTOR_DEFAULTS } from '../../pipelines/analytics-workers/anomaly-detector.js';
-import { computeWindows } from '../../pipelines/analytics-workers/window-compute.js';
-import type { DeadLetter, RollupColumns, StorageReader, StorageWriter } from '../../storage/port.js';
+import type {
+  AlertState,
+  AnomalyRecord,
+  DeadLetter,
+  StorageReader,
+  StorageWriter,
+} from '../../storage/port.js';
 import type { QueryService } from '../../storage/query-port.js';
-import { makeBatch, type ReadingSpec, series } from './make-batch.js';
+import { makeBatch, series } from './make-batch.js';
 
 export interface StorageUnderTest {
   writer: StorageWriter;
@@ -206,21 +208,6 @@ export interface RollupStoreUnderTest {
 
 const H0 = Date.UTC(2025, 0, 1, 10);
 
-/** Partial states of the given readings, as the analytics workers produce them. */
-export function rollupsOf(rows: readonly ReadingSpec[]): RollupColumns {
-  const registry = new SeriesRegistry();
-  const ids = rows.map((r) => registry.id(r.device, r.metric));
-  const { states } = computeWindows({
-    detect: false,
-    series: Uint32Array.from(ids),
-    ts: Float64Array.from(rows.map((r) => r.ts)),
-    value: Float64Array.from(rows.map((r) => r.value)),
-    detector: new Float64Array(0),
-    detectorOptions: DETECTOR_DEFAULTS,
-  });
-  return toRollupColumns(states, registry.names());
-}
-
 export function rollupContract(name: string, make: () => Promise<RollupStoreUnderTest>): void {
   describe(`storage contract, rollups: ${name}`, () => {
     let store: RollupStoreUnderTest;
@@ -236,7 +223,7 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
 
     const aggs = ['count', 'sum', 'min', 'max', 'avg', 'stddev', 'last', 'p50'] as const;
 
-    it('merges partial states into the 1-minute and 1-hour buckets they belong to', async () => {
+    it('rebuilds the 1-minute and 1-hour buckets from raw, late corrections included', async () => {
       const minute0 = series('dev-1', 'temp', H0, 6, 5_000); // values 0 .. 2.5
       const minute1 = series('dev-1', 'temp', H0 + 60_000, 3, 10_000).map((r) => ({
         ...r,
@@ -244,8 +231,8 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
       }));
       // A minute written in two parts, the second as a late correction.
       for (const part of [minute0.slice(0, 4), [...minute0.slice(4), ...minute1]]) {
-        const result = await store.writer.write({ ...makeBatch(part), rollups: rollupsOf(part) });
-        expect(result.rollups).toBeGreaterThan(0);
+        await store.writer.write(makeBatch(part));
+        await store.writer.refreshRollups();
       }
       const perMinute = await query.series({
         device: 'dev-1',
@@ -280,7 +267,8 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
 
     it('answers buckets that are not whole minutes from raw readings, exactly', async () => {
       const rows = series('dev-1', 'temp', H0, 12, 5_000);
-      await store.writer.write({ ...makeBatch(rows), rollups: rollupsOf(rows) });
+      await store.writer.write(makeBatch(rows));
+      await store.writer.refreshRollups();
       const result = await query.series({
         device: 'dev-1',
         metric: 'temp',
@@ -296,8 +284,8 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
       ]);
     });
 
-    it('stores anomalies once and lists them newest first, by device glob and time', async () => {
-      const anomaly = (deviceId: string, ts: number) => ({
+    it('stores alert transitions once and lists them newest first, by device glob and time', async () => {
+      const anomaly = (deviceId: string, ts: number, state: AlertState = 'raised'): AnomalyRecord => ({
         deviceId,
         metric: 'temp',
         ts,
@@ -305,9 +293,10 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
         score: 12.5,
         expectedLow: 18,
         expectedHigh: 24,
+        state,
       });
       const rows = [...series('pi-1', 'temp', H0, 2), ...series('pi-2', 'temp', H0, 2)];
-      const anomalies = [anomaly('pi-1', H0), anomaly('pi-2', H0 + 1000)];
+      const anomalies = [anomaly('pi-1', H0), anomaly('pi-2', H0 + 1000, 'cleared')];
       expect(await store.writer.write({ ...makeBatch(rows), anomalies })).toMatchObject({ anomalies: 2 });
       expect(await store.writer.write({ ...makeBatch([]), anomalies: [anomaly('pi-1', H0)] })).toMatchObject({
         anomalies: 0,
@@ -323,7 +312,8 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
 
     it('prunes each tier oldest first, at most maxRows per step', async () => {
       const rows = series('dev-1', 'temp', H0, 10, 60_000); // one reading in each of ten minutes
-      await store.writer.write({ ...makeBatch(rows), rollups: rollupsOf(rows) });
+      await store.writer.write(makeBatch(rows));
+      await store.writer.refreshRollups();
       const step = (tier: 'raw' | '1m' | '1h', before: number, maxRows: number) =>
         store.writer.write({ ...makeBatch([]), prune: { tier, before, maxRows } });
       expect(await step('raw', H0 + 5 * 60_000, 3)).toMatchObject({ pruned: 3 });
@@ -364,14 +354,32 @@ export function rollupContract(name: string, make: () => Promise<RollupStoreUnde
       const now = Date.now();
       const old = series('dev-1', 'hum', now - 3_600_000, 3, 1000);
       const recent = series('dev-1', 'temp', now - 2000, 2, 1000);
-      // hum: only in a rollup (its raw readings are older than the raw tail); temp: only raw.
-      await store.writer.write({ ...makeBatch([...old, ...recent]), rollups: rollupsOf(old) });
+      // hum: rewritten into its rollups; temp: in the open minute, raw only.
+      await store.writer.write(makeBatch([...old, ...recent]));
+      await store.writer.refreshRollups();
       expect((await query.devices()).map((d) => d.deviceId)).toEqual(['dev-1']);
       expect(await query.latest('dev-1')).toEqual([
         { metric: 'hum', ts: old[2]!.ts, value: 1 },
         { metric: 'temp', ts: recent[1]!.ts, value: 0.5 },
       ]);
       expect(await query.latest('nobody')).toEqual([]);
+    });
+
+    it("lists the union of every device's metrics, each with its devices", async () => {
+      expect(await query.metrics()).toEqual([]);
+      await store.writer.write(
+        makeBatch([
+          ...series('dev-1', 'temp', H0, 2, 1000),
+          ...series('dev-2', 'temp', H0, 2, 1000),
+          ...series('dev-2', 'hum', H0, 1, 1000),
+          ...series('dev-3', 'CO2', H0, 1, 1000),
+        ]),
+      );
+      expect(await query.metrics()).toEqual([
+        { metric: 'CO2', devices: 1 },
+        { metric: 'hum', devices: 1 },
+        { metric: 'temp', devices: 2 },
+      ]);
     });
   });
 }

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { defaults, type GatewayConfig } from '../../gateway/config.js';
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js';
+import { tempDir } from '../../simulators/run-cli.js';
 import type { StorageReader, StorageWriter } from '../../storage/port.js';
 import { openSqliteReader } from '../../storage/sqlite/sqlite-reader.js';
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
-import { tempDir } from './spawn-gateway.js';
 
 export interface InProcessGateway {
   gateway: RunningGateway;

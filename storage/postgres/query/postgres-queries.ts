@@ -15,6 +15,7 @@ import type {
   AnomalyQuery,
   AnomalyRecord,
   LatestReading,
+  MetricRow,
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
@@ -24,6 +25,7 @@ type Queryable = Pick<pg.Pool, 'query'>;
 export interface PostgresQueries {
   devices(): Promise<DeviceRow[]>;
   latest(deviceId: string, now: number): Promise<LatestReading[]>;
+  metrics(): Promise<MetricRow[]>;
   series(query: SeriesQuery): Promise<SeriesResult>;
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
 }
@@ -66,6 +68,12 @@ export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQue
       }
       return out;
     },
+
+    // COLLATE "C": the byte order SQLite sorts by.
+    metrics: () =>
+      rows<MetricRow>(
+        `SELECT metric, count(*) AS devices FROM series GROUP BY metric ORDER BY metric COLLATE "C"`,
+      ),
 
     async series(query) {
       const pattern = likePattern(query.device);
@@ -111,7 +119,7 @@ export function createPostgresQueries(db: Queryable, pacer?: Pacer): PostgresQue
       const pattern = query.device === undefined ? '%' : likePattern(query.device);
       return rows<AnomalyRecord>(
         `SELECT s.device_id AS "deviceId", s.metric, a.ts, a.value, a.score,
-             a.expected_low AS "expectedLow", a.expected_high AS "expectedHigh"
+             a.expected_low AS "expectedLow", a.expected_high AS "expectedHigh", a.state
            FROM anomalies a JOIN series s ON s.id = a.series_id
            WHERE a.ts >= $1 AND a.ts < $2 AND s.device_id LIKE $3 ESCAPE '\\'
            ORDER BY a.ts DESC, s.device_id COLLATE "C" LIMIT $4`,

@@ -28,6 +28,8 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
         return { ok: true, value: await queries.devices() };
       case 'latest':
         return { ok: true, value: await queries.latest(task.deviceId, task.now) };
+      case 'metrics':
+        return { ok: true, value: await queries.metrics() };
       case 'series':
         return { ok: true, value: await queries.series(task.query) };
       case 'anomalies':

@@ -24,7 +24,9 @@ export default function queryTask(task: QueryTask): QueryReply {
       case 'devices':
         return { ok: true, value: queries.devices() };
       case 'latest':
-        return { ok: true, value: queries.latest(task.deviceId, task.now) };
+        return { ok: true, value: queries.latest(task.deviceId) };
+      case 'metrics':
+        return { ok: true, value: queries.metrics() };
       case 'series':
         return { ok: true, value: queries.series(task.query) };
       case 'anomalies':

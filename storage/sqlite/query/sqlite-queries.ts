@@ -4,9 +4,9 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { DeviceRow } from '../../port.js';
 import {
+  alignToBuckets,
   checkDeviceGlob,
   createSeriesBuckets,
-  LATEST_RAW_TAIL_MS,
   tierFor,
 } from '../../query/bucket-aggregates.js';
 import type { Pacer } from '../../query/query-pacer.js';
@@ -14,13 +14,16 @@ import type {
   AnomalyQuery,
   AnomalyRecord,
   LatestReading,
+  MetricRow,
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
+import { createTierReader } from './tier-reader.js';
 
 export interface SqliteQueries {
   devices(): DeviceRow[];
-  latest(deviceId: string, now: number): LatestReading[];
+  latest(deviceId: string): LatestReading[];
+  metrics(): MetricRow[];
   series(query: SeriesQuery): SeriesResult;
   anomalies(query: AnomalyQuery): AnomalyRecord[];
 }
@@ -37,6 +40,10 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
     return statement;
   };
 
+  const tiers = createTierReader(db);
+  // One read transaction: the rows, the stale marks and the raw readings of one snapshot.
+  const snapshot = <T>(read: () => T): T => db.transaction(read)();
+
   return {
     devices: () =>
       prepare(
@@ -44,78 +51,62 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
            FROM devices ORDER BY device_id`,
       ).all() as DeviceRow[],
 
-    latest(deviceId, now) {
-      const series = prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric').all(
-        deviceId,
-      ) as { id: number; metric: string }[];
-      const newestRollup = prepare(
-        `SELECT last_ts AS ts, last_value AS value FROM rollups_1m WHERE series_id = ?
-           ORDER BY bucket DESC LIMIT 1`,
-      );
-      // The readings key is time first: walking back from the newest ts finds a
-      // live series at once; the lower bound caps the walk for a silent one.
-      const newestRaw = prepare(
-        `SELECT ts, value FROM readings WHERE ts >= ? AND series_id = ? ORDER BY ts DESC LIMIT 1`,
-      );
-      const out: LatestReading[] = [];
-      for (const { id, metric } of series) {
-        const rolled = newestRollup.get(id) as { ts: number; value: number } | undefined;
-        const floor = Math.max(
-          rolled === undefined ? Number.NEGATIVE_INFINITY : rolled.ts + 1,
-          now - LATEST_RAW_TAIL_MS,
-        );
-        const raw = newestRaw.get(floor, id) as { ts: number; value: number } | undefined;
-        const newest = raw ?? rolled;
-        if (newest !== undefined) out.push({ metric, ts: newest.ts, value: newest.value });
-      }
-      return out;
+    latest(deviceId) {
+      return snapshot(() => {
+        const series = prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric').all(
+          deviceId,
+        ) as { id: number; metric: string }[];
+        const out: LatestReading[] = [];
+        for (const { id, metric } of series) {
+          const newest = tiers.newest(id);
+          if (newest !== undefined) out.push({ metric, ts: newest.ts, value: newest.value });
+        }
+        return out;
+      });
     },
+
+    // The series table has one row per (device, metric): a metric's rows count its devices.
+    metrics: () =>
+      prepare(
+        'SELECT metric, count(*) AS devices FROM series GROUP BY metric ORDER BY metric',
+      ).all() as MetricRow[],
 
     series(query) {
       const pattern = devicePattern(query.device);
       const tier = tierFor(query.bucketMs);
-      const devices = prepare('SELECT count(*) FROM series WHERE metric = ? AND device_id GLOB ?')
-        .pluck()
-        .get(query.metric, pattern) as number;
+      const { from, to } = alignToBuckets(query);
       const buckets = createSeriesBuckets(query.bucketMs, query.aggs);
       pacer?.reset();
-      if (tier === 'raw') {
-        const rows = prepare(
-          `SELECT r.ts, r.value FROM readings r
-             WHERE r.ts >= ? AND r.ts < ?
-               AND r.series_id IN (SELECT id FROM series WHERE metric = ? AND device_id GLOB ?)`,
-        )
-          .raw(true)
-          .iterate(query.from, query.to, query.metric, pattern) as IterableIterator<[number, number]>;
-        for (const [ts, value] of rows) {
-          buckets.addReading(ts, value);
-          pacer?.tick();
+      const devices = snapshot(() => {
+        const matched = prepare('SELECT count(*) FROM series WHERE metric = ? AND device_id GLOB ?')
+          .pluck()
+          .get(query.metric, pattern) as number;
+        const range = { metric: query.metric, pattern, from, to };
+        if (tier === '1m') tiers.minutes(range, buckets, pacer);
+        else if (tier === '1h') tiers.hours(range, buckets, pacer);
+        else {
+          const rows = prepare(
+            `SELECT r.ts, r.value FROM readings r
+               WHERE r.ts >= ? AND r.ts < ?
+                 AND r.series_id IN (SELECT id FROM series WHERE metric = ? AND device_id GLOB ?)`,
+          )
+            .raw(true)
+            .iterate(from, to, query.metric, pattern) as IterableIterator<[number, number]>;
+          for (const [ts, value] of rows) {
+            buckets.addReading(ts, value);
+            pacer?.tick();
+          }
         }
-      } else {
-        const table = tier === '1h' ? 'rollups_1h' : 'rollups_1m';
-        // Rows as arrays (addStoredRow's order): no object per row.
-        const rows = prepare(
-          `SELECT r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts, r.last_value
-               ${buckets.withSketch ? ', r.sketch' : ''}
-             FROM series s JOIN ${table} r ON r.series_id = s.id
-             WHERE s.metric = ? AND s.device_id GLOB ? AND r.bucket >= ? AND r.bucket < ?`,
-        )
-          .raw(true)
-          .iterate(query.metric, pattern, query.from, query.to) as IterableIterator<unknown[]>;
-        for (const row of rows) {
-          buckets.addStoredRow(row);
-          pacer?.tick();
-        }
-      }
-      const points = buckets.points();
-      return { tier, bucketMs: query.bucketMs, devices, points };
+        return matched;
+      });
+      return { tier, bucketMs: query.bucketMs, devices, points: buckets.points() };
     },
 
     anomalies(query) {
       const pattern = query.device === undefined ? '*' : devicePattern(query.device);
       return prepare(
         `SELECT s.device_id AS deviceId, s.metric AS metric, a.ts AS ts, a.value AS value, a.score AS score,
-             a.expected_low AS expectedLow, a.expected_high AS expectedHigh
+             a.expected_low AS expectedLow, a.expected_high AS expectedHigh, a.state AS state
            FROM anomalies a JOIN series s ON s.id = a.series_id
            WHERE a.ts >= ? AND a.ts < ? AND s.device_id GLOB ?
            ORDER BY a.ts DESC, s.device_id LIMIT ?`,

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { type GatewayProcess, spawnGateway } from '../../../simulators/gateway-process.js';
 import { connectLeanPublisher, type LeanPublisher } from '../../../simulators/lean-publisher.js';
+import { ROOT, tempDir } from '../../../simulators/run-cli.js';
 import type { DeadLetterRow, StorageReader } from '../../../storage/port.js';
 import { openSqliteReader } from '../../../storage/sqlite/sqlite-reader.js';
-import { type GatewayProcess, ROOT, spawnGateway, tempDir } from '../../support/spawn-gateway.js';
 
 export interface Canary {
   /** Publishes one QoS 1 reading; resolves with the ack latency in ms. */

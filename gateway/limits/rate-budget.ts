@@ -1,0 +1,61 @@
+// A token bucket per key: `rate` messages per second, up to `burst` at once.
+// reserve() never refuses: it takes the token now and says how long to wait
+// until the bucket would have held it (golang's rate.Limiter.Reserve). The
+// caller holds the message that long, so the budget slows a sender down and
+// never turns a message away. Time is passed in, so tests need no clock.
+
+export interface RateBudget<K> {
+  /** Takes one token for `key`; resolves to the ms to wait before using it (0: now). */
+  reserve(key: K, nowMs: number): number;
+  /** keys with a bucket in memory */
+  readonly tracked: number;
+}
+
+export interface RateBudgetOptions {
+  /** messages per second; 0 turns the budget off */
+  ratePerSecond: number;
+  burst: number;
+}
+
+interface Bucket {
+  /** below 0: tokens already promised to held messages */
+  tokens: number;
+  at: number;
+}
+
+export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
+  const { ratePerSecond, burst } = options;
+  const buckets = new Map<K, Bucket>();
+  // A bucket that has refilled is the same as no bucket: dropping it changes
+  // nothing. Swept once per time a bucket takes to refill, so memory is
+  // bounded by the keys active (or still in debt) in the last two such spans.
+  const fullAfterMs = ratePerSecond > 0 ? Math.ceil((burst / ratePerSecond) * 1000) : 0;
+  let lastSweep = Number.NEGATIVE_INFINITY;
+
+  const sweep = (nowMs: number) => {
+    lastSweep = nowMs;
+    for (const [key, b] of buckets) {
+      if (b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000 >= burst) buckets.delete(key);
+    }
+  };
+
+  return {
+    reserve(key, nowMs) {
+      if (ratePerSecond <= 0) return 0;
+      if (nowMs - lastSweep >= fullAfterMs) sweep(nowMs);
+      let b = buckets.get(key);
+      if (b === undefined) {
+        b = { tokens: burst, at: nowMs };
+        buckets.set(key, b);
+      } else if (nowMs > b.at) {
+        b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000);
+        b.at = nowMs;
+      }
+      b.tokens -= 1;
+      return b.tokens >= 0 ? 0 : (-b.tokens * 1000) / ratePerSecond;
+    },
+    get tracked() {
+      return buckets.size;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+// Small integer slots for (device, metric), so tasks carry numbers in typed
+// arrays and the workers' detector state is an array indexed by slot. At
+// most `capacity` series hold a slot: when a new series needs one and all are
+// taken, the least recently seen series gives its slot up (LRU) and its
+// detector state starts over in the next task. A slot named by a task that
+// has not come back is never given away, so a result always names the
+// series its task meant.
+
+export class SeriesSlots {
+  readonly #capacity: number;
+  readonly #byDevice = new Map<string, Map<string, number>>();
+  #device: string[] = [];
+  #metric: string[] = [];
+  // The recency list, most recent first, linked through the slots; -1 ends it.
+  #prev = new Int32Array(0);
+  #next = new Int32Array(0);
+  #head = -1;
+  #tail = -1;
+  /** the task each slot was last named in */
+  #task = new Float64Array(0);
+  /** the newest ts of each slot handed to the analytics (to spot retransmits) */
+  #newest = new Float64Array(0);
+  #size = 0;
+  #reassigned: number[] = [];
+  #evicted = 0;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity ${capacity}`);
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Series that gave up their slot so far. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /**
+   * The slot of (deviceId, metric), for a reading that will travel in task
+   * `task`; tasks up to `finished` have come back. -1 when every slot is
+   * named by a task that has not: the reading cannot be scored.
+   */
+  slot(deviceId: string, metric: string, task: number, finished: number): number {
+    let metrics = this.#byDevice.get(deviceId);
+    let s = metrics?.get(metric);
+    if (s === undefined) {
+      s = this.#take(finished);
+      if (s < 0) return -1;
+      if (metrics === undefined) {
+        metrics = new Map();
+        this.#byDevice.set(deviceId, metrics);
+      }
+      metrics.set(metric, s);
+      this.#device[s] = deviceId;
+      this.#metric[s] = metric;
+      this.#newest[s] = Number.NEGATIVE_INFINITY;
+      this.#reassigned.push(s);
+    }
+    this.#task[s] = task;
+    this.#touch(s);
+    return s;
+  }
+
+  deviceName(slot: number): string {
+    return this.#device[slot]!;
+  }
+
+  metricName(slot: number): string {
+    return this.#metric[slot]!;
+  }
+
+  newest(slot: number): number {
+    return this.#newest[slot]!;
+  }
+
+  setNewest(slot: number, ts: number): void {
+    this.#newest[slot] = ts;
+  }
+
+  /** Slots given to a series since the last call: their state must start over. */
+  takeReassigned(): Uint32Array {
+    const out = Uint32Array.from(this.#reassigned);
+    this.#reassigned = [];
+    return out;
+  }
+
+  #take(finished: number): number {
+    if (this.#size < this.#capacity) {
+      if (this.#size === this.#task.length) this.#grow();
+      return this.#size++;
+    }
+    const victim = this.#tail;
+    // The least recent slot is still out with a task: so is every other one.
+    if (this.#task[victim]! > finished) return -1;
+    const metrics = this.#byDevice.get(this.#device[victim]!)!;
+    metrics.delete(this.#metric[victim]!);
+    if (metrics.size === 0) this.#byDevice.delete(this.#device[victim]!);
+    this.#evicted++;
+    return victim;
+  }
+
+  #touch(s: number): void {
+    if (this.#head === s) return;
+    const prev = this.#prev[s]!;
+    const next = this.#next[s]!;
+    // Unlink (a fresh slot has prev = next = -1 and is neither head nor tail)...
+    if (prev >= 0) this.#next[prev] = next;
+    if (next >= 0) this.#prev[next] = prev;
+    if (this.#tail === s) this.#tail = prev;
+    // ...and put it first.
+    this.#prev[s] = -1;
+    this.#next[s] = this.#head;
+    if (this.#head >= 0) this.#prev[this.#head] = s;
+    this.#head = s;
+    if (this.#tail < 0) this.#tail = s;
+  }
+
+  #grow(): void {
+    const size = Math.min(this.#capacity, Math.max(1024, this.#task.length * 2));
+    const grow = <A extends Int32Array | Float64Array>(old: A, fresh: A, fill: number): A => {
+      fresh.fill(fill);
+      fresh.set(old);
+      return fresh;
+    };
+    this.#prev = grow(this.#prev, new Int32Array(size), -1);
+    this.#next = grow(this.#next, new Int32Array(size), -1);
+    this.#task = grow(this.#task, new Float64Array(size), 0);
+    this.#newest = grow(this.#newest, new Float64Array(size), Number.NEGATIVE_INFINITY);
+  }
+}

@@ -1,0 +1,231 @@
+// The re-aggregation job on the writer thread (storage/rollup-refresh.ts):
+// rewrites stale closed minutes from raw readings, then stale closed hours
+// from their minutes, in slices of a few milliseconds that ingest commits
+// pass between. One minute at a time: its raw readings are read once, in key
+// order, for every stale series of that minute together.
+import { performance } from 'node:perf_hooks';
+import type { Database } from 'better-sqlite3';
+import { addReading, emptyState, mergeState, type RollupState } from '../../../core/rollup-state.js';
+import type { RefreshOutcome } from '../../port.js';
+import {
+  emptyOutcome,
+  HOUR_MS,
+  hourOf,
+  lastClosedHour,
+  lastClosedMinute,
+  MINUTE_MS,
+  REFRESH_HOUR_ROWS,
+  REFRESH_SCAN_ROWS,
+  REFRESH_WRITE_ROWS,
+  rowOf,
+  type StoredRollupRow,
+  stateOf,
+} from '../../rollup-refresh.js';
+import type { StaleMarks } from './stale-marks.js';
+
+/** One minute being rebuilt. */
+interface MinuteJob {
+  bucket: number;
+  /** the series marked stale when the job began, in the order they are written */
+  series: number[];
+  stale: Set<number>;
+  /** series that took readings in this minute since the job began: their marks stay */
+  touched: Set<number>;
+  states: Map<number, RollupState>;
+  cursorTs: number;
+  cursorSeries: number;
+  scanned: boolean;
+  written: number;
+}
+
+export interface RollupRefresher {
+  /** Works until `deadline` (performance.now()) or until nothing closed is stale; true when work is left. */
+  step(deadline: number, now: number): boolean;
+  /** Everything closed at `now`, at once. */
+  runAll(now: number): RefreshOutcome;
+  /** Retention is deleting raw readings before `before`: a minute there can no longer be rebuilt. */
+  prunedBefore(before: number): void;
+  /** Sums of the work done since the last call. */
+  takeOutcome(): RefreshOutcome;
+}
+
+export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupRefresher {
+  const nextMinute = db
+    .prepare('SELECT bucket FROM rollups_1m_stale WHERE bucket <= ? ORDER BY bucket LIMIT 1')
+    .pluck();
+  const staleSeries = db.prepare('SELECT series_id FROM rollups_1m_stale WHERE bucket = ?').pluck();
+  const scan = db
+    .prepare(
+      `SELECT ts, series_id, value FROM readings
+         WHERE (ts, series_id) > (?, ?) AND ts < ? ORDER BY ts, series_id LIMIT ?`,
+    )
+    .raw(true);
+  const upsert = (table: string) =>
+    db.prepare(
+      `INSERT INTO ${table} (series_id, bucket, count, sum, m2, min, max, first_ts, first_value,
+         last_ts, last_value, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (series_id, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum,
+         m2 = excluded.m2, min = excluded.min, max = excluded.max, first_ts = excluded.first_ts,
+         first_value = excluded.first_value, last_ts = excluded.last_ts,
+         last_value = excluded.last_value, sketch = excluded.sketch`,
+    );
+  const upsertMinute = upsert('rollups_1m');
+  const upsertHour = upsert('rollups_1h');
+  const deleteMinute = db.prepare('DELETE FROM rollups_1m WHERE series_id = ? AND bucket = ?');
+  const deleteHour = db.prepare('DELETE FROM rollups_1h WHERE series_id = ? AND bucket = ?');
+  const clearMinute = db.prepare('DELETE FROM rollups_1m_stale WHERE bucket = ? AND series_id = ?');
+  const markHour = db.prepare('INSERT OR IGNORE INTO rollups_1h_stale (bucket, series_id) VALUES (?, ?)');
+  const nextHours = db
+    .prepare('SELECT bucket, series_id FROM rollups_1h_stale WHERE bucket <= ? ORDER BY bucket LIMIT ?')
+    .raw(true);
+  const minuteStaleIn = db
+    .prepare('SELECT 1 FROM rollups_1m_stale WHERE series_id = ? AND bucket >= ? AND bucket < ? LIMIT 1')
+    .pluck();
+  const minutesOfHour = db
+    .prepare(
+      `SELECT count, sum, m2, min, max, first_ts, first_value, last_ts, last_value, sketch
+         FROM rollups_1m WHERE series_id = ? AND bucket >= ? AND bucket < ?`,
+    )
+    .raw(true);
+  const clearHour = db.prepare('DELETE FROM rollups_1h_stale WHERE bucket = ? AND series_id = ?');
+
+  let job: MinuteJob | undefined;
+  let outcome = emptyOutcome();
+
+  function begin(now: number): boolean {
+    const bucket = nextMinute.get(minuteAligned(lastClosedMinute(now))) as number | undefined;
+    if (bucket === undefined) return false;
+    const series = staleSeries.all(bucket) as number[];
+    job = {
+      bucket,
+      series,
+      stale: new Set(series),
+      touched: marks.watch(bucket),
+      states: new Map(),
+      cursorTs: bucket,
+      cursorSeries: -1,
+      scanned: false,
+      written: 0,
+    };
+    return true;
+  }
+
+  function scanSome(j: MinuteJob): void {
+    const rows = scan.all(j.cursorTs, j.cursorSeries, j.bucket + MINUTE_MS, REFRESH_SCAN_ROWS) as [
+      number,
+      number,
+      number,
+    ][];
+    for (const [ts, seriesId, value] of rows) {
+      if (!j.stale.has(seriesId)) continue;
+      let state = j.states.get(seriesId);
+      if (state === undefined) {
+        state = emptyState();
+        j.states.set(seriesId, state);
+      }
+      addReading(state, ts, value);
+    }
+    outcome.readings += rows.length;
+    const last = rows[rows.length - 1];
+    if (last !== undefined) {
+      j.cursorTs = last[0];
+      j.cursorSeries = last[1];
+    }
+    if (rows.length < REFRESH_SCAN_ROWS) j.scanned = true;
+  }
+
+  const writeSome = db.transaction((j: MinuteJob): number[] => {
+    const cleared: number[] = [];
+    const end = Math.min(j.series.length, j.written + REFRESH_WRITE_ROWS);
+    const hour = hourOf(j.bucket);
+    for (; j.written < end; j.written++) {
+      const seriesId = j.series[j.written]!;
+      // Readings came in while the minute was read: the mark stays, the next pass redoes it.
+      if (j.touched.has(seriesId)) {
+        outcome.left++;
+        continue;
+      }
+      const state = j.states.get(seriesId);
+      if (state === undefined) deleteMinute.run(seriesId, j.bucket);
+      else upsertMinute.run(seriesId, j.bucket, ...rowOf(state));
+      clearMinute.run(j.bucket, seriesId);
+      markHour.run(hour, seriesId);
+      cleared.push(seriesId);
+      outcome.minuteRows++;
+    }
+    return cleared;
+  });
+
+  function writeMinuteSome(j: MinuteJob): void {
+    const cleared = writeSome.immediate(j);
+    for (const seriesId of cleared) marks.cleared(j.bucket, seriesId);
+    if (j.written >= j.series.length) {
+      marks.unwatch();
+      job = undefined;
+    }
+  }
+
+  const rebuildHours = db.transaction((now: number): number => {
+    const hours = nextHours.all(hourAligned(lastClosedHour(now)), REFRESH_HOUR_ROWS) as [number, number][];
+    let done = 0;
+    for (const [bucket, seriesId] of hours) {
+      // A minute of it still waits: the hour follows once the minute is rewritten.
+      if (minuteStaleIn.get(seriesId, bucket, bucket + HOUR_MS) !== undefined) continue;
+      const state = emptyState();
+      for (const row of minutesOfHour.all(seriesId, bucket, bucket + HOUR_MS) as StoredRollupRow[]) {
+        mergeState(state, stateOf(row));
+      }
+      if (state.count === 0) deleteHour.run(seriesId, bucket);
+      else upsertHour.run(seriesId, bucket, ...rowOf(state));
+      clearHour.run(bucket, seriesId);
+      done++;
+    }
+    outcome.hourRows += done;
+    return done;
+  });
+
+  function step(deadline: number, now: number): boolean {
+    do {
+      if (job === undefined && !begin(now)) return rebuildHours.immediate(now) > 0;
+      const j = job!;
+      if (!j.scanned) scanSome(j);
+      else writeMinuteSome(j);
+    } while (performance.now() < deadline);
+    return true;
+  }
+
+  return {
+    step,
+    runAll(now) {
+      const before = outcome;
+      outcome = emptyOutcome();
+      while (step(Number.POSITIVE_INFINITY, now)) {
+        // Until nothing closed is stale.
+      }
+      const done = outcome;
+      outcome = before;
+      for (const key of Object.keys(done) as (keyof RefreshOutcome)[]) outcome[key] += done[key];
+      return done;
+    },
+    prunedBefore(before) {
+      marks.prunedBefore(before);
+      if (job !== undefined && job.bucket < before) {
+        marks.unwatch();
+        job = undefined;
+      }
+    },
+    takeOutcome() {
+      const done = outcome;
+      outcome = emptyOutcome();
+      return done;
+    },
+  };
+}
+
+function minuteAligned(ts: number): number {
+  return Math.floor(ts / MINUTE_MS) * MINUTE_MS;
+}
+
+function hourAligned(ts: number): number {
+  return Math.floor(ts / HOUR_MS) * HOUR_MS;
+}

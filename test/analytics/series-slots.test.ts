@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { SeriesSlots } from '../../pipelines/analytics/series-slots.js';
+
+describe('SeriesSlots', () => {
+  it('gives each series one slot and lists new slots once', () => {
+    const slots = new SeriesSlots(10);
+    expect(slots.slot('pi-1', 'temp', 1, 0)).toBe(0);
+    expect(slots.slot('pi-1', 'hum', 1, 0)).toBe(1);
+    expect(slots.slot('pi-2', 'temp', 1, 0)).toBe(2);
+    expect(slots.slot('pi-1', 'temp', 1, 0)).toBe(0);
+    expect([slots.deviceName(1), slots.metricName(1)]).toEqual(['pi-1', 'hum']);
+    expect(Array.from(slots.takeReassigned())).toEqual([0, 1, 2]);
+    expect(Array.from(slots.takeReassigned())).toEqual([]);
+    expect(slots.size).toBe(3);
+  });
+
+  it("gives the least recently seen series' slot to a new series once full", () => {
+    const slots = new SeriesSlots(3);
+    for (const d of ['a', 'b', 'c']) slots.slot(d, 'm', 1, 1);
+    slots.slot('a', 'm', 2, 2); // b is now the least recent
+    slots.takeReassigned();
+    slots.setNewest(1, 500);
+    expect(slots.slot('d', 'm', 3, 3)).toBe(1);
+    expect([slots.deviceName(1), slots.newest(1), slots.evicted]).toEqual(['d', Number.NEGATIVE_INFINITY, 1]);
+    expect(Array.from(slots.takeReassigned())).toEqual([1]);
+    // b comes back as a new series, in the slot of the then least recent (c).
+    expect(slots.slot('b', 'm', 4, 4)).toBe(2);
+    expect(slots.deviceName(2)).toBe('b');
+    expect(slots.size).toBe(3);
+    expect(slots.evicted).toBe(2);
+  });
+
+  it('never gives away a slot named by a task that has not come back', () => {
+    const slots = new SeriesSlots(2);
+    slots.slot('a', 'm', 1, 0);
+    slots.slot('b', 'm', 2, 0);
+    // Task 1 is back, task 2 is not: only a's slot may go.
+    expect(slots.slot('c', 'm', 3, 1)).toBe(0);
+    expect(slots.slot('d', 'm', 3, 1)).toBe(-1);
+    expect(slots.deviceName(1)).toBe('b');
+    expect(slots.slot('d', 'm', 3, 2)).toBe(1);
+  });
+
+  it('forgets an evicted device entirely', () => {
+    const slots = new SeriesSlots(1);
+    slots.slot('a', 'm', 1, 0);
+    slots.slot('b', 'm', 2, 1);
+    // a's slot went to b: a comes back as new and takes it back.
+    expect(slots.slot('a', 'm', 3, 2)).toBe(0);
+    expect(slots.deviceName(0)).toBe('a');
+    expect(slots.evicted).toBe(2);
+  });
+});
