@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempDir } from '../simulators/run-cli.js';
 import { median } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 import { seedHistory } from './lib/seed-history.js';
 import { runSteady, type SteadyResult } from './steady.js';
 
@@ -52,18 +53,21 @@ function queryLoad(httpPort: number) {
   };
 }
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'the steady load with analytics off, on, and on with a query load: ack and event-loop p99, and query latency over a day of history';
+
+export const options = {
+  devices: { type: 'string', default: '5000' },
+  duration: { type: 'string', default: '60' },
+  repeats: { type: 'string', default: '2' },
+  'history-devices': { type: 'string', default: '500' },
+  // a subset of off,on,capped,uncapped: more repeats of the ones compared
+  variants: { type: 'string', default: 'off,on,capped,uncapped' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '5000' },
-      duration: { type: 'string', default: '60' },
-      repeats: { type: 'string', default: '2' },
-      'history-devices': { type: 'string', default: '500' },
-      // a subset of off,on,capped,uncapped: more repeats of the ones compared
-      variants: { type: 'string', default: 'off,on,capped,uncapped' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const seeded = join(tempDir('gw-history-'), 'seed.db');
   const t0 = performance.now();
   const seed = await seedHistory({

@@ -21,6 +21,7 @@ import {
   type SeriesReading,
   scoreDetections,
 } from './lib/detection-score.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
 /** the query's most (storage/query/params.ts MAX_ANOMALY_LIMIT): reaching it means we may not have them all */
 const ANOMALY_LIMIT = 10_000;
@@ -28,22 +29,25 @@ const HOUR_MS = 3_600_000;
 
 class BenchFailure extends Error {}
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  "precision and recall of the anomaly detector against the simulator's injected spikes, on a seeded run, and the delay from ack to alert";
+
+export const options = {
+  devices: { type: 'string', default: '200' },
+  duration: { type: 'string', default: '120' },
+  seed: { type: 'string', default: '7' },
+  // At the simulator's default of 2 per device-hour, 200 devices × 120 s
+  // inject about 13 spikes: too few to measure a rate. 60 gives ~400.
+  spikes: { type: 'string', default: '60' },
+  // Off by default, to measure the detector alone: readings buffered
+  // through a dropout are replayed after newer ones, so they are judged
+  // as late readings (against the baseline, without updating it).
+  dropouts: { type: 'string', default: '0' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '200' },
-      duration: { type: 'string', default: '120' },
-      seed: { type: 'string', default: '7' },
-      // At the simulator's default of 2 per device-hour, 200 devices × 120 s
-      // inject about 13 spikes: too few to measure a rate. 60 gives ~400.
-      spikes: { type: 'string', default: '60' },
-      // Off by default, to measure the detector alone: readings buffered
-      // through a dropout are replayed after newer ones, so they are judged
-      // as late readings (against the baseline, without updating it).
-      dropouts: { type: 'string', default: '0' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const started = performance.now();
   try {
     const run = await runAgainstGateway(values);

@@ -4,19 +4,23 @@
 
 import { parseArgs } from 'node:util';
 import { median } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 import { runSteady, type SteadyResult } from './steady.js';
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'the group-commit delay against ack latency and commit count, settings interleaved; medians';
+
+export const options = {
+  devices: { type: 'string', default: '5000' },
+  rate: { type: 'string', default: '1' },
+  duration: { type: 'string', default: '20' },
+  delays: { type: 'string', default: '0,2,5,10,20' },
+  repeats: { type: 'string', default: '2' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '5000' },
-      rate: { type: 'string', default: '1' },
-      duration: { type: 'string', default: '20' },
-      delays: { type: 'string', default: '0,2,5,10,20' },
-      repeats: { type: 'string', default: '2' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const delays = values.delays.split(',').map(Number);
   const byDelay = new Map<number, SteadyResult[]>(delays.map((d) => [d, []]));
   for (let rep = 0; rep < Number(values.repeats); rep++) {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { connectLeanPublisher, type LeanPublisher } from '../simulators/lean-publisher.js';
 import { cpuSeconds } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
 const BUILD = fileURLToPath(new URL('..', import.meta.url));
 
@@ -32,15 +33,19 @@ interface Round {
   gatewayCpuSeconds: number;
 }
 
-const OPTIONS = {
+/** one line for `npm run bench -- --help` */
+export const about =
+  'token devices reconnecting to a gateway that requires authentication, after a kill -9 and restart: time until all are connected and acked';
+
+export const options = {
   devices: { type: 'string', default: '5000' },
   host: { type: 'string', default: '0.0.0.0' },
   /** CONNECTs in flight at once: a reconnecting fleet, not one thundering herd */
   concurrency: { type: 'string', default: '500' },
-} as const;
+} satisfies ScenarioOptions;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
+  const { values } = parseArgs({ args: argv, options });
   const devices = Number(values.devices);
   const concurrency = Number(values.concurrency);
   const dir = mkdtempSync(join(tmpdir(), 'gw-reconnect-'));

@@ -17,27 +17,25 @@ import { tempDir } from '../simulators/run-cli.js';
 import { createSqliteQueries } from '../storage/sqlite/query/sqlite-queries.js';
 import { startPacedFleet } from './lib/paced-fleet.js';
 import { median } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
-const HELP = `npm run bench -- replay [--devices 5000] [--share 0.2] [--minutes 30] [--per-message 60] [--in-flight 4] [--warmup 20]`;
 const MINUTE = 60_000;
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'a replay storm on the steady load: devices back from an outage send minutes of readings at once; ack latency, stalls and rewrite time';
+
+export const options = {
+  devices: { type: 'string', default: '5000' },
+  share: { type: 'string', default: '0.2' },
+  minutes: { type: 'string', default: '30' },
+  'per-message': { type: 'string', default: '60' },
+  'in-flight': { type: 'string', default: '4' },
+  warmup: { type: 'string', default: '20' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '5000' },
-      share: { type: 'string', default: '0.2' },
-      minutes: { type: 'string', default: '30' },
-      'per-message': { type: 'string', default: '60' },
-      'in-flight': { type: 'string', default: '4' },
-      warmup: { type: 'string', default: '20' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return;
-  }
+  const { values } = parseArgs({ args: argv, options });
   const devices = Number(values.devices);
   const replayers = Math.round(devices * Number(values.share));
   const minutes = Number(values.minutes);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { type PeerKind, startPeer } from './lib/peers.js';
 import { cpuMeter, median } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 import { startWindowFleet } from './lib/window-fleet.js';
 
 export interface SaturateRun {
@@ -74,19 +75,22 @@ function parseVariant(text: string): Variant {
   return { label: text, kind, args };
 }
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'connections each keeping a window of QoS 1 messages in flight: sustained acks/s of the gateway beside bare aedes and Mosquitto';
+
+export const options = {
+  connections: { type: 'string', default: '5000' },
+  duration: { type: 'string', default: '20' },
+  warmup: { type: 'string', default: '5' },
+  repeats: { type: 'string', default: '3' },
+  peers: { type: 'string', default: 'gateway;aedes;mosquitto' },
+  quick: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      connections: { type: 'string', default: '5000' },
-      duration: { type: 'string', default: '20' },
-      warmup: { type: 'string', default: '5' },
-      repeats: { type: 'string', default: '3' },
-      peers: { type: 'string', default: 'gateway;aedes;mosquitto' },
-      quick: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const variants = values.peers.split(';').map(parseVariant);
   const opts = {
     connections: Number(values.connections),

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ROOT } from '../simulators/run-cli.js';
 import { startPeer } from './lib/peers.js';
 import { cpuSeconds, rssBytes } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 import { lineChartSvg } from './lib/svg-chart.js';
 import { startWindowFleet } from './lib/window-fleet.js';
 
@@ -69,16 +70,19 @@ async function runScale(connections: number, seconds: number): Promise<ScalePoin
   }
 }
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'the same closed-loop load at 1k, 5k and ~20k connections: acks/s, RSS per connection, CPU per message; draws docs/scale.svg';
+
+export const options = {
+  // Past ~19,900 a process runs out of file descriptors here (hard limit 20,000).
+  connections: { type: 'string', default: '1000,5000,19800' },
+  duration: { type: 'string', default: '15' },
+  chart: { type: 'string', default: join(ROOT, 'docs', 'scale.svg') },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      // Past ~19,900 a process runs out of file descriptors here (hard limit 20,000).
-      connections: { type: 'string', default: '1000,5000,19800' },
-      duration: { type: 'string', default: '15' },
-      chart: { type: 'string', default: join(ROOT, 'docs', 'scale.svg') },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const points: ScalePoint[] = [];
   for (const n of values.connections.split(',').map(Number)) {
     const p = await runScale(n, Number(values.duration));

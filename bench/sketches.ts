@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { DDSketch as Ours } from '../core/ddsketch.js';
 import { median } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
 interface Sketcher<S> {
   make(): S;
@@ -35,15 +36,16 @@ function run<S>(k: Sketcher<S>, values: Float64Array, series: number, perSeries:
   return { add, encode, merge, bytes: bytes.reduce((n, b) => n + b.byteLength, 0) / series };
 }
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  "the project's DDSketch against @datadog/sketches-js: add, encode, decode and merge, at the same accuracy";
+
+export const options = {
+  repeats: { type: 'string', default: '5' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { repeats: { type: 'string', default: '5' }, help: { type: 'boolean', default: false } },
-  });
-  if (values.help) {
-    process.stdout.write('npm run bench -- sketches [--repeats 5]\n');
-    return;
-  }
+  const { values } = parseArgs({ args: argv, options });
   const { DDSketch: Datadog } = (await import('@datadog/sketches-js')).default;
   type D = InstanceType<typeof Datadog>;
   const ours: Sketcher<Ours> = {

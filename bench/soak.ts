@@ -12,6 +12,7 @@ import { spawnGateway } from '../simulators/gateway-process.js';
 import { tempDir } from '../simulators/run-cli.js';
 import { startPacedFleet } from './lib/paced-fleet.js';
 import { median, rssBytes } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 import { lineChartSvg } from './lib/svg-chart.js';
 
 interface StatsLine {
@@ -37,24 +38,20 @@ interface MinuteRow {
   acked: number;
 }
 
-const HELP = `npm run bench -- soak [--devices 5000] [--minutes 30] [--rate 1] [--svg docs/soak.svg] [--extra "--flag value ..."]`;
+/** one line for `npm run bench -- --help` */
+export const about =
+  'N devices × 1 msg/s at QoS 1 for M minutes, minute by minute: RSS, heap, event-loop stalls, ack hold and the writer';
+
+export const options = {
+  devices: { type: 'string', default: '5000' },
+  minutes: { type: 'string', default: '30' },
+  rate: { type: 'string', default: '1' },
+  svg: { type: 'string' },
+  extra: { type: 'string', default: '' },
+} satisfies ScenarioOptions;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '5000' },
-      minutes: { type: 'string', default: '30' },
-      rate: { type: 'string', default: '1' },
-      svg: { type: 'string' },
-      extra: { type: 'string', default: '' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return;
-  }
+  const { values } = parseArgs({ args: argv, options });
   const devices = Number(values.devices);
   const minutes = Number(values.minutes);
   const gw = await spawnGateway([

@@ -8,6 +8,7 @@ import { spawnGateway } from '../simulators/gateway-process.js';
 import { tempDir } from '../simulators/run-cli.js';
 import { startPacedFleet } from './lib/paced-fleet.js';
 import { cpuMeter, median, rssBytes } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
 export interface SteadyResult {
   devices: number;
@@ -121,20 +122,23 @@ export async function runSteady(
   }
 }
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'N devices × rate msg/s at QoS 1 against the built gateway: ack latency at the device, event-loop delay, CPU and RSS';
+
+export const options = {
+  devices: { type: 'string', default: '5000' },
+  rate: { type: 'string', default: '1' },
+  duration: { type: 'string', default: '60' },
+  warmup: { type: 'string', default: '5' },
+  'batch-max-delay-ms': { type: 'string' },
+  // extra gateway flags, space-separated; with = since they start with a dash: --gateway-args='--analytics off'
+  'gateway-args': { type: 'string', default: '' },
+  json: { type: 'boolean', default: false },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      devices: { type: 'string', default: '5000' },
-      rate: { type: 'string', default: '1' },
-      duration: { type: 'string', default: '60' },
-      warmup: { type: 'string', default: '5' },
-      'batch-max-delay-ms': { type: 'string' },
-      // extra gateway flags, space-separated: --gateway-args "--analytics off"
-      'gateway-args': { type: 'string', default: '' },
-      json: { type: 'boolean', default: false },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const delays: Array<number | undefined> =
     values['batch-max-delay-ms'] === undefined
       ? [undefined]

@@ -9,6 +9,7 @@ import { tempDir } from '../simulators/run-cli.js';
 import type { WriteBatch } from '../storage/port.js';
 import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
 import { median } from './lib/proc-stats.js';
+import type { ScenarioOptions } from './lib/scenario.js';
 
 function makeBatch(devices: number, metrics: number, rows: number, start: number, t0: number): WriteBatch {
   const deviceNames = Array.from({ length: devices }, (_, i) => `dev-${i}`);
@@ -64,16 +65,19 @@ export async function runStorage(opts: {
   return { synchronous: opts.synchronous, rowsPerSec: opts.rows / seconds, seconds };
 }
 
+/** one line for `npm run bench -- --help` */
+export const about =
+  'the SQLite writer alone, no MQTT: readings/s with the production schema, synchronous NORMAL and FULL interleaved';
+
+export const options = {
+  rows: { type: 'string', default: '2000000' },
+  batch: { type: 'string', default: '2000' },
+  'in-flight': { type: 'string', default: '2' },
+  repeats: { type: 'string', default: '3' },
+} satisfies ScenarioOptions;
+
 export async function main(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rows: { type: 'string', default: '2000000' },
-      batch: { type: 'string', default: '2000' },
-      'in-flight': { type: 'string', default: '2' },
-      repeats: { type: 'string', default: '3' },
-    },
-  });
+  const { values } = parseArgs({ args: argv, options });
   const opts = {
     rows: Number(values.rows),
     batch: Number(values.batch),

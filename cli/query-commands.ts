@@ -1,6 +1,7 @@
 // The query CLI's logic, apart from process.argv and the real database so that
 // tests can run it against an in-memory query service.
-// Exit codes: 0 ok, 1 storage problem (no database, corrupt, ...), 2 usage error.
+// Exit codes: 0 ok, 1 storage problem (no database, corrupt, ...) or nothing
+// stored for the device `latest` names (GW_ERR_QUERY_NOT_FOUND), 2 usage error.
 
 import { parseArgs } from 'node:util';
 import { GatewayError } from '../core/errors.js';
@@ -109,7 +110,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       return {
         needs: 'query',
         async run(query) {
-          const { readings } = latestResponse(deviceId, await query.latest(deviceId));
+          const latest = await query.latest(deviceId);
+          // As GET /api/devices/{id}/latest answers 404: an empty table would read as success.
+          if (latest.length === 0) throw new GatewayError('GW_ERR_QUERY_NOT_FOUND', [deviceId]);
+          const { readings } = latestResponse(deviceId, latest);
           return { stdout: formatRows(readings, latestColumns, format) };
         },
       };

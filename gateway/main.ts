@@ -8,6 +8,7 @@ import { openDeviceRegistry } from '../devices/device-registry.js';
 import { isPostgresUrl, openWriter } from '../storage/open-storage.js';
 import { helpText, loadConfig } from './config.js';
 import { startGateway } from './gateway.js';
+import { dashboardUrl } from './http/dashboard-url.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<number> {
@@ -73,6 +74,7 @@ async function main(): Promise<number> {
       host: gateway.mqtt.host,
       mqttPort: gateway.mqtt.port,
       httpPort: gateway.http.port,
+      dashboard: dashboardUrl(gateway.http),
       ...(gateway.tls === undefined ? {} : { tlsPort: gateway.tls.port }),
       ...(gateway.ws === undefined ? {} : { wsPort: gateway.ws.port }),
       ...(gateway.ops === undefined ? {} : { metricsPort: gateway.ops.port }),

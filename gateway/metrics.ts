@@ -18,6 +18,14 @@ export interface IngestTotals {
   batches: number;
 }
 
+/** Read when /metrics is scraped; each step that owns a source registers it (gateway/steps/). */
+export interface MetricsProbes {
+  eventLoop: EventLoopMonitor;
+  connectedClients: () => number;
+  pendingReadings: () => number;
+  parkedMessages: () => number;
+}
+
 export interface GatewayMetrics {
   registry: Registry;
   totals: IngestTotals;
@@ -32,19 +40,17 @@ export interface GatewayMetrics {
   ackHeld(ms: number): void;
   /** a publish held because its device or connection was over its rate budget (gateway/limits/publish-throttle.ts) */
   rateLimitHeld(scope: 'device' | 'connection'): void;
+  /** Adds gauge sources; until one is given its gauge reads 0. */
+  probe(probes: Partial<MetricsProbes>): void;
+  /** A worker pool's utilisation (0..1), reported under its name. */
+  probePool(pool: string, utilization: () => number): void;
 }
 
-export interface MetricsSources {
-  eventLoop: EventLoopMonitor;
-  connectedClients: () => number;
-  pendingReadings: () => number;
-  parkedMessages: () => number;
-  /** utilisation (0..1) of each worker pool, by pool name */
-  workerPools?: () => Record<string, number>;
-}
+type Registers = Registry[];
 
-export function createMetrics(sources: () => MetricsSources | undefined): GatewayMetrics {
+export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
+  const registers = [registry];
   const totals: IngestTotals = {
     messages: 0,
     acked: 0,
@@ -55,71 +61,106 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     writeFailures: 0,
     batches: 0,
   };
-  const registers = [registry];
+  const probes: Partial<MetricsProbes> = {};
+  const pools = new Map<string, () => number>();
+  const ingest = ingestInstruments(registers);
+  const refusals = refusalCounters(registers);
+  const analytics = analyticsCounters(registers);
+  registerGauges(registers, probes, pools);
+  return {
+    registry,
+    totals,
+    observer: ingestObserver(ingest, totals),
+    limitHit: (code) => refusals.limitHits.inc({ code }),
+    ackHeld: (ms) => ingest.ackHoldSeconds.observe(ms / 1000),
+    rateLimitHeld: (scope) => refusals.rateHoldsBy[scope].inc(),
+    authRefused: (code) => refusals.authRefusals.inc({ code }),
+    analytics: {
+      late: (n) => analytics.lateReadings.inc(n),
+      skipped: (n) => analytics.skippedReadings.inc(n),
+      dropped: (n) => analytics.droppedReadings.inc(n),
+      evicted: (n) => analytics.evictedSeries.inc(n),
+      anomalies: (n) => analytics.anomalies.inc(n),
+      alerts: (state, n) => analytics.alerts.inc({ state }, n),
+      alertDelay: (ms) => analytics.alertDelay.observe(ms / 1000),
+    },
+    probe: (more) => Object.assign(probes, more),
+    probePool: (pool, utilization) => pools.set(pool, utilization),
+  };
+}
+
+type IngestInstruments = ReturnType<typeof ingestInstruments>;
+
+function ingestInstruments(registers: Registers) {
   const messages = new Counter({
     name: 'gateway_messages_total',
     help: 'Telemetry messages received',
     labelNames: ['qos'],
     registers,
   });
-  // Bound once: prom-client hashes a label set on every inc(), and this one runs per message.
-  const messagesByQos = [messages.labels('0'), messages.labels('1'), messages.labels('2')] as const;
-  const acks = new Counter({
-    name: 'gateway_acks_total',
-    help: 'QoS 1/2 messages acknowledged after commit',
-    registers,
-  });
-  const stored = new Counter({
-    name: 'gateway_readings_stored_total',
-    help: 'Readings committed',
-    registers,
-  });
-  const duplicates = new Counter({
-    name: 'gateway_readings_duplicate_total',
-    help: 'Readings already stored (retransmits)',
-    registers,
-  });
-  const rejections = new Counter({
-    name: 'gateway_rejections_total',
-    help: 'Rejected readings or messages, by reason code',
-    labelNames: ['code'],
-    registers,
-  });
-  const deadLetters = new Counter({
-    name: 'gateway_dead_letters_total',
-    help: 'Dead-letter rows committed',
-    registers,
-  });
-  const storageErrors = new Counter({
-    name: 'gateway_storage_errors_total',
-    help: 'Failed group commits, by code',
-    labelNames: ['code'],
-    registers,
-  });
-  const batchSize = new Histogram({
-    name: 'gateway_batch_readings',
-    help: 'Readings per group commit',
-    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
-    registers,
-  });
-  const commitSeconds = new Histogram({
-    name: 'gateway_commit_seconds',
-    help: 'Time inside the write transaction',
-    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
-    registers,
-  });
-  const writeSeconds = new Histogram({
-    name: 'gateway_write_seconds',
-    help: 'Hand-off to writer until commit answered (main thread view)',
-    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
-    registers,
-  });
-  const ackHoldSeconds = new Histogram({
-    name: 'gateway_ack_hold_seconds',
-    help: 'PUBLISH received until its PUBACK/PUBREC released (decode, batch, group commit)',
-    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers,
-  });
+  return {
+    // Bound once: prom-client hashes a label set on every inc(), and this one runs per message.
+    messagesByQos: [messages.labels('0'), messages.labels('1'), messages.labels('2')] as const,
+    acks: new Counter({
+      name: 'gateway_acks_total',
+      help: 'QoS 1/2 messages acknowledged after commit',
+      registers,
+    }),
+    stored: new Counter({
+      name: 'gateway_readings_stored_total',
+      help: 'Readings committed',
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'gateway_readings_duplicate_total',
+      help: 'Readings already stored (retransmits)',
+      registers,
+    }),
+    rejections: new Counter({
+      name: 'gateway_rejections_total',
+      help: 'Rejected readings or messages, by reason code',
+      labelNames: ['code'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'gateway_dead_letters_total',
+      help: 'Dead-letter rows committed',
+      registers,
+    }),
+    storageErrors: new Counter({
+      name: 'gateway_storage_errors_total',
+      help: 'Failed group commits, by code',
+      labelNames: ['code'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'gateway_batch_readings',
+      help: 'Readings per group commit',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'gateway_commit_seconds',
+      help: 'Time inside the write transaction',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers,
+    }),
+    writeSeconds: new Histogram({
+      name: 'gateway_write_seconds',
+      help: 'Hand-off to writer until commit answered (main thread view)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
+      registers,
+    }),
+    ackHoldSeconds: new Histogram({
+      name: 'gateway_ack_hold_seconds',
+      help: 'PUBLISH received until its PUBACK/PUBREC released (decode, batch, group commit)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+}
+
+function refusalCounters(registers: Registers) {
   const limitHits = new Counter({
     name: 'gateway_limit_events_total',
     help: 'Connections refused or closed, and deliveries dropped, by a protective limit, by code',
@@ -132,58 +173,73 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     labelNames: ['scope'],
     registers,
   });
-  // Bound once: this runs per held message.
-  const rateHoldsBy = { device: rateHolds.labels('device'), connection: rateHolds.labels('connection') };
-  const authRefusals = new Counter({
-    name: 'gateway_auth_refusals_total',
-    help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
-    labelNames: ['code'],
-    registers,
-  });
-  const lateReadings = new Counter({
-    name: 'gateway_analytics_late_readings_total',
-    help: "Readings older than their series' newest scored one: judged against the baseline without updating it",
-    registers,
-  });
-  const skippedReadings = new Counter({
-    name: 'gateway_analytics_skipped_readings_total',
-    help: 'Readings left out of anomaly detection as probable retransmits',
-    registers,
-  });
-  const droppedReadings = new Counter({
-    name: 'gateway_analytics_dropped_readings_total',
-    help: 'Committed readings not scored: the analytics were too far behind, or every series slot was in use',
-    registers,
-  });
-  const evictedSeries = new Counter({
-    name: 'gateway_analytics_evicted_series_total',
-    help: 'Series whose detector state was dropped for a new series (--max-series-in-memory)',
-    registers,
-  });
-  const anomalies = new Counter({
-    name: 'gateway_anomalies_total',
-    help: 'Readings judged anomalous (the first of a run raises an alert)',
-    registers,
-  });
-  const alerts = new Counter({
-    name: 'gateway_alerts_total',
-    help: 'Alert transitions stored and published on alerts/{deviceId}, by state (raised, cleared)',
-    labelNames: ['state'],
-    registers,
-  });
-  const alertDelay = new Histogram({
-    name: 'gateway_alert_delay_seconds',
-    help: "From the release of a batch's acks to the publish of an alert its readings raised or cleared",
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
-    registers,
-  });
+  return {
+    limitHits,
+    // Bound once: this runs per held message.
+    rateHoldsBy: { device: rateHolds.labels('device'), connection: rateHolds.labels('connection') },
+    authRefusals: new Counter({
+      name: 'gateway_auth_refusals_total',
+      help: 'CONNECTs, publishes and subscriptions refused by authentication or the ACL, by code',
+      labelNames: ['code'],
+      registers,
+    }),
+  };
+}
+
+function analyticsCounters(registers: Registers) {
+  return {
+    lateReadings: new Counter({
+      name: 'gateway_analytics_late_readings_total',
+      help: "Readings older than their series' newest scored one: judged against the baseline without updating it",
+      registers,
+    }),
+    skippedReadings: new Counter({
+      name: 'gateway_analytics_skipped_readings_total',
+      help: 'Readings left out of anomaly detection as probable retransmits',
+      registers,
+    }),
+    droppedReadings: new Counter({
+      name: 'gateway_analytics_dropped_readings_total',
+      help: 'Committed readings not scored: the analytics were too far behind, or every series slot was in use',
+      registers,
+    }),
+    evictedSeries: new Counter({
+      name: 'gateway_analytics_evicted_series_total',
+      help: 'Series whose detector state was dropped for a new series (--max-series-in-memory)',
+      registers,
+    }),
+    anomalies: new Counter({
+      name: 'gateway_anomalies_total',
+      help: 'Readings judged anomalous (the first of a run raises an alert)',
+      registers,
+    }),
+    alerts: new Counter({
+      name: 'gateway_alerts_total',
+      help: 'Alert transitions stored and published on alerts/{deviceId}, by state (raised, cleared)',
+      labelNames: ['state'],
+      registers,
+    }),
+    alertDelay: new Histogram({
+      name: 'gateway_alert_delay_seconds',
+      help: "From the release of a batch's acks to the publish of an alert its readings raised or cleared",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers,
+    }),
+  };
+}
+
+function registerGauges(
+  registers: Registers,
+  probes: Partial<MetricsProbes>,
+  pools: ReadonlyMap<string, () => number>,
+): void {
   new Gauge({
     name: 'gateway_worker_pool_utilization',
     help: 'Share of a worker pool in use (piscina utilization), by pool',
     labelNames: ['pool'],
     registers,
     collect() {
-      for (const [pool, value] of Object.entries(sources()?.workerPools?.() ?? {})) this.set({ pool }, value);
+      for (const [pool, utilization] of pools) this.set({ pool }, utilization());
     },
   });
   new Gauge({
@@ -192,7 +248,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     labelNames: ['quantile'],
     registers,
     collect() {
-      const w = sources()?.eventLoop.last();
+      const w = probes.eventLoop?.last();
       if (w === undefined) return;
       this.set({ quantile: '0.5' }, w.p50Ms / 1000);
       this.set({ quantile: '0.99' }, w.p99Ms / 1000);
@@ -204,7 +260,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Connected MQTT clients',
     registers,
     collect() {
-      this.set(sources()?.connectedClients() ?? 0);
+      this.set(probes.connectedClients?.() ?? 0);
     },
   });
   new Gauge({
@@ -212,7 +268,7 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Readings admitted and not yet committed',
     registers,
     collect() {
-      this.set(sources()?.pendingReadings() ?? 0);
+      this.set(probes.pendingReadings?.() ?? 0);
     },
   });
   new Gauge({
@@ -220,35 +276,37 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
     help: 'Messages waiting for the write queue to fall below its high-water mark',
     registers,
     collect() {
-      this.set(sources()?.parkedMessages() ?? 0);
+      this.set(probes.parkedMessages?.() ?? 0);
     },
   });
+}
 
-  const observer: IngestObserver = {
+function ingestObserver(m: IngestInstruments, totals: IngestTotals): IngestObserver {
+  return {
     parsed(p: ParsedMessage) {
       totals.messages++;
-      messagesByQos[p.message.qos].inc();
+      m.messagesByQos[p.message.qos].inc();
       if (p.rejectedCount === 0) return;
       totals.rejected += p.rejectedCount;
       // Only the kept rejections carry codes; the rest of a huge batch is
       // counted under the first code so the totals still add up.
       let counted = 0;
       for (const r of p.rejections) {
-        rejections.inc({ code: r.code });
+        m.rejections.inc({ code: r.code });
         counted++;
       }
       const rest = p.rejectedCount - counted;
       const first = p.rejections[0]?.code;
-      if (rest > 0 && first !== undefined) rejections.inc({ code: first }, rest);
+      if (rest > 0 && first !== undefined) m.rejections.inc({ code: first }, rest);
     },
     settled(s: SettledBatch) {
       totals.batches++;
-      writeSeconds.observe(s.writeMs / 1000);
-      batchSize.observe(s.readings);
+      m.writeSeconds.observe(s.writeMs / 1000);
+      m.batchSize.observe(s.readings);
       if (s.error !== undefined) {
         totals.writeFailures++;
         const code = (s.error as { code?: unknown }).code;
-        storageErrors.inc({ code: isErrorCode(code) ? code : 'GW_ERR_STORAGE_WRITE' });
+        m.storageErrors.inc({ code: isErrorCode(code) ? code : 'GW_ERR_STORAGE_WRITE' });
         return;
       }
       const r = s.result;
@@ -256,32 +314,14 @@ export function createMetrics(sources: () => MetricsSources | undefined): Gatewa
       totals.readingsStored += r.inserted;
       totals.duplicates += r.duplicates;
       totals.deadLetters += r.deadLetters;
-      stored.inc(r.inserted);
-      duplicates.inc(r.duplicates);
-      deadLetters.inc(r.deadLetters);
-      commitSeconds.observe(r.commitMs / 1000);
+      m.stored.inc(r.inserted);
+      m.duplicates.inc(r.duplicates);
+      m.deadLetters.inc(r.deadLetters);
+      m.commitSeconds.observe(r.commitMs / 1000);
       let qosAcked = 0;
       for (const p of s.messages) if (p.message.qos > 0) qosAcked++;
       totals.acked += qosAcked;
-      acks.inc(qosAcked);
-    },
-  };
-  return {
-    registry,
-    totals,
-    observer,
-    limitHit: (code) => limitHits.inc({ code }),
-    ackHeld: (ms) => ackHoldSeconds.observe(ms / 1000),
-    rateLimitHeld: (scope) => rateHoldsBy[scope].inc(),
-    authRefused: (code) => authRefusals.inc({ code }),
-    analytics: {
-      late: (n) => lateReadings.inc(n),
-      skipped: (n) => skippedReadings.inc(n),
-      dropped: (n) => droppedReadings.inc(n),
-      evicted: (n) => evictedSeries.inc(n),
-      anomalies: (n) => anomalies.inc(n),
-      alerts: (state, n) => alerts.inc({ state }, n),
-      alertDelay: (ms) => alertDelay.observe(ms / 1000),
+      m.acks.inc(qosAcked);
     },
   };
 }

@@ -18,7 +18,11 @@ export interface CliStreams {
 export function reportFailure(err: unknown, json: boolean, streams: CliStreams): number {
   const code = err instanceof GatewayError ? err.code : 'ERR_UNEXPECTED';
   const message = err instanceof Error ? err.message : String(err);
-  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  // A wrapped parseArgs error says all in its own message: its cause would repeat it.
+  const cause =
+    err instanceof Error && err.cause instanceof Error && !message.includes(err.cause.message)
+      ? ` (${err.cause.message})`
+      : '';
   streams.stderr.write(`${code}: ${message}${cause}\n`);
   if (json) streams.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
   return code === 'GW_ERR_CLI_USAGE' ? EXIT_USAGE : EXIT_FAILURE;

@@ -65,11 +65,10 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | null {
   }
   if (values.help) return null;
   if (values.db.trim() === '') throw new GatewayError('GW_ERR_CLI_USAGE', ['--db must be a path']);
-  const sim = parseSimArgs([
-    ...['--devices', values.devices, '--duration', values.duration, '--rate', values.rate],
-    ...['--qos', values.qos, '--metrics', values.metrics, '--seed', values.seed, '--ramp', values.ramp],
-    ...['--spikes', values.spikes],
-  ]) as SimOptions;
+  // --name=value: a value that starts with a dash (--devices=-5) reaches the
+  // simulator's own check, rather than parseArgs' advice to use this very form.
+  const forwarded = ['devices', 'duration', 'rate', 'qos', 'metrics', 'seed', 'ramp', 'spikes'] as const;
+  const sim = parseSimArgs(forwarded.map((name) => `--${name}=${values[name]}`)) as SimOptions;
   return {
     db: values.db,
     mqttPort: numberOption('mqtt-port', values['mqtt-port'], { min: 0, max: 65_535, integer: true }),

@@ -225,6 +225,14 @@ describe('query CLI latest and anomalies', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^metric +ts +value$/);
   });
 
+  it('fails with GW_ERR_QUERY_NOT_FOUND for a device with nothing stored, as the HTTP API does', async () => {
+    for (const format of ['table', 'json', 'csv']) {
+      const r = await run(['latest', '--device', 'pi-9', '--format', format]);
+      expect(r).toMatchObject({ code: 1, stdout: '' });
+      expect(r.stderr).toMatch(/^query: GW_ERR_QUERY_NOT_FOUND /);
+    }
+  });
+
   it('lists anomalies newest first within the range, filtered by a glob', async () => {
     const recent = await run(['anomalies', '--format', 'json']);
     expect(JSON.parse(recent.stdout)).toEqual([

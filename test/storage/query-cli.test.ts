@@ -197,6 +197,13 @@ describe('query CLI', () => {
     expect(run.stderr).toContain(join(dir, 'missing.db'));
   });
 
+  it('exits 1 with GW_ERR_QUERY_NOT_FOUND for latest of a device with nothing stored', async () => {
+    const run = await query(['latest', '--device', 'nobody']);
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^query: GW_ERR_QUERY_NOT_FOUND /);
+  });
+
   it('prints usage on --help', async () => {
     expect(await query(['--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('readings') });
   });

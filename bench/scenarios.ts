@@ -1,0 +1,16 @@
+// The scenarios `npm run bench -- <name>` runs, one file each, loaded on demand.
+import type { Scenario } from './lib/scenario.js';
+
+export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
+  steady: () => import('./steady.js'),
+  'batch-delay': () => import('./batch-delay.js'),
+  saturate: () => import('./saturate.js'),
+  storage: () => import('./storage.js'),
+  scale: () => import('./scale.js'),
+  analytics: () => import('./analytics.js'),
+  anomalies: () => import('./anomalies.js'),
+  reconnect: () => import('./reconnect.js'),
+  soak: () => import('./soak.js'),
+  replay: () => import('./replay.js'),
+  sketches: () => import('./sketches.js'),
+};
