@@ -60,35 +60,10 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
          WHERE (ts, series_id) > (?, ?) AND ts < ? ORDER BY ts, series_id LIMIT ?`,
     )
     .raw(true);
-  const upsert = (table: string) =>
-    db.prepare(
-      `INSERT INTO ${table} (series_id, bucket, count, sum, m2, min, max, first_ts, first_value,
-         last_ts, last_value, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (series_id, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum,
-         m2 = excluded.m2, min = excluded.min, max = excluded.max, first_ts = excluded.first_ts,
-         first_value = excluded.first_value, last_ts = excluded.last_ts,
-         last_value = excluded.last_value, sketch = excluded.sketch`,
-    );
-  const upsertMinute = upsert('rollups_1m');
-  const upsertHour = upsert('rollups_1h');
+  const upsertMinute = prepareUpsert(db, 'rollups_1m');
   const deleteMinute = db.prepare('DELETE FROM rollups_1m WHERE series_id = ? AND bucket = ?');
-  const deleteHour = db.prepare('DELETE FROM rollups_1h WHERE series_id = ? AND bucket = ?');
   const clearMinute = db.prepare('DELETE FROM rollups_1m_stale WHERE bucket = ? AND series_id = ?');
   const markHour = db.prepare('INSERT OR IGNORE INTO rollups_1h_stale (bucket, series_id) VALUES (?, ?)');
-  const nextHours = db
-    .prepare('SELECT bucket, series_id FROM rollups_1h_stale WHERE bucket <= ? ORDER BY bucket LIMIT ?')
-    .raw(true);
-  const minuteStaleIn = db
-    .prepare('SELECT 1 FROM rollups_1m_stale WHERE series_id = ? AND bucket >= ? AND bucket < ? LIMIT 1')
-    .pluck();
-  const minutesOfHour = db
-    .prepare(
-      `SELECT count, sum, m2, min, max, first_ts, first_value, last_ts, last_value, sketch
-         FROM rollups_1m WHERE series_id = ? AND bucket >= ? AND bucket < ?`,
-    )
-    .raw(true);
-  const clearHour = db.prepare('DELETE FROM rollups_1h_stale WHERE bucket = ? AND series_id = ?');
-
   let job: MinuteJob | undefined;
   let outcome = emptyOutcome();
 
@@ -165,28 +140,15 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
     }
   }
 
-  const rebuildHours = db.transaction((now: number): number => {
-    const hours = nextHours.all(hourAligned(lastClosedHour(now)), REFRESH_HOUR_ROWS) as [number, number][];
-    let done = 0;
-    for (const [bucket, seriesId] of hours) {
-      // A minute of it still waits: the hour follows once the minute is rewritten.
-      if (minuteStaleIn.get(seriesId, bucket, bucket + HOUR_MS) !== undefined) continue;
-      const state = emptyState();
-      for (const row of minutesOfHour.all(seriesId, bucket, bucket + HOUR_MS) as StoredRollupRow[]) {
-        mergeState(state, stateOf(row));
-      }
-      if (state.count === 0) deleteHour.run(seriesId, bucket);
-      else upsertHour.run(seriesId, bucket, ...rowOf(state));
-      clearHour.run(bucket, seriesId);
-      done++;
-    }
-    outcome.hourRows += done;
-    return done;
-  });
+  const rebuildHours = prepareHourRebuild(db);
 
   function step(deadline: number, now: number): boolean {
     do {
-      if (job === undefined && !begin(now)) return rebuildHours.immediate(now) > 0;
+      if (job === undefined && !begin(now)) {
+        const done = rebuildHours(now);
+        outcome.hourRows += done;
+        return done > 0;
+      }
       const j = job!;
       if (!j.scanned) scanSome(j);
       else writeMinuteSome(j);
@@ -220,6 +182,54 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       return done;
     },
   };
+}
+
+/** Rebuilds stale closed hours from their 1-minute rows, a few per transaction; returns how many. */
+function prepareHourRebuild(db: Database): (now: number) => number {
+  const upsertHour = prepareUpsert(db, 'rollups_1h');
+  const deleteHour = db.prepare('DELETE FROM rollups_1h WHERE series_id = ? AND bucket = ?');
+  const nextHours = db
+    .prepare('SELECT bucket, series_id FROM rollups_1h_stale WHERE bucket <= ? ORDER BY bucket LIMIT ?')
+    .raw(true);
+  const minuteStaleIn = db
+    .prepare('SELECT 1 FROM rollups_1m_stale WHERE series_id = ? AND bucket >= ? AND bucket < ? LIMIT 1')
+    .pluck();
+  const minutesOfHour = db
+    .prepare(
+      `SELECT count, sum, m2, min, max, first_ts, first_value, last_ts, last_value, sketch
+         FROM rollups_1m WHERE series_id = ? AND bucket >= ? AND bucket < ?`,
+    )
+    .raw(true);
+  const clearHour = db.prepare('DELETE FROM rollups_1h_stale WHERE bucket = ? AND series_id = ?');
+  const rebuild = db.transaction((now: number): number => {
+    const hours = nextHours.all(hourAligned(lastClosedHour(now)), REFRESH_HOUR_ROWS) as [number, number][];
+    let done = 0;
+    for (const [bucket, seriesId] of hours) {
+      // A minute of it still waits: the hour follows once the minute is rewritten.
+      if (minuteStaleIn.get(seriesId, bucket, bucket + HOUR_MS) !== undefined) continue;
+      const state = emptyState();
+      for (const row of minutesOfHour.all(seriesId, bucket, bucket + HOUR_MS) as StoredRollupRow[]) {
+        mergeState(state, stateOf(row));
+      }
+      if (state.count === 0) deleteHour.run(seriesId, bucket);
+      else upsertHour.run(seriesId, bucket, ...rowOf(state));
+      clearHour.run(bucket, seriesId);
+      done++;
+    }
+    return done;
+  });
+  return (now) => rebuild.immediate(now);
+}
+
+function prepareUpsert(db: Database, table: 'rollups_1m' | 'rollups_1h') {
+  return db.prepare(
+    `INSERT INTO ${table} (series_id, bucket, count, sum, m2, min, max, first_ts, first_value,
+       last_ts, last_value, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (series_id, bucket) DO UPDATE SET count = excluded.count, sum = excluded.sum,
+       m2 = excluded.m2, min = excluded.min, max = excluded.max, first_ts = excluded.first_ts,
+       first_value = excluded.first_value, last_ts = excluded.last_ts,
+       last_value = excluded.last_value, sketch = excluded.sketch`,
+  );
 }
 
 function minuteAligned(ts: number): number {
