@@ -1,9 +1,10 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type ErrorCode, isErrorCode } from '../core/errors.js';
 import type { AnalyticsObserver } from '../pipelines/analytics/analytics.js';
 import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
+import type { WriterLoad } from '../storage/port.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 
 /** Running totals for the stats line; prom-client keeps the same facts for scrapers. */
@@ -44,6 +45,8 @@ export interface GatewayMetrics {
   probe(probes: Partial<MetricsProbes>): void;
   /** A worker pool's utilisation (0..1), reported under its name. */
   probePool(pool: string, utilization: () => number): void;
+  /** The storage writer's work over one stats window (StorageWriter.takeLoad). */
+  writerLoad(load: WriterLoad): void;
 }
 
 type Registers = Registry[];
@@ -67,6 +70,9 @@ export function createMetrics(): GatewayMetrics {
   const refusals = refusalCounters(registers);
   const analytics = analyticsCounters(registers);
   registerGauges(registers, probes, pools);
+  // process_* and nodejs_* (RSS, heap, GC, handles, event-loop lag), as every Node service exposes them.
+  collectDefaultMetrics({ register: registry });
+  const writer = writerInstruments(registers);
   return {
     registry,
     totals,
@@ -86,6 +92,47 @@ export function createMetrics(): GatewayMetrics {
     },
     probe: (more) => Object.assign(probes, more),
     probePool: (pool, utilization) => pools.set(pool, utilization),
+    writerLoad: (load) => {
+      writer.busy.inc(load.busyMs / 1000);
+      writer.longest.set(load.longestMs / 1000);
+      writer.rollupLongest.set(load.refreshLongestMs / 1000);
+      writer.rewritten.minute.inc(load.refresh.minuteRows);
+      writer.rewritten.hour.inc(load.refresh.hourRows);
+      writer.rewriteReadings.inc(load.refresh.readings);
+    },
+  };
+}
+
+/** The storage writer's side: what an ack may wait behind, and the re-aggregation's work. */
+function writerInstruments(registers: Registers) {
+  const rewritten = new Counter({
+    name: 'gateway_rollup_rows_rewritten_total',
+    help: 'Rollup rows rewritten from raw readings (1m) or from their minutes (1h)',
+    labelNames: ['tier'],
+    registers,
+  });
+  return {
+    busy: new Counter({
+      name: 'gateway_writer_busy_seconds_total',
+      help: 'Time the storage writer spent in transactions and re-aggregation slices',
+      registers,
+    }),
+    longest: new Gauge({
+      name: 'gateway_writer_longest_transaction_seconds',
+      help: 'The longest writer transaction or re-aggregation slice in the last stats window',
+      registers,
+    }),
+    rollupLongest: new Gauge({
+      name: 'gateway_rollup_longest_slice_seconds',
+      help: 'The longest re-aggregation slice in the last stats window',
+      registers,
+    }),
+    rewritten: { minute: rewritten.labels('1m'), hour: rewritten.labels('1h') },
+    rewriteReadings: new Counter({
+      name: 'gateway_rollup_readings_read_total',
+      help: 'Raw readings read to rewrite stale minutes',
+      registers,
+    }),
   };
 }
 

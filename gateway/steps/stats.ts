@@ -11,7 +11,7 @@ import type { Started } from './lifecycle.js';
 export function statsStep(deps: {
   config: Pick<GatewayConfig, 'statsIntervalMs'>;
   logger: Logger;
-  metrics: Pick<GatewayMetrics, 'totals'>;
+  metrics: Pick<GatewayMetrics, 'totals' | 'writerLoad'>;
   writer: Pick<StorageWriter, 'takeLoad'>;
   eventLoop: EventLoopMonitor;
   ackLatency: AckLatency;
@@ -24,7 +24,12 @@ export function statsStep(deps: {
     totals: deps.metrics.totals,
     eventLoop: deps.eventLoop,
     ackLatency: deps.ackLatency,
-    writerLoad: () => deps.writer.takeLoad(),
+    // One window's load feeds both the stats line and /metrics.
+    writerLoad: () => {
+      const load = deps.writer.takeLoad();
+      deps.metrics.writerLoad(load);
+      return load;
+    },
     connectedClients: deps.connectedClients,
     pendingReadings: deps.pendingReadings,
   });

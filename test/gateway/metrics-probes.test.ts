@@ -20,6 +20,40 @@ describe('metrics gauges', () => {
     );
   });
 
+  it("Node's default metrics and the writer's load", async () => {
+    const metrics = createMetrics();
+    metrics.writerLoad({
+      busyMs: 1500,
+      longestMs: 12,
+      refreshLongestMs: 4,
+      refresh: { minuteRows: 30, hourRows: 2, readings: 900, left: 0 },
+    });
+    metrics.writerLoad({
+      busyMs: 500,
+      longestMs: 3,
+      refreshLongestMs: 1,
+      refresh: { minuteRows: 10, hourRows: 0, readings: 100, left: 0 },
+    });
+    const text = await metrics.registry.metrics();
+    for (const series of [
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+    ])
+      expect(sample(text, series), series).toBeDefined();
+    expect(sample(text, 'gateway_writer_busy_seconds_total')).toBe('gateway_writer_busy_seconds_total 2');
+    // The last window's longest, not the run's.
+    expect(sample(text, 'gateway_writer_longest_transaction_seconds')).toBe(
+      'gateway_writer_longest_transaction_seconds 0.003',
+    );
+    expect(sample(text, 'gateway_rollup_rows_rewritten_total{tier="1m"}')).toBe(
+      'gateway_rollup_rows_rewritten_total{tier="1m"} 40',
+    );
+    expect(sample(text, 'gateway_rollup_readings_read_total')).toBe(
+      'gateway_rollup_readings_read_total 1000',
+    );
+  });
+
   describe('in the running gateway', () => {
     let gw: InProcessGateway;
     beforeAll(async () => {
