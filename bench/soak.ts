@@ -105,6 +105,16 @@ export async function main(argv: string[]): Promise<void> {
         `| ${m} | ${f(row.rssMb)} | ${f(row.heapUsedMb)} | ${f(row.eventLoopMaxMs)} | ${f(row.ackHoldP50Ms)} | ${f(row.ackHoldP99Ms)} | ${f(row.writerLongestMs)} | ${f(row.rollupLongestMs)} | ${f(row.writerBusyPct)} | ${row.acked.toFixed(0)} |\n`,
       );
     }
+    if (values.windows !== undefined) {
+      // Every 10 s stats line of the run, for per-window figures.
+      writeFileSync(
+        values.windows,
+        gw.logs
+          .filter((l) => l.stats !== undefined)
+          .map((l) => JSON.stringify({ time: l.time, ...(l.stats as object) }))
+          .join('\n'),
+      );
+    }
     const total = fleet.window();
     await fleet.stop();
     const last10 = rows.slice(-Math.min(10, rows.length));
