@@ -47,6 +47,7 @@ export const options = {
   minutes: { type: 'string', default: '30' },
   rate: { type: 'string', default: '1' },
   svg: { type: 'string' },
+  windows: { type: 'string' },
   extra: { type: 'string', default: '' },
 } satisfies ScenarioOptions;
 
