@@ -13,4 +13,5 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   soak: () => import('./soak.js'),
   replay: () => import('./replay.js'),
   sketches: () => import('./sketches.js'),
+  refresh: () => import('./refresh.js'),
 };

@@ -106,6 +106,13 @@ export const OPTION_SPECS = [
   },
   { key: 'maxDbBytes', type: 'int', default: 0, min: 0, doc: 'Cap on the database size; 0 means no cap.' },
   {
+    key: 'sqliteCacheMb',
+    type: 'int',
+    default: 64,
+    min: 1,
+    doc: "Page cache of SQLite's write connection, in MiB: the largest single share of the gateway's memory. 16 suits a small box.",
+  },
+  {
     key: 'batchMaxReadings',
     type: 'int',
     default: 2000,

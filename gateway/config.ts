@@ -25,6 +25,8 @@ export interface GatewayConfig {
   db: string;
   synchronous: 'NORMAL' | 'FULL';
   maxDbBytes: number;
+  /** SQLite write connection page cache, MiB */
+  sqliteCacheMb: number;
   batchMaxReadings: number;
   batchMaxDelayMs: number;
   writeMaxInFlight: number;

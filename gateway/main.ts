@@ -40,6 +40,7 @@ async function main(): Promise<number> {
   const { writer, describe: storage } = await openWriter(config.db, {
     synchronous: config.synchronous,
     maxDbBytes: config.maxDbBytes,
+    cacheMb: config.sqliteCacheMb,
     log: (message, fields) => logger.info(fields ?? {}, message),
     onDeath: (err) => {
       writerDeath = err;

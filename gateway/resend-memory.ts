@@ -12,15 +12,6 @@
 
 export type ResendState = 'pending' | 'committed' | 'failed';
 
-interface Entry {
-  topic: string;
-  length: number;
-  hash: number;
-  receivedAt: number;
-  state: ResendState;
-  waiters: Array<(err?: Error) => void>;
-}
-
 export interface ResendMemoryOptions {
   /** packet ids kept per ClientId: about a client's in-flight window */
   perClient: number;
@@ -50,67 +41,116 @@ export interface ResendMemory {
   readonly clients: number;
 }
 
-export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
-  const byClient = new Map<string, Map<number, Entry>>();
+const STATE_CODE: Record<ResendState, number> = { pending: 0, committed: 1, failed: 2 };
+const STATES: readonly ResendState[] = ['pending', 'committed', 'failed'];
 
-  const remember = (clientId: string, messageId: number, entry: Entry) => {
-    let ids = byClient.get(clientId);
-    if (ids === undefined) {
-      ids = new Map();
+/**
+ * One client's last `perClient` packet ids, as a ring of typed arrays. Every
+ * QoS 1/2 PUBLISH is remembered for as long as its client sends `perClient`
+ * more: far beyond a young-generation GC, so one object per message would die
+ * in the old generation. At 5000 clients that garbage made the main thread's
+ * heap swing by hundreds of MB between major GCs, and each major GC stall the
+ * event loop (issue: never blocks). A ring allocates once per client.
+ */
+interface ClientRing {
+  ids: Int32Array;
+  /** bumped each time a slot is reused, so a late settle of an evicted message changes nothing */
+  generation: Uint32Array;
+  hash: Uint32Array;
+  length: Uint32Array;
+  receivedAt: Float64Array;
+  state: Uint8Array;
+  next: number;
+  /** resends waiting for the original's outcome, by slot; rare, so made on demand */
+  waiters: Map<number, Array<(err?: Error) => void>> | null;
+}
+
+export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
+  const byClient = new Map<string, ClientRing>();
+
+  const ringOf = (clientId: string): ClientRing => {
+    let ring = byClient.get(clientId);
+    if (ring === undefined) {
       if (byClient.size >= options.maxClients) {
         const oldest = byClient.keys().next().value;
         if (oldest !== undefined) byClient.delete(oldest);
       }
+      const n = options.perClient;
+      ring = {
+        ids: new Int32Array(n).fill(-1),
+        generation: new Uint32Array(n),
+        hash: new Uint32Array(n),
+        length: new Uint32Array(n),
+        receivedAt: new Float64Array(n),
+        state: new Uint8Array(n),
+        next: 0,
+        waiters: null,
+      };
     } else {
       // Re-insert: Map order is recency order.
       byClient.delete(clientId);
     }
-    byClient.set(clientId, ids);
-    ids.delete(messageId);
-    ids.set(messageId, entry);
-    if (ids.size > options.perClient) {
-      const oldest = ids.keys().next().value;
-      if (oldest !== undefined) ids.delete(oldest);
-    }
+    byClient.set(clientId, ring);
+    return ring;
   };
 
-  const settler = (entry: Entry) => (err?: Error) => {
-    entry.state = err === undefined ? 'committed' : 'failed';
-    const waiters = entry.waiters;
-    entry.waiters = [];
-    for (const w of waiters) w(err);
+  const settler = (ring: ClientRing, slot: number) => {
+    const generation = ring.generation[slot]!;
+    return (err?: Error) => {
+      if (ring.generation[slot] !== generation) return;
+      ring.state[slot] = STATE_CODE[err === undefined ? 'committed' : 'failed'];
+      const waiters = ring.waiters?.get(slot);
+      if (waiters === undefined) return;
+      ring.waiters!.delete(slot);
+      for (const w of waiters) w(err);
+    };
   };
 
   return {
     admit(clientId, messageId, dup, topic, payload, now) {
-      const hash = fingerprint(payload);
-      const known = dup ? byClient.get(clientId)?.get(messageId) : undefined;
+      const hash = fingerprint(topic, payload);
+      const known = dup ? byClient.get(clientId) : undefined;
+      const slot = known === undefined ? -1 : known.ids.indexOf(messageId);
       if (
         known !== undefined &&
-        known.topic === topic &&
-        known.length === payload.byteLength &&
-        known.hash === hash
+        slot >= 0 &&
+        known.length[slot] === payload.byteLength &&
+        known.hash[slot] === hash
       ) {
-        switch (known.state) {
+        switch (STATES[known.state[slot]!]!) {
           case 'committed':
             return { kind: 'committed' };
           case 'pending':
-            return { kind: 'pending', wait: (settle) => known.waiters.push(settle) };
+            return {
+              kind: 'pending',
+              wait: (settle) => {
+                known.waiters ??= new Map();
+                const waiting = known.waiters.get(slot) ?? [];
+                waiting.push(settle);
+                known.waiters.set(slot, waiting);
+              },
+            };
           case 'failed':
-            known.state = 'pending';
-            return { kind: 'retry', receivedAt: known.receivedAt, settled: settler(known) };
+            known.state[slot] = STATE_CODE.pending;
+            return { kind: 'retry', receivedAt: known.receivedAt[slot]!, settled: settler(known, slot) };
         }
       }
-      const entry: Entry = {
-        topic,
-        length: payload.byteLength,
-        hash,
-        receivedAt: now,
-        state: 'pending',
-        waiters: [],
-      };
-      remember(clientId, messageId, entry);
-      return { kind: 'new', receivedAt: now, settled: settler(entry) };
+      const ring = ringOf(clientId);
+      // A packet id seen again without a match is a new message: it takes the old slot's place.
+      const previous = ring.ids.indexOf(messageId);
+      let at = previous;
+      if (at < 0) {
+        at = ring.next;
+        ring.next = (ring.next + 1) % ring.ids.length;
+      }
+      ring.generation[at] = ring.generation[at]! + 1;
+      ring.waiters?.delete(at);
+      ring.ids[at] = messageId;
+      ring.hash[at] = hash;
+      ring.length[at] = payload.byteLength;
+      ring.receivedAt[at] = now;
+      ring.state[at] = STATE_CODE.pending;
+      return { kind: 'new', receivedAt: now, settled: settler(ring, at) };
     },
     get clients() {
       return byClient.size;
@@ -118,9 +158,15 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
   };
 }
 
-/** FNV-1a over the payload: only compared when ClientId, packet id, DUP and topic already match. */
-function fingerprint(bytes: Uint8Array): number {
+/** FNV-1a over topic and payload: only compared when ClientId, packet id and DUP already match, with the length. */
+function fingerprint(topic: string, bytes: Uint8Array): number {
   let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) {
+    h ^= topic.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= 0;
+  h = Math.imul(h, 0x01000193);
   for (let i = 0; i < bytes.length; i++) {
     h ^= bytes[i]!;
     h = Math.imul(h, 0x01000193);

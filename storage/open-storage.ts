@@ -26,6 +26,8 @@ export interface OpenWriterOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** SQLite only; 0 or absent: no cap */
   maxDbBytes?: number;
+  /** SQLite only: the write connection's page cache, MiB */
+  cacheMb?: number;
   /** start-up notes, e.g. PostgreSQL's plain-table or hypertable choice */
   log?: (message: string, fields?: Record<string, unknown>) => void;
   /** SQLite only: the writer thread died unasked; every later write fails (sqlite-writer.ts) */
@@ -53,6 +55,7 @@ export async function openWriter(db: string, opts: OpenWriterOptions = {}): Prom
     path: db,
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
     ...(opts.maxDbBytes !== undefined && opts.maxDbBytes > 0 ? { maxDbBytes: opts.maxDbBytes } : {}),
+    ...(opts.cacheMb === undefined ? {} : { cacheMb: opts.cacheMb }),
     ...(opts.onDeath === undefined ? {} : { onDeath: opts.onDeath }),
     ...(opts.onRefreshError === undefined ? {} : { onRefreshError: opts.onRefreshError }),
   });

@@ -24,6 +24,8 @@ export interface SqliteWriterOptions {
   synchronous?: Synchronous;
   /** Database size cap; a write that would grow past it fails with GW_ERR_STORAGE_FULL. */
   maxDbBytes?: number;
+  /** The write connection's page cache, MiB (default 64). */
+  cacheMb?: number;
   /** The compiled writer thread; for tests and unusual layouts. */
   workerScript?: URL;
   /**
@@ -42,7 +44,7 @@ export interface SqliteWriter extends StorageWriter {
 }
 
 const BUSY_TIMEOUT_MS = 5_000;
-const CACHE_SIZE_KIB = 64 * 1024;
+const DEFAULT_CACHE_MB = 64;
 
 /**
  * Starts the writer thread and resolves once it has opened and migrated the
@@ -55,7 +57,7 @@ export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<Sqlit
     path,
     synchronous: checkSynchronous(opts.synchronous ?? 'NORMAL'),
     busyTimeoutMs: BUSY_TIMEOUT_MS,
-    cacheSize: -CACHE_SIZE_KIB,
+    cacheSize: -Math.trunc((opts.cacheMb ?? DEFAULT_CACHE_MB) * 1024),
   };
   if (opts.maxDbBytes !== undefined) {
     if (!Number.isFinite(opts.maxDbBytes) || opts.maxDbBytes <= 0) {
