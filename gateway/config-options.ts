@@ -108,7 +108,7 @@ export const OPTION_SPECS = [
   {
     key: 'sqliteCacheMb',
     type: 'int',
-    default: 64,
+    default: 32,
     min: 1,
     doc: "Page cache of SQLite's write connection, in MiB: the largest single share of the gateway's memory. 16 suits a small box.",
   },

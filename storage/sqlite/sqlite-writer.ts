@@ -24,7 +24,7 @@ export interface SqliteWriterOptions {
   synchronous?: Synchronous;
   /** Database size cap; a write that would grow past it fails with GW_ERR_STORAGE_FULL. */
   maxDbBytes?: number;
-  /** The write connection's page cache, MiB (default 64). */
+  /** The write connection's page cache, MiB (default 32). */
   cacheMb?: number;
   /** The compiled writer thread; for tests and unusual layouts. */
   workerScript?: URL;
@@ -44,7 +44,7 @@ export interface SqliteWriter extends StorageWriter {
 }
 
 const BUSY_TIMEOUT_MS = 5_000;
-const DEFAULT_CACHE_MB = 64;
+const DEFAULT_CACHE_MB = 32;
 
 /**
  * Starts the writer thread and resolves once it has opened and migrated the
