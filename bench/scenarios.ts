@@ -14,4 +14,5 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   replay: () => import('./replay.js'),
   sketches: () => import('./sketches.js'),
   refresh: () => import('./refresh.js'),
+  freshness: () => import('./freshness.js'),
 };

@@ -10,18 +10,31 @@ import { spawnGateway } from '../simulators/gateway-process.js';
 import { tempDir } from '../simulators/run-cli.js';
 import { openSqliteReader } from '../storage/sqlite/sqlite-reader.js';
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '1' },
-    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
-    concurrency: { type: 'string', default: '16' },
-  },
-});
+const USAGE = 'usage: npm run fuzz -- [--minutes <n>] [--seed <int>] [--concurrency <n>]\n';
+let values: { minutes: string; seed: string; concurrency: string; help: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      minutes: { type: 'string', default: '1' },
+      seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+      concurrency: { type: 'string', default: '16' },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  // A mistyped option: one line and the usage, not a stack trace.
+  process.stderr.write(`fuzz: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const minutes = Number(values.minutes);
 const seed = Number(values.seed);
 const concurrency = Number(values.concurrency);
 if (!(minutes > 0) || !Number.isInteger(seed) || !(concurrency > 0)) {
-  process.stderr.write('usage: npm run fuzz -- [--minutes <n>] [--seed <int>] [--concurrency <n>]\n');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 
