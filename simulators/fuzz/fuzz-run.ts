@@ -92,7 +92,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.on('error', () => {});
     socket.on('data', () => {});
-    const closed = once(socket, 'close');
+    // Not events.once: it rejects on 'error', and a reset connection (which the
+    // gateway may rightly do to garbage) would then end the whole run.
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     try {
       await once(socket, 'connect');
     } catch {
