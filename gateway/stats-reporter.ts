@@ -63,6 +63,7 @@ export function createStatsReporter(deps: StatsReporterDeps) {
                 rollupLongestMs: round(writer.refreshLongestMs),
                 rollupMinuteRows: writer.refresh.minuteRows,
                 rollupHourRows: writer.refresh.hourRows,
+                ...(writer.heapUsedMb === undefined ? {} : { writerHeapMb: round(writer.heapUsedMb) }),
               }),
           rssMb: round(memory.rss / 2 ** 20),
           heapUsedMb: round(memory.heapUsed / 2 ** 20),

@@ -96,6 +96,8 @@ export interface WriterLoad {
   refreshLongestMs: number;
   /** re-aggregation work in the window */
   refresh: RefreshOutcome;
+  /** the writer thread's own V8 heap in use, MB, when it runs in a thread of its own */
+  heapUsedMb?: number;
 }
 
 export type RetentionTier = 'raw' | '1m' | '1h';

@@ -185,6 +185,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
         into.busyMs += message.load.busyMs;
         into.longestMs = Math.max(into.longestMs, message.load.longestMs);
         into.refreshLongestMs = Math.max(into.refreshLongestMs, message.load.refreshLongestMs);
+        if (message.load.heapUsedMb !== undefined) into.heapUsedMb = message.load.heapUsedMb;
         for (const key of Object.keys(into.refresh) as (keyof RefreshOutcome)[]) {
           into.refresh[key] += message.load.refresh[key];
         }

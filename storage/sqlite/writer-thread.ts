@@ -92,7 +92,9 @@ function createLoadMeter(port: MessagePort, refresher: RollupRefresher): LoadMet
     report() {
       const refresh = refresher.takeOutcome();
       if (busyMs === 0 && refresh.minuteRows === 0 && refresh.hourRows === 0) return;
-      send(port, { type: 'load', load: { busyMs, longestMs, refreshLongestMs, refresh } });
+      // memoryUsage() in a worker thread reports that thread's own isolate.
+      const heapUsedMb = process.memoryUsage().heapUsed / 2 ** 20;
+      send(port, { type: 'load', load: { busyMs, longestMs, refreshLongestMs, refresh, heapUsedMb } });
       busyMs = 0;
       longestMs = 0;
       refreshLongestMs = 0;
