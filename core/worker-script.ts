@@ -34,3 +34,12 @@ function findAncestor(start: string, accept: (dir: string) => boolean): string |
     if (dirname(dir) === dir) return undefined;
   }
 }
+
+/**
+ * V8 limits for the gateway's own worker threads (writer, analytics, queries).
+ * Their young generation may otherwise grow to 32 MB each under steady
+ * allocation, idle memory counted in RSS; 8 MB keeps scavenges cheap and
+ * frequent. The old generation is left unbounded: a cap there would kill the
+ * writer thread under a big re-aggregation instead of slowing it.
+ */
+export const WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8 } as const;

@@ -1,7 +1,7 @@
 // The worker pool the analytics run in (piscina). Tasks carry columnar typed
 // arrays whose buffers are moved to the worker, not copied.
 import { Piscina } from 'piscina';
-import { resolveWorkerScript } from '../../core/worker-script.js';
+import { resolveWorkerScript, WORKER_RESOURCE_LIMITS } from '../../core/worker-script.js';
 import type { ScoreResult, ScoreTask } from '../analytics-workers/score-readings.js';
 
 export interface AnalyticsPool {
@@ -13,6 +13,7 @@ export interface AnalyticsPool {
 
 export function createAnalyticsPool(options: { threads: number }): AnalyticsPool {
   const pool = new Piscina({
+    resourceLimits: WORKER_RESOURCE_LIMITS,
     filename: resolveWorkerScript(import.meta.url, 'pipelines/analytics-workers/analytics-worker.js').href,
     minThreads: 1,
     maxThreads: options.threads,

@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { GatewayError } from '../../core/errors.js';
+import { WORKER_RESOURCE_LIMITS } from '../../core/worker-script.js';
 import type { FromThread, SqliteSettings, ThreadError, WriterThreadOptions } from './protocol.js';
 
 /**
@@ -15,7 +16,11 @@ export async function startWriterThread(
   options: WriterThreadOptions,
 ): Promise<{ worker: Worker; settings: SqliteSettings }> {
   await prepareDirectory(options.path);
-  const worker = new Worker(script, { workerData: options, name: 'sqlite-writer' });
+  const worker = new Worker(script, {
+    workerData: options,
+    name: 'sqlite-writer',
+    resourceLimits: WORKER_RESOURCE_LIMITS,
+  });
   const settings = await waitUntilReady(worker, options.path);
   return { worker, settings };
 }

@@ -2,7 +2,7 @@
 // threads (query-worker.ts), as the SQLite one's do, so the bucket merging of
 // a fleet-wide week costs the gateway's event loop one postMessage.
 import { Piscina } from 'piscina';
-import { resolveWorkerScript } from '../../../core/worker-script.js';
+import { resolveWorkerScript, WORKER_RESOURCE_LIMITS } from '../../../core/worker-script.js';
 import { type PooledQueryService, pooledQueryService } from '../../query/pooled-query-service.js';
 import { redactUrl } from '../pg-url.js';
 
@@ -17,6 +17,7 @@ export type PostgresQueryService = PooledQueryService;
 
 export function openPostgresQueryService(options: PostgresQueryServiceOptions): PostgresQueryService {
   const pool = new Piscina({
+    resourceLimits: WORKER_RESOURCE_LIMITS,
     filename: resolveWorkerScript(import.meta.url, 'storage/postgres/query/query-worker.js').href,
     workerData: { url: options.url, cpuShare: options.cpuShare ?? 1 },
     minThreads: 0,

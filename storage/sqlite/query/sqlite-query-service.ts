@@ -2,7 +2,7 @@
 // threads on read-only connections, so a heavy query (a fleet-wide series over
 // a week) costs the gateway's event loop one postMessage, not the scan.
 import { Piscina } from 'piscina';
-import { resolveWorkerScript } from '../../../core/worker-script.js';
+import { resolveWorkerScript, WORKER_RESOURCE_LIMITS } from '../../../core/worker-script.js';
 import { type PooledQueryService, pooledQueryService } from '../../query/pooled-query-service.js';
 
 export interface SqliteQueryServiceOptions {
@@ -17,6 +17,7 @@ export type SqliteQueryService = PooledQueryService;
 
 export function openSqliteQueryService(options: SqliteQueryServiceOptions): SqliteQueryService {
   const pool = new Piscina({
+    resourceLimits: WORKER_RESOURCE_LIMITS,
     filename: resolveWorkerScript(import.meta.url, 'storage/sqlite/query/query-worker.js').href,
     workerData: { path: options.path, cpuShare: options.cpuShare ?? 1 },
     minThreads: 0,
