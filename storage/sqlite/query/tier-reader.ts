@@ -75,13 +75,25 @@ export function createTierReader(db: Database) {
     }
   }
 
-  /** The raw readings of each stale (minute, series). */
-  function staleReadings(marks: Marks, sink: TierSink, pacer: Pacer | undefined): void {
-    const scan = prepare('SELECT series_id, ts, value FROM readings WHERE ts >= ? AND ts < ?').raw(true);
+  /**
+   * The raw readings of each stale (minute, series). The key is time first, so
+   * a minute is read across every series; the range's series are picked out
+   * in SQLite, not row by row in JS (a fleet's open minute is 900,000 rows at
+   * 5000 devices, one device's 180 of them).
+   */
+  function staleReadings(range: TierRange, marks: Marks, sink: TierSink, pacer: Pacer | undefined): void {
+    const scan = prepare(
+      `SELECT series_id, ts, value FROM readings
+         WHERE ts >= ? AND ts < ?
+           AND series_id IN (SELECT id FROM series WHERE metric = ? AND device_id GLOB ?)`,
+    ).raw(true);
     for (const [minute, series] of marks) {
-      for (const [seriesId, ts, value] of scan.iterate(minute, minute + MINUTE_MS) as IterableIterator<
-        [number, number, number]
-      >) {
+      for (const [seriesId, ts, value] of scan.iterate(
+        minute,
+        minute + MINUTE_MS,
+        range.metric,
+        range.pattern,
+      ) as IterableIterator<[number, number, number]>) {
         if (series.has(seriesId)) sink.addReading(ts, value);
         pacer?.tick();
       }
@@ -91,7 +103,7 @@ export function createTierReader(db: Database) {
   function minutes(range: TierRange, sink: TierSink, pacer?: Pacer): void {
     const stale = marksIn('rollups_1m_stale', range, range.from);
     storedRows('rollups_1m', range, range.from, range.to, sink, (b, s) => hasMark(stale, b, s), pacer);
-    staleReadings(stale, sink, pacer);
+    staleReadings(range, stale, sink, pacer);
   }
 
   function hours(range: TierRange, sink: TierSink, pacer?: Pacer): void {
@@ -112,7 +124,7 @@ export function createTierReader(db: Database) {
         pacer,
       );
     }
-    staleReadings(staleMinutes, sink, pacer);
+    staleReadings(range, staleMinutes, sink, pacer);
   }
 
   /**
