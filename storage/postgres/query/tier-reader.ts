@@ -6,21 +6,8 @@
 // minute rewritten meanwhile is counted once, from one side or the other.
 import type pg from 'pg';
 import type { Pacer } from '../../query/query-pacer.js';
+import type { TierRange, TierSink } from '../../query/tier-range.js';
 import { HOUR_MS, MINUTE_MS } from '../../rollup-refresh.js';
-
-export interface TierSink {
-  withSketch: boolean;
-  addReading(ts: number, value: number): void;
-  addStoredRow(row: readonly unknown[]): void;
-}
-
-export interface TierRange {
-  metric: string;
-  /** a LIKE pattern over device ids (postgres-queries.ts likePattern) */
-  pattern: string;
-  from: number;
-  to: number;
-}
 
 /** $1 metric, $2 pattern, $3 from, $4 to */
 const SERIES = `SELECT id FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`;

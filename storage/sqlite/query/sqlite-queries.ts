@@ -1,7 +1,7 @@
 // The queries themselves, synchronous on one read-only connection. They run
 // in the query pool's workers (query-worker.ts), never on the gateway's main
 // thread; tests may call them directly.
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { DeviceRow } from '../../port.js';
 import {
   alignToBuckets,
@@ -18,6 +18,7 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../../query-port.js';
+import { statementCache } from './statement-cache.js';
 import { createTierReader } from './tier-reader.js';
 
 export interface SqliteQueries {
@@ -30,15 +31,7 @@ export interface SqliteQueries {
 
 /** `pacer`: the thread's duty cycle (storage/query/query-pacer.ts); ticked once per row a series query reads. */
 export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries {
-  const statements = new Map<string, Statement>();
-  const prepare = (sql: string): Statement => {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  const prepare = statementCache(db);
 
   const tiers = createTierReader(db);
   // One read transaction: the rows, the stale marks and the raw readings of one snapshot.

@@ -3,37 +3,17 @@
 // (storage/rollup-refresh.ts) says a minute is stale. One read transaction,
 // so the rows, the marks and the readings are one snapshot: a minute the
 // writer rewrites meanwhile is counted once, from one side or the other.
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { Pacer } from '../../query/query-pacer.js';
+import type { TierRange, TierSink } from '../../query/tier-range.js';
 import { HOUR_MS, hourOf, MINUTE_MS } from '../../rollup-refresh.js';
-
-export interface TierSink {
-  withSketch: boolean;
-  addReading(ts: number, value: number): void;
-  addStoredRow(row: readonly unknown[]): void;
-}
-
-export interface TierRange {
-  metric: string;
-  /** a GLOB pattern over device ids */
-  pattern: string;
-  from: number;
-  to: number;
-}
+import { statementCache } from './statement-cache.js';
 
 /** (bucket -> series ids) */
 type Marks = Map<number, Set<number>>;
 
 export function createTierReader(db: Database) {
-  const statements = new Map<string, Statement>();
-  const prepare = (sql: string): Statement => {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  };
+  const prepare = statementCache(db);
 
   function marksIn(table: 'rollups_1m_stale' | 'rollups_1h_stale', range: TierRange, from: number): Marks {
     const rows = prepare(

@@ -1,0 +1,17 @@
+// What a backend's tier reader takes and feeds (storage/sqlite/query/tier-reader.ts,
+// storage/postgres/query/tier-reader.ts): one series query's range, and the
+// buckets it adds rows and raw readings to (bucket-aggregates.ts createSeriesBuckets).
+
+export interface TierSink {
+  withSketch: boolean;
+  addReading(ts: number, value: number): void;
+  addStoredRow(row: readonly unknown[]): void;
+}
+
+export interface TierRange {
+  metric: string;
+  /** the backend's own pattern over device ids: GLOB for SQLite, LIKE for PostgreSQL */
+  pattern: string;
+  from: number;
+  to: number;
+}
