@@ -160,7 +160,9 @@ describe('oversized packets: memory (gateway in this process, so a full GC can b
     await attack(0);
     const baseline = collectedRssKb();
     for (let round = 1; round <= 5; round++) await attack(round);
-    // each round puts 18 MB through the gateway; held, five rounds would be 90 MB
-    expect(collectedRssKb() - baseline).toBeLessThan(20_000);
+    // Each round puts 18 MB through the gateway; held, five rounds would be
+    // 90 MB. The allocator's own slack reached 20.3 MB once on a loaded
+    // machine, so the bar is 30 MB: a third of what holding them would cost.
+    expect(collectedRssKb() - baseline).toBeLessThan(30_000);
   });
 });
