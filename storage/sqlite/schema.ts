@@ -110,10 +110,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (ts, series_id)
   ) WITHOUT ROWID;
   `,
-  // Small facts the writer keeps across restarts. 'analytics_watermark': every
-  // minute before it was closed by the analytics and its rollups committed;
-  // start-up rebuilds the rollups from shortly before it out of raw readings
-  // (storage/sqlite/rollups/recover-rollups.ts).
+  // Small facts the writer keeps across restarts. It held 'analytics_watermark'
+  // for the start-up rollup rebuild of earlier versions; the invalidation log
+  // of the next step replaced it, and that step deletes the row.
   `
   CREATE TABLE gateway_state (
     key   TEXT PRIMARY KEY,
