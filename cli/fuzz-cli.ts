@@ -62,6 +62,12 @@ let failure =
     : result.stuck.length > 0
       ? `${result.stuck.length} connections were never closed by the gateway`
       : undefined);
+if (failure !== undefined) {
+  // What the gateway said about the canary: why its connection went, if it knows.
+  for (const line of gateway.logs.filter((l) => JSON.stringify(l).includes('fuzz-canary')).slice(-20)) {
+    process.stderr.write(`gateway: ${JSON.stringify(line)}\n`);
+  }
+}
 if (failure === undefined) {
   const reader = openSqliteReader({ path: db });
   const stored = new Set(
