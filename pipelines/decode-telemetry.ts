@@ -51,7 +51,6 @@ export function decodeMessage(
     return { message, deviceId: NAME_PATTERN.test(deviceId) ? deviceId : null, error: route };
   }
   const { deviceId } = route;
-  if (message.refusal !== undefined) return { message, deviceId, error: message.refusal };
   const bytes = message.payload.byteLength;
   if (bytes === 0) return { message, deviceId, error: 'GW_ERR_PAYLOAD_EMPTY' };
   if (bytes > limits.maxPayloadBytes) return { message, deviceId, error: 'GW_ERR_PAYLOAD_TOO_LARGE' };

@@ -27,11 +27,6 @@ export interface IngestMessage {
    * what releases the PUBACK/PUBREC.
    */
   settle: (err?: Error) => void;
-  /**
-   * Set when the broker already refused the message (e.g. a device over its
-   * rate): the decode stage dead-letters it with this code without parsing.
-   */
-  refusal?: ErrorCode;
   /** routeTopic(topic), when the broker hook already worked it out: decode does not split the topic twice */
   route?: TopicRoute | ErrorCode;
   /**

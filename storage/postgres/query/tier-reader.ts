@@ -41,6 +41,18 @@ export function createTierReader(client: pg.ClientBase, pacer: Pacer | undefined
   const columns = (sink: TierSink) =>
     `r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts, r.last_value, ${sink.withSketch ? 'r.sketch' : 'NULL'}`;
 
+  /** A tier's rows in the range that `fresh` says are not stale. */
+  function freshRows(table: 'rollups_1m' | 'rollups_1h', fresh: string, range: TierRange, sink: TierSink) {
+    return storedRows(
+      `SELECT ${columns(sink)} FROM series s JOIN ${table} r ON r.series_id = s.id
+         WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
+           AND ${fresh}
+         ORDER BY s.device_id COLLATE "C", r.bucket`,
+      range,
+      sink,
+    );
+  }
+
   /** The raw readings of each stale (minute, series) in the range. */
   async function staleReadings(range: TierRange, sink: TierSink): Promise<void> {
     const { rows } = await client.query<[number, number]>({
@@ -58,26 +70,12 @@ export function createTierReader(client: pg.ClientBase, pacer: Pacer | undefined
   }
 
   async function minutes(range: TierRange, sink: TierSink): Promise<void> {
-    await storedRows(
-      `SELECT ${columns(sink)} FROM series s JOIN rollups_1m r ON r.series_id = s.id
-         WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
-           AND ${FRESH_MINUTE}
-         ORDER BY s.device_id COLLATE "C", r.bucket`,
-      range,
-      sink,
-    );
+    await freshRows('rollups_1m', FRESH_MINUTE, range, sink);
     await staleReadings(range, sink);
   }
 
   async function hours(range: TierRange, sink: TierSink): Promise<void> {
-    await storedRows(
-      `SELECT ${columns(sink)} FROM series s JOIN rollups_1h r ON r.series_id = s.id
-         WHERE s.metric = $1 AND s.device_id LIKE $2 ESCAPE '\\' AND r.bucket >= $3 AND r.bucket < $4
-           AND ${FRESH_HOUR}
-         ORDER BY s.device_id COLLATE "C", r.bucket`,
-      range,
-      sink,
-    );
+    await freshRows('rollups_1h', FRESH_HOUR, range, sink);
     // The fresh minutes of those hours, then the stale minutes' raw readings.
     await storedRows(
       `SELECT ${columns(sink)} FROM (${STALE_HOURS}) h
