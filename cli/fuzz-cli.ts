@@ -55,13 +55,17 @@ const result = await runFuzz({
   aborted: () => died,
 });
 
-let failure =
-  result.failure ??
-  (died
-    ? 'the gateway died'
-    : result.stuck.length > 0
+// A gateway that crashes closes the canary's connection first: give its exit
+// a moment to arrive, so the report names the crash, not its symptom.
+if (result.failure !== undefined && !died) {
+  await Promise.race([gateway.exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+}
+let failure = died
+  ? `the gateway died: ${gateway.stderr().trim().split('\n').slice(-12).join('\n')}`
+  : (result.failure ??
+    (result.stuck.length > 0
       ? `${result.stuck.length} connections were never closed by the gateway`
-      : undefined);
+      : undefined));
 if (failure !== undefined) {
   // What the gateway said about the canary: why its connection went, if it knows.
   for (const line of gateway.logs.filter((l) => JSON.stringify(l).includes('fuzz-canary')).slice(-20)) {

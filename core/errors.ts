@@ -43,7 +43,7 @@ export const ErrorCodes = {
   GW_ERR_VALUE_NOT_FINITE: 'value must be finite',
   GW_ERR_TS_INVALID: 'ts must be epoch milliseconds or an ISO 8601 string',
   GW_ERR_TS_OUT_OF_RANGE: 'ts is too far in the future or the past',
-  GW_ERR_WILL_INVALID: 'will topic is %s',
+  GW_ERR_WILL_INVALID: 'will is invalid: its %s',
   GW_ERR_READING_DUPLICATE: 'the same device, metric and ts appear twice in one message',
   // limits that protect the gateway (gateway/limits/)
   GW_ERR_RATE_LIMITED: 'device %s is over its message rate of %s/s (burst %s)',

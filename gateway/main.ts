@@ -29,6 +29,15 @@ async function main(): Promise<number> {
     isTTY: process.stdout.isTTY === true,
   });
 
+  // A bug must still end in a line the operator's log collector sees, not
+  // only a stack trace on stderr. Exiting is right: nothing acked is at risk
+  // (ack means committed), and clients resend what was not acked.
+  process.once('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception: exiting with code 1');
+    logger.flush();
+    process.exit(1);
+  });
+
   // A dead writer thread never commits again: fail fast, so a supervisor
   // restarts the gateway instead of publishers reconnecting into errors forever.
   let writerDeath: GatewayError | undefined;

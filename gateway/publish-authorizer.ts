@@ -44,6 +44,10 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     // A will comes after close (client.closed) and is not refused here.
     if (client !== null && !client.closed && client.conn.destroyed)
       return callback(gatewayError('GW_ERR_CONNECTION_CLOSED'));
+    // Only a will can carry QoS 3 this far (CONNECT refuses it, mqtt-packet a
+    // PUBLISH with it); the pipeline knows 0, 1 and 2 [MQTT-3.1.2-14].
+    if (packet.qos > 2)
+      return callback(gatewayError('GW_ERR_WILL_INVALID', `QoS is ${packet.qos}, which MQTT forbids`));
     if (!isTelemetryTopic(packet.topic)) return callback(null);
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 

@@ -13,7 +13,7 @@ import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { AnonymousPolicy } from '../../devices/policy.js';
 import { createBoundedConcurrency } from './bounded-concurrency.js';
 import type { ClientIdentities } from './client-identities.js';
-import { clientIdProblem, willTopicProblem } from './connect-names.js';
+import { clientIdProblem, willProblem as willProblemOf } from './connect-names.js';
 
 type PreConnect = NonNullable<AedesOptions['preConnect']>;
 type Authenticate = NonNullable<AedesOptions['authenticate']>;
@@ -119,7 +119,7 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
     const badId = clientIdProblem(clientId);
     if (badId !== undefined)
       return refuse('GW_ERR_CLIENT_ID_REJECTED', IDENTIFIER_REJECTED, clientId.slice(0, 64), badId);
-    const willProblem = packet.will == null ? undefined : willTopicProblem(packet.will.topic);
+    const willProblem = packet.will == null ? undefined : willProblemOf(packet.will);
     if (willProblem !== undefined) return refuse('GW_ERR_WILL_INVALID', NOT_AUTHORIZED, willProblem);
 
     let identity = certificateIdentity(client, username);

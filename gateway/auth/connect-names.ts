@@ -15,10 +15,16 @@ export function clientIdProblem(clientId: string): string | undefined {
   return undefined;
 }
 
-/** A will is published to its topic: it must be a valid topic name [MQTT-3.1.2-9], [MQTT-3.3.2-2]. */
-export function willTopicProblem(topic: string): string | undefined {
-  if (topic.length === 0) return 'empty';
-  if (notText(topic)) return 'not valid UTF-8 text';
-  if (/[+#]/.test(topic)) return 'contains a topic wildcard';
+/**
+ * A will is published to its topic: it must be a valid topic name
+ * [MQTT-3.1.2-9], [MQTT-3.3.2-2]. Its QoS must not be 3 [MQTT-3.1.2-14]:
+ * mqtt-packet decodes that and aedes accepts it, and a QoS the rest of the
+ * gateway does not know once crashed it when the will was published.
+ */
+export function willProblem(will: { topic: string; qos?: number }): string | undefined {
+  if ((will.qos ?? 0) > 2) return `QoS is ${will.qos}, which MQTT forbids`;
+  if (will.topic.length === 0) return 'topic is empty';
+  if (notText(will.topic)) return 'topic is not valid UTF-8 text';
+  if (/[+#]/.test(will.topic)) return 'topic contains a topic wildcard';
   return undefined;
 }

@@ -32,6 +32,8 @@ export interface FuzzResult {
   stuck: string[];
   /** why the run failed, if it did */
   failure?: string;
+  /** on a failure: the fuzz connections open at that moment (connection number and data as hex), where the culprit is */
+  suspects?: { n: number; data: string }[];
 }
 
 export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
@@ -44,6 +46,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   let packets = 0;
   let bytes = 0;
   let failure: string | undefined;
+  let suspects: { n: number; data: string }[] | undefined;
+  const open = new Map<Socket, { n: number; data: Buffer }>();
+  const fail = (why: string) => {
+    if (failure !== undefined) return;
+    failure = why;
+    suspects = [...open.values()].map(({ n, data }) => ({ n, data: data.toString('hex') }));
+  };
   const stop = () => failure !== undefined || Date.now() >= deadline || options.aborted?.() === true;
 
   // The canary: one QoS 1 reading every canaryIntervalMs, distinct ts, on its own connection.
@@ -56,7 +65,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const canaryLoop = (async () => {
     const timer = setInterval(() => {
       if (oldestPending !== undefined && performance.now() - oldestPending > maxAckMs) {
-        failure ??= `canary: no ack for ${maxAckMs} ms`;
+        fail(`canary: no ack for ${maxAckMs} ms`);
         // ends the wait for that ack
         canaryClient.destroy();
       }
@@ -80,14 +89,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     } catch (err) {
-      failure ??= `canary: ${(err as Error).message}`;
+      fail(`canary: ${(err as Error).message}`);
     } finally {
       clearInterval(timer);
       canaryClient.destroy();
     }
   })();
 
-  const open = new Map<Socket, Buffer>();
   const oneConnection = async (n: number) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.on('error', () => {});
@@ -113,7 +121,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     const data = Buffer.concat(out);
     bytes += data.length;
     // half-close: the gateway sees EOF (or closes first) and ends the connection
-    open.set(socket, data);
+    open.set(socket, { n, data });
     socket.end(data);
     await closed;
     open.delete(socket);
@@ -131,7 +139,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       if (!stop()) return;
       clearInterval(check);
       const grace = setTimeout(() => {
-        for (const [socket, data] of open) {
+        for (const [socket, { data }] of open) {
           stuck.push(data.toString('hex'));
           socket.destroy();
         }
@@ -165,5 +173,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     },
   };
   if (failure !== undefined) result.failure = failure;
+  if (suspects !== undefined) result.suspects = suspects;
   return result;
 }

@@ -49,11 +49,23 @@ export function connectPacket(clientId: string, withWill = false): Buffer {
   });
 }
 
+/**
+ * The same CONNECT with its will's QoS bits set to 3 [MQTT-3.1.2-14]: the
+ * 30-minute run's finding (the gateway crashed when such a will was
+ * published), kept in the corpus so that short runs reach it.
+ */
+function willQos3(connect: Buffer): Buffer {
+  // fixed header (2: the packet is short) + "MQTT" with its length (6) + level (1): the flags byte
+  connect[9] = connect[9]! | 0x18;
+  return connect;
+}
+
 export function seedCorpus(): Buffer[] {
   const ts = Date.now();
   const g = (p: mqttPacket.Packet) => mqttPacket.generate(p);
   return [
     connectPacket('fuzz-seed', true),
+    willQos3(connectPacket('fuzz-will-qos3', true)),
     g({
       cmd: 'publish',
       topic: 'devices/fuzz-a/telemetry',

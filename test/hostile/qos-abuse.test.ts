@@ -4,7 +4,7 @@
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostileRig, startHostileRig } from './support/hostile-rig.js';
-import { openConnected, publishBytes } from './support/raw-connection.js';
+import { connectBytes, openConnected, openRaw, publishBytes } from './support/raw-connection.js';
 
 const reading = (ts: number, v = 1) => JSON.stringify({ ts, values: { v } });
 
@@ -86,6 +86,24 @@ describe('QoS abuse', () => {
     expect(c.packets.filter((p) => p.cmd === 'pubrec')).toHaveLength(20);
     expect(rig.alive()).toBe(true);
     await rig.canary.probe();
+  });
+
+  it('a will with QoS 3 [MQTT-3.1.2-14] is refused at CONNECT, and the gateway lives on', async () => {
+    // The 30-minute fuzz run's finding: aedes accepted it, and publishing the
+    // will when the connection dropped crashed the gateway.
+    const c = await openRaw(rig.port);
+    const connect = connectBytes('qos-will3', {
+      will: { topic: 'devices/qos-will3/telemetry', payload: Buffer.from('{"w": 1}'), qos: 1, retain: false },
+    });
+    // the flags byte: fixed header (2) + protocol name (6) + level (1); will QoS bits 3-4
+    connect[9] = connect[9]! | 0x18;
+    const connack = c.next('connack');
+    c.send(connect);
+    expect(await connack).toMatchObject({ returnCode: 5 });
+    await c.closed;
+    expect(rig.alive()).toBe(true);
+    await rig.canary.probe();
+    expect(await stored('qos-will3')).toHaveLength(0);
   });
 
   it('QoS 1 with packet id 0 [MQTT-2.3.1-1]', async () => {
