@@ -50,9 +50,14 @@ export function ndjsonRows(rows: readonly ExportRow[]): string {
   return out;
 }
 
+/** The CSV header goes out with the first page, so a store that fails at once writes nothing. */
 async function* encoded(pages: AsyncIterable<ExportRow[]>, format: TextExportFormat): AsyncGenerator<string> {
-  if (format === 'csv') yield `${EXPORT_COLUMNS.join(',')}\n`;
-  for await (const rows of pages) yield format === 'csv' ? csvRows(rows) : ndjsonRows(rows);
+  let header = format === 'csv' ? `${EXPORT_COLUMNS.join(',')}\n` : '';
+  for await (const rows of pages) {
+    yield header + (format === 'csv' ? csvRows(rows) : ndjsonRows(rows));
+    header = '';
+  }
+  if (header !== '') yield header;
 }
 
 /**
