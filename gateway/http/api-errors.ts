@@ -87,7 +87,13 @@ export function sendApiError(err: FastifyError | Error, request: FastifyRequest,
   return reply.code(status).send(body);
 }
 
-/** Unknown routes answer in the same shape, with a code, as every other error. */
+/**
+ * Unknown routes answer in the same shape, with a code, as every other error.
+ * fastify answers a known path asked with another method as not found, not
+ * 405 (fastify/fastify#862), so that lands here too. A plugin registered with
+ * a prefix may set its own not-found handler for that prefix (fastify's
+ * lib/fourOhFour.js): the /api/v1 plugin may, for Prometheus' shape.
+ */
 export function sendNotFound(request: FastifyRequest, reply: FastifyReply) {
   const err = new GatewayError('GW_ERR_ROUTE_NOT_FOUND', [request.method, request.url.split('?')[0]]);
   return reply.code(404).send({ error: { code: err.code, message: err.message } });

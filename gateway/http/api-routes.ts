@@ -72,7 +72,8 @@ export function createApiRoutes(deps: ApiDeps): FastifyPluginAsync {
     for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
     await app.register(fastifySwagger, {
       openapi: { openapi: '3.1.0', info: OPENAPI_INFO },
-      // Shared schemas under their own names (components/schemas/ApiError), not def-0.
+      // Shared schemas under their own names (components/schemas/ApiError), not
+      // def-0 (fastify/fastify-swagger#286, the option added by #459).
       refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
     });
 
