@@ -3,6 +3,7 @@
 // Exit codes: 0 ok, 1 storage problem (no database, corrupt, ...) or nothing
 // stored for the device `latest` names (GW_ERR_QUERY_NOT_FOUND), 2 usage error.
 
+import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { GatewayError } from '../core/errors.js';
 import {
@@ -20,7 +21,9 @@ import type { StorageReader } from '../storage/port.js';
 import {
   BUCKETS,
   parseAnomalyParams,
+  parseDeadLetterParams,
   parseDeviceId,
+  parseReadingsParams,
   parseSeriesParams,
   QueryParamError,
 } from '../storage/query/params.js';
@@ -32,7 +35,7 @@ import {
   seriesSummary,
 } from '../storage/query/responses.js';
 import type { QueryService } from '../storage/query-port.js';
-import { parseTimeExpr } from '../storage/time-expr.js';
+import { prepareExport } from './export-command.js';
 
 export const USAGE = `usage: npm run query -- <command> [options]
   devices
@@ -41,9 +44,13 @@ export const USAGE = `usage: npm run query -- <command> [options]
                 (from -1h, to now, bucket 1m, agg count,min,max,avg)
   anomalies     [--device D|GLOB] [--from T] [--to T] [--limit N]  (from -24h, limit 100)
                 alerts raised and cleared, newest first
-  readings      --device D --metric M [--from T] [--to T] [--limit N]   (limit default 1000)
-  dead-letters  [--device D] [--limit N]                              (newest first, limit default 100)
-options: --format table|json|csv (table)   --db PATH (env GATEWAY_DB, else data/gateway.db)
+  readings      --device D --metric M [--from T] [--to T] [--limit N]   (limit 1000, at most 100000)
+  dead-letters  [--device D] [--limit N]                 (newest first, limit 100, at most 10000)
+  export        [--device D|GLOB] [--metric M] --from T [--to T] --format csv|ndjson|parquet [--out FILE]
+                every reading, streamed in constant memory: columns device, metric, ts, value, unit;
+                ts is ISO 8601 in csv, epoch ms in ndjson and parquet; stdout without --out
+                (parquet needs --out); the count goes to stderr
+options: --format table|json|csv (table)   --db PATH|postgres://… (env GATEWAY_DB, else data/gateway.db)
 env GATEWAY_QUERY_CPU_PERCENT (25): share of one core the query may use, as in the gateway.
 T: now, -15m, -1h, -7d, +5m, ISO 8601 or epoch ms; --from is inclusive, --to exclusive.
 B: ${Object.keys(BUCKETS).join(' ')}   A: count min max avg sum stddev p50 p95 p99 last
@@ -59,14 +66,17 @@ const OPTIONS = {
   limit: { type: 'string' },
   bucket: { type: 'string' },
   agg: { type: 'string' },
-  format: { type: 'string', default: 'table' },
+  format: { type: 'string' },
+  out: { type: 'string' },
   db: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-const QUERY_OPTIONS = ['device', 'metric', 'from', 'to', 'limit', 'bucket', 'agg'] as const;
-type QueryOption = (typeof QUERY_OPTIONS)[number];
+const QUERY_OPTIONS = ['device', 'metric', 'from', 'to', 'limit', 'bucket', 'agg', 'out'] as const;
+export type QueryOption = (typeof QUERY_OPTIONS)[number];
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+export type Values = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
 
 /** What the CLI needs from its surroundings. */
 export interface QueryCliIo {
@@ -78,21 +88,26 @@ export interface QueryCliIo {
   openReader(path: string): StorageReader;
   /** cpuShare: the query thread's cap (storage/query/query-pacer.ts), from GATEWAY_QUERY_CPU_PERCENT */
   openQuery(path: string, cpuShare: number): Promise<QueryService>;
+  /**
+   * Where `export` streams: standard output without --out, else the file.
+   * Absent: stdout() above, and a file opened with node:fs.
+   */
+  output?(path: string | undefined): Writable;
 }
 
-interface Output {
+export interface Output {
   stdout: string;
   stderr?: string;
 }
 
 /** A command checks its options first, before any database is opened. */
-type Prepared =
+export type Prepared =
   | { needs: 'reader'; run(reader: StorageReader): Promise<Output> }
   | { needs: 'query'; run(query: QueryService): Promise<Output> };
 
 interface Command {
   accepts: readonly QueryOption[];
-  prepare(v: Values, format: OutputFormat, now: number): Prepared;
+  prepare(v: Values, format: OutputFormat, now: number, io: QueryCliIo): Prepared;
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -156,17 +171,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   readings: {
     accepts: ['device', 'metric', 'from', 'to', 'limit'],
     prepare(v, format, now) {
-      const parsed = {
-        deviceId: required(v.device, 'device'),
-        metric: required(v.metric, 'metric'),
-        ...(v.from === undefined ? {} : { from: parseTimeExpr(v.from, now) }),
-        ...(v.to === undefined ? {} : { to: parseTimeExpr(v.to, now) }),
-        limit: v.limit === undefined ? 1000 : positiveInt(v.limit, 'limit'),
-      };
+      const parsed = parseReadingsParams(params(v, ['device', 'metric', 'from', 'to', 'limit']), { now });
       return {
-        needs: 'reader',
-        run: async (reader) => ({
-          stdout: formatRows(await reader.readings(parsed), readingColumns, format),
+        needs: 'query',
+        run: async (query) => ({
+          stdout: formatRows(await query.readings(parsed), readingColumns, format),
         }),
       };
     },
@@ -174,17 +183,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'dead-letters': {
     accepts: ['device', 'limit'],
     prepare(v, format) {
-      const parsed = {
-        ...(v.device === undefined ? {} : { deviceId: v.device }),
-        limit: v.limit === undefined ? 100 : positiveInt(v.limit, 'limit'),
-      };
+      const parsed = parseDeadLetterParams(params(v, ['device', 'limit']));
       return {
-        needs: 'reader',
-        run: async (reader) => ({
-          stdout: formatRows(await reader.deadLetters(parsed), deadLetterColumns, format),
+        needs: 'query',
+        run: async (query) => ({
+          stdout: formatRows(await query.deadLetters(parsed), deadLetterColumns, format),
         }),
       };
     },
+  },
+  export: {
+    accepts: ['device', 'metric', 'from', 'to', 'out'],
+    // --format here names a file format, not a table style: the export parses it itself.
+    prepare: (v, _format, now, io) =>
+      prepareExport(params(v, ['device', 'metric', 'from', 'to']), v, now, io),
   },
 };
 
@@ -209,7 +221,8 @@ export async function runQueryCli(argv: readonly string[], io: QueryCliIo): Prom
       if (values[name] !== undefined && !command.accepts.includes(name))
         usage(`--${name} does not apply here`);
     }
-    prepared = command.prepare(values, outputFormat(values.format), io.now());
+    const format = command === COMMANDS.export ? 'table' : outputFormat(values.format ?? 'table');
+    prepared = command.prepare(values, format, io.now(), io);
     cpuShare = cpuPercent(io.env.GATEWAY_QUERY_CPU_PERCENT) / 100;
   } catch (err) {
     return fail(err, io);
@@ -243,7 +256,7 @@ export async function runQueryCli(argv: readonly string[], io: QueryCliIo): Prom
 }
 
 /** Flag values under the HTTP API's parameter names, for the shared parser. */
-function params(v: Values, names: readonly QueryOption[]): Record<string, string> {
+export function params(v: Values, names: readonly QueryOption[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of names) {
     const value = v[name];
@@ -291,12 +304,6 @@ function outputFormat(value: string | undefined): OutputFormat {
   return format;
 }
 
-function positiveInt(text: string, name: string): number {
-  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1) usage(`--${name} must be a positive integer`);
-  return n;
-}
-
 /** The same default and bounds as the gateway's --query-cpu-percent. */
 function cpuPercent(text: string | undefined): number {
   if (text === undefined || text === '') return DEFAULT_QUERY_CPU_PERCENT;
@@ -306,12 +313,7 @@ function cpuPercent(text: string | undefined): number {
   return n;
 }
 
-function required(value: string | undefined, name: string): string {
-  if (value === undefined || value === '') usage(`--${name} is required`);
-  return value;
-}
-
-function usage(message: string): never {
+export function usage(message: string): never {
   throw new GatewayError('GW_ERR_CLI_USAGE', [message]);
 }
 

@@ -72,6 +72,8 @@ export const ErrorCodes = {
   GW_ERR_TLS_CONFIG: 'cannot read TLS %s file %s',
   GW_ERR_API_UNAUTHORIZED: '/api needs the bearer token (Authorization: Bearer <--api-token>)',
   GW_ERR_ROUTE_NOT_SERVED: 'this route is served on the other HTTP listener',
+  GW_ERR_ROUTE_NOT_FOUND: 'no route %s %s',
+  GW_ERR_HTTP_REQUEST: 'bad request (%s): %s',
   GW_ERR_API_HOST_REJECTED:
     '/api without --api-token answers only Host localhost, an IP address or --host, not %s (DNS rebinding)',
   GW_ERR_WS_ORIGIN: 'WebSocket upgrade from origin %s refused: not in --ws-allowed-origins',

@@ -5,6 +5,7 @@ import type { StorageHealth } from '../storage/port.js';
 import type { QueryService } from '../storage/query-port.js';
 import type { OnRequestHook } from './auth/http-guard.js';
 import type { EventLoopWindow } from './event-loop-monitor.js';
+import { sendApiError, sendNotFound } from './http/api-errors.js';
 import { createApiRoutes } from './http/api-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
 import type { BoundAddress } from './listen.js';
@@ -29,6 +30,10 @@ export interface HttpDeps {
 
 export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({ logger: false });
+  // Every error and unknown route in the API's shape; a plugin registered with
+  // its own prefix (the Prometheus-compatible /api/v1) may set its own.
+  app.setErrorHandler(sendApiError);
+  app.setNotFoundHandler(sendNotFound);
   if (deps.guard !== undefined) app.addHook('onRequest', deps.guard);
 
   app.get('/healthz', async (_req, reply) => {

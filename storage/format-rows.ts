@@ -26,14 +26,7 @@ export function formatRows<T>(
   columns: readonly Column<T>[],
   format: OutputFormat,
 ): string {
-  if (format === 'json') {
-    const objects = rows.map((row) => {
-      const object: Record<string, unknown> = {};
-      for (const c of columns) if (c.json !== undefined) object[c.key ?? c.name] = c.json(row);
-      return object;
-    });
-    return `${JSON.stringify(objects, null, 2)}\n`;
-  }
+  if (format === 'json') return `${JSON.stringify(jsonRows(rows, columns), null, 2)}\n`;
   const shown = columns.filter((c) => c.text !== undefined);
   const cells = rows.map((row) =>
     shown.map((c) => (format === 'table' ? (c.table ?? c.text!) : c.text!)(row)),
@@ -48,7 +41,16 @@ export function formatRows<T>(
   return lines.map((line) => `${line.join('  ').trimEnd()}\n`).join('');
 }
 
-function csvField(value: string): string {
+/** The rows as the JSON objects of `--format json`, which the HTTP API answers too. */
+export function jsonRows<T>(rows: readonly T[], columns: readonly Column<T>[]): Record<string, unknown>[] {
+  return rows.map((row) => {
+    const object: Record<string, unknown> = {};
+    for (const c of columns) if (c.json !== undefined) object[c.key ?? c.name] = c.json(row);
+    return object;
+  });
+}
+
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 

@@ -1,9 +1,9 @@
 // The query port: what the CLI, the HTTP API and the dashboard ask of stored
 // data. Implementations run queries off the gateway's main thread.
 
-import type { AnomalyRecord, DeviceRow } from './port.js';
+import type { AnomalyRecord, DeadLetterRow, DeviceRow, ReadingRow, ReadingsQuery } from './port.js';
 
-export type { AnomalyRecord };
+export type { AnomalyRecord, DeadLetterRow, ReadingRow, ReadingsQuery };
 
 export const AGGREGATES = [
   'count',
@@ -70,6 +70,52 @@ export interface AnomalyQuery {
   limit?: number;
 }
 
+export interface DeadLetterQuery {
+  /** one device id; every device when absent */
+  deviceId?: string;
+  limit?: number;
+}
+
+/** Which readings an export holds: every stored reading in [from, to) that matches. */
+export interface ExportQuery {
+  /** a device id or glob; every device when absent */
+  device?: string;
+  /** one metric; every metric when absent */
+  metric?: string;
+  /** inclusive, epoch ms */
+  from: number;
+  /** exclusive, epoch ms */
+  to: number;
+}
+
+/** One exported reading, the columns of every export format. */
+export interface ExportRow {
+  device: string;
+  metric: string;
+  /** epoch ms */
+  ts: number;
+  value: number;
+  /** the series' unit; null while the schema records none */
+  unit: string | null;
+}
+
+/**
+ * Where the next page starts: the storage key (ts, series id) of the last row
+ * sent. Keyset pagination: each page is a range seek on the primary key, so
+ * page 10,000 costs what page 1 does, unlike OFFSET.
+ */
+export interface ExportCursor {
+  ts: number;
+  seriesId: number;
+}
+
+export interface ExportPage {
+  /** in (ts, series id) order */
+  rows: ExportRow[];
+  /** absent on the last page */
+  next?: ExportCursor;
+}
+
 export interface QueryService {
   devices(): Promise<DeviceRow[]>;
   latest(deviceId: string): Promise<LatestReading[]>;
@@ -77,5 +123,11 @@ export interface QueryService {
   metrics(): Promise<MetricRow[]>;
   series(query: SeriesQuery): Promise<SeriesResult>;
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
+  /** one series' raw readings, oldest first */
+  readings(query: ReadingsQuery): Promise<ReadingRow[]>;
+  /** newest first */
+  deadLetters(query: DeadLetterQuery): Promise<DeadLetterRow[]>;
+  /** at most `limit` readings after `after` (from the start when absent) */
+  exportPage(query: ExportQuery, after: ExportCursor | undefined, limit: number): Promise<ExportPage>;
   close(): Promise<void>;
 }

@@ -1,19 +1,19 @@
 // The read side of the PostgreSQL backend: a small pool of its own, never
 // the writer's connections.
 import type pg from 'pg';
-import { type ErrorCode, GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import type {
   DeadLetterRow,
   DeviceRow,
   MetricSummaryRow,
   ReadingRow,
   ReadingsQuery,
-  Rejection,
   StorageReader,
 } from '../port.js';
 import { gatewayCodeForPostgres } from './error-map.js';
 import { createPgPool } from './pg-pool.js';
 import { redactUrl } from './pg-url.js';
+import { readDeadLetters, readReadings } from './row-reads.js';
 
 const MIN_TS = -Number.MAX_SAFE_INTEGER;
 const MAX_TS = Number.MAX_SAFE_INTEGER;
@@ -22,19 +22,6 @@ const MAX_TS = Number.MAX_SAFE_INTEGER;
 export function openPostgresReader(opts: { url: string; max?: number }): StorageReader {
   const pool = createPgPool({ url: opts.url, max: opts.max ?? 2, applicationName: 'sensor-gateway reader' });
   return new PgReader(pool, redactUrl(opts.url));
-}
-
-interface DeadLetterRecord {
-  id: number;
-  receivedAt: number;
-  deviceId: string | null;
-  topic: string;
-  code: string;
-  rejections: Rejection[];
-  rejectedCount: number;
-  acceptedCount: number;
-  payload: Buffer;
-  payloadBytes: number;
 }
 
 class PgReader implements StorageReader {
@@ -48,13 +35,8 @@ class PgReader implements StorageReader {
     pool.on('error', () => {}); // an idle connection dropped; the next query reconnects
   }
 
-  async readings(query: ReadingsQuery): Promise<ReadingRow[]> {
-    return this.#rows<ReadingRow>(
-      `SELECT r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
-         WHERE s.device_id = $1 AND s.metric = $2 AND r.ts >= $3 AND r.ts < $4
-         ORDER BY r.ts LIMIT $5`,
-      [query.deviceId, query.metric, query.from ?? MIN_TS, query.to ?? MAX_TS, query.limit ?? null],
-    );
+  readings(query: ReadingsQuery): Promise<ReadingRow[]> {
+    return readReadings((sql, params) => this.#rows(sql, params), query);
   }
 
   devices(): Promise<DeviceRow[]> {
@@ -64,20 +46,8 @@ class PgReader implements StorageReader {
     );
   }
 
-  async deadLetters(query: { deviceId?: string; limit?: number } = {}): Promise<DeadLetterRow[]> {
-    const records = await this.#rows<DeadLetterRecord>(
-      `SELECT id, received_at AS "receivedAt", device_id AS "deviceId", topic, code, rejections,
-           rejected_count AS "rejectedCount", accepted_count AS "acceptedCount", payload,
-           payload_bytes AS "payloadBytes"
-         FROM dead_letters WHERE $1::text IS NULL OR device_id = $1
-         ORDER BY received_at DESC, id DESC LIMIT $2`,
-      [query.deviceId ?? null, query.limit ?? null],
-    );
-    return records.map((r) => ({
-      ...r,
-      code: r.code as ErrorCode,
-      payload: new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength),
-    }));
+  deadLetters(query: { deviceId?: string; limit?: number } = {}): Promise<DeadLetterRow[]> {
+    return readDeadLetters((sql, params) => this.#rows(sql, params), query);
   }
 
   metricSummary(query: { from?: number; to?: number } = {}): Promise<MetricSummaryRow[]> {

@@ -3,7 +3,15 @@
 // names the parameter, so the API can say which one and the CLI can exit 2.
 
 import { type ErrorCode, GatewayError } from '../../core/errors.js';
-import { AGGREGATES, type Aggregate, type AnomalyQuery, type SeriesQuery } from '../query-port.js';
+import type { ReadingsQuery } from '../port.js';
+import {
+  AGGREGATES,
+  type Aggregate,
+  type AnomalyQuery,
+  type DeadLetterQuery,
+  type ExportQuery,
+  type SeriesQuery,
+} from '../query-port.js';
 import { parseTimeExpr } from '../time-expr.js';
 
 export const BUCKETS = {
@@ -25,8 +33,21 @@ export const MAX_ANOMALY_LIMIT = 10_000;
 export const SERIES_DEFAULTS = { from: '-1h', to: 'now', bucket: '1m', agg: 'count,min,max,avg' } as const;
 export const ANOMALY_DEFAULTS = { from: '-24h', to: 'now' } as const;
 
+/** Beyond these, `export` streams every reading without holding them. */
+export const DEFAULT_READINGS_LIMIT = 1000;
+export const MAX_READINGS_LIMIT = 100_000;
+export const DEFAULT_DEAD_LETTER_LIMIT = 100;
+export const MAX_DEAD_LETTER_LIMIT = 10_000;
+export const EXPORT_DEFAULTS = { to: 'now' } as const;
+/** parquet is a file format: only the CLI writes it, to --out */
+export const EXPORT_FORMATS = ['csv', 'ndjson', 'parquet'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 export const SERIES_PARAMS = ['device', 'metric', 'from', 'to', 'bucket', 'agg'] as const;
 export const ANOMALY_PARAMS = ['device', 'from', 'to', 'limit'] as const;
+export const READINGS_PARAMS = ['device', 'metric', 'from', 'to', 'limit'] as const;
+export const DEAD_LETTER_PARAMS = ['device', 'limit'] as const;
+export const EXPORT_PARAMS = ['device', 'metric', 'from', 'to', 'format'] as const;
 
 /** Same alphabet as the ingest side accepts (pipelines/telemetry.ts NAME_PATTERN). */
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -74,13 +95,68 @@ export function parseAnomalyParams(raw: RawParams, opts: { now: number }): Anoma
   rejectUnknown(raw, ANOMALY_PARAMS);
   const device = optional(raw, 'device');
   const { from, to } = parseRange(raw, ANOMALY_DEFAULTS, opts.now);
-  const limitText = optional(raw, 'limit');
-  const limit = limitText === undefined ? DEFAULT_ANOMALY_LIMIT : parseLimit(limitText, MAX_ANOMALY_LIMIT);
+  const limit = limitOf(raw, DEFAULT_ANOMALY_LIMIT, MAX_ANOMALY_LIMIT);
   return {
     ...(device === undefined ? {} : { device: parseDevicePattern(device, 'device') }),
     from,
     to,
     limit,
+  };
+}
+
+/** One series' raw readings; without from or to, that end is open. */
+export function parseReadingsParams(raw: RawParams, opts: { now: number }): ReadingsQuery {
+  rejectUnknown(raw, READINGS_PARAMS);
+  const deviceId = parseDeviceId(raw.device);
+  const metric = parseName(required(raw, 'metric'), 'metric');
+  const fromText = optional(raw, 'from');
+  const toText = optional(raw, 'to');
+  const from = fromText === undefined ? undefined : parseTime(fromText, 'from', opts.now);
+  const to = toText === undefined ? undefined : parseTime(toText, 'to', opts.now);
+  if (from !== undefined && to !== undefined && to <= from) throw invalid('to', 'must be later than from');
+  return {
+    deviceId,
+    metric,
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    limit: limitOf(raw, DEFAULT_READINGS_LIMIT, MAX_READINGS_LIMIT),
+  };
+}
+
+export function parseDeadLetterParams(raw: RawParams): DeadLetterQuery {
+  rejectUnknown(raw, DEAD_LETTER_PARAMS);
+  const device = optional(raw, 'device');
+  return {
+    ...(device === undefined ? {} : { deviceId: parseDeviceId(device) }),
+    limit: limitOf(raw, DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT),
+  };
+}
+
+/** `formats`: what this front-end can write (HTTP streams text only). */
+export function parseExportParams(
+  raw: RawParams,
+  opts: { now: number; formats: readonly ExportFormat[] },
+): { query: ExportQuery; format: ExportFormat } {
+  rejectUnknown(raw, EXPORT_PARAMS);
+  const device = optional(raw, 'device');
+  const metric = optional(raw, 'metric');
+  const from = parseTime(required(raw, 'from'), 'from', opts.now);
+  const to = parseTime(optional(raw, 'to') ?? EXPORT_DEFAULTS.to, 'to', opts.now);
+  if (to <= from) throw invalid('to', 'must be later than from');
+  const formatText = required(raw, 'format');
+  const format = opts.formats.find((f) => f === formatText);
+  if (format === undefined) {
+    const why = formatText === 'parquet' ? '; parquet is written by npm run query -- export --out FILE' : '';
+    throw invalid('format', `"${formatText}" is not one of ${opts.formats.join(', ')}${why}`);
+  }
+  return {
+    query: {
+      ...(device === undefined ? {} : { device: parseDevicePattern(device, 'device') }),
+      ...(metric === undefined ? {} : { metric: parseName(metric, 'metric') }),
+      from,
+      to,
+    },
+    format,
   };
 }
 
@@ -138,6 +214,11 @@ function parseRange(
 function parseName(text: string, param: string): string {
   if (!NAME.test(text)) throw invalid(param, 'must match [A-Za-z0-9_.-]{1,64}');
   return text;
+}
+
+function limitOf(raw: RawParams, fallback: number, max: number): number {
+  const text = optional(raw, 'limit');
+  return text === undefined ? fallback : parseLimit(text, max);
 }
 
 function parseLimit(text: string, max: number): number {

@@ -3,10 +3,11 @@
 
 import type { Piscina } from 'piscina';
 import { GatewayError } from '../../core/errors.js';
-import type { DeviceRow } from '../port.js';
+import type { DeadLetterRow, DeviceRow, ReadingRow } from '../port.js';
 import type {
   AnomalyQuery,
   AnomalyRecord,
+  ExportPage,
   LatestReading,
   MetricRow,
   QueryService,
@@ -50,6 +51,9 @@ export function pooledQueryService(pool: Piscina, where: string): PooledQuerySer
     series: (query: SeriesQuery) =>
       run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),
     anomalies: (query: AnomalyQuery) => run<AnomalyRecord[]>({ op: 'anomalies', query }),
+    readings: (query) => run<ReadingRow[]>({ op: 'readings', query }),
+    deadLetters: (query) => run<DeadLetterRow[]>({ op: 'deadLetters', query }),
+    exportPage: (query, after, limit) => run<ExportPage>({ op: 'exportPage', query, after, limit }),
     get utilization() {
       return pool.utilization;
     },

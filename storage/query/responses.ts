@@ -1,7 +1,8 @@
 // The JSON answers, built in one place so that `npm run query -- series
 // --format json` and `GET /api/series` print the very same document.
 
-import type { DeviceRow } from '../port.js';
+import { deadLetterColumns, jsonRows, readingColumns } from '../format-rows.js';
+import type { DeadLetterRow, DeviceRow, ReadingRow, ReadingsQuery } from '../port.js';
 import type {
   Aggregate,
   AnomalyRecord,
@@ -75,6 +76,26 @@ export function latestResponse(deviceId: string, readings: readonly LatestReadin
 /** Newest first: the dashboard and the CLI show the most recent at the top. */
 export function anomaliesResponse(records: readonly AnomalyRecord[]): AnomaliesResponse {
   return { anomalies: [...records].sort((a, b) => b.ts - a.ts || a.deviceId.localeCompare(b.deviceId)) };
+}
+
+export interface ReadingsResponse {
+  deviceId: string;
+  metric: string;
+  /** `npm run query -- readings --format json` prints exactly this array */
+  readings: Record<string, unknown>[];
+}
+
+export interface DeadLettersResponse {
+  /** `npm run query -- dead-letters --format json` prints exactly this array */
+  deadLetters: Record<string, unknown>[];
+}
+
+export function readingsResponse(query: ReadingsQuery, rows: readonly ReadingRow[]): ReadingsResponse {
+  return { deviceId: query.deviceId, metric: query.metric, readings: jsonRows(rows, readingColumns) };
+}
+
+export function deadLettersResponse(rows: readonly DeadLetterRow[]): DeadLettersResponse {
+  return { deadLetters: jsonRows(rows, deadLetterColumns) };
 }
 
 /** One line that says what answered, for the table output and logs. */

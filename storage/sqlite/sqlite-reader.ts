@@ -1,15 +1,15 @@
 import Database from 'better-sqlite3';
-import { type ErrorCode, GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import type {
   DeadLetterRow,
   DeviceRow,
   MetricSummaryRow,
   ReadingRow,
   ReadingsQuery,
-  Rejection,
   StorageReader,
 } from '../port.js';
 import { gatewayCodeForSqlite } from './error-map.js';
+import { readDeadLetters, readReadings } from './row-reads.js';
 
 // Runs in the calling thread for now (query CLI, tests); the gateway's HTTP reads will move to a worker.
 
@@ -31,19 +31,6 @@ export function openSqliteReader(opts: { path: string }): StorageReader {
   return new SqliteReader(db, opts.path);
 }
 
-interface DeadLetterRecord {
-  id: number;
-  receivedAt: number;
-  deviceId: string | null;
-  topic: string;
-  code: string;
-  rejections: string;
-  rejectedCount: number;
-  acceptedCount: number;
-  payload: Buffer;
-  payloadBytes: number;
-}
-
 class SqliteReader implements StorageReader {
   readonly #db: Database.Database;
   readonly #path: string;
@@ -55,18 +42,7 @@ class SqliteReader implements StorageReader {
   }
 
   readings(query: ReadingsQuery): Promise<ReadingRow[]> {
-    return this.#run(() => {
-      const seriesId = this.#prepare('SELECT id FROM series WHERE device_id = ? AND metric = ?')
-        .pluck()
-        .get(query.deviceId, query.metric) as number | undefined;
-      if (seriesId === undefined) return [];
-      // Time-first key: this scans every series in [from, to) and keeps one.
-      // Cheap for recent windows; long-range aggregates will come from rollup tables.
-      return this.#prepare(
-        `SELECT ts, value FROM readings WHERE ts >= ? AND ts < ? AND series_id = ?
-           ORDER BY ts LIMIT ?`,
-      ).all(query.from ?? MIN_TS, query.to ?? MAX_TS, seriesId, query.limit ?? -1) as ReadingRow[];
-    });
+    return this.#run(() => readReadings((sql) => this.#prepare(sql), query));
   }
 
   devices(): Promise<DeviceRow[]> {
@@ -80,22 +56,7 @@ class SqliteReader implements StorageReader {
   }
 
   deadLetters(query: { deviceId?: string; limit?: number } = {}): Promise<DeadLetterRow[]> {
-    return this.#run(() => {
-      const records = this.#prepare(
-        `SELECT id, received_at AS receivedAt, device_id AS deviceId, topic, code, rejections,
-             rejected_count AS rejectedCount, accepted_count AS acceptedCount, payload,
-             payload_bytes AS payloadBytes
-           FROM dead_letters WHERE @deviceId IS NULL OR device_id = @deviceId
-           ORDER BY received_at DESC, id DESC LIMIT @limit`,
-      ).all({ deviceId: query.deviceId ?? null, limit: query.limit ?? -1 }) as DeadLetterRecord[];
-      return records.map((r) => ({
-        ...r,
-        // Stored codes come from this registry; a code renamed since stays visible as text.
-        code: r.code as ErrorCode,
-        rejections: JSON.parse(r.rejections) as Rejection[],
-        payload: new Uint8Array(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength),
-      }));
-    });
+    return this.#run(() => readDeadLetters((sql) => this.#prepare(sql), query));
   }
 
   metricSummary(query: { from?: number; to?: number } = {}): Promise<MetricSummaryRow[]> {

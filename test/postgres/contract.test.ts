@@ -5,6 +5,7 @@ import { openPostgresReader } from '../../storage/postgres/postgres-reader.js';
 import { openPostgresWriter } from '../../storage/postgres/postgres-writer.js';
 import { openPostgresQueryService } from '../../storage/postgres/query/postgres-query-service.js';
 import { rollupContract, storageContract } from '../storage/contract.js';
+import { exportContract } from '../storage/export-contract.js';
 import { tiersContract } from '../storage/tiers-contract.js';
 import { createTestSchema } from './pg-schema.js';
 
@@ -21,7 +22,8 @@ storageContract('postgres', async () => {
   };
 });
 
-rollupContract('postgres', async () => {
+/** A store with its query service, as the gateway uses them; a fresh schema each time. */
+async function queryStore() {
   const schema = await createTestSchema();
   const writer = await openPostgresWriter({ url: schema.url });
   return {
@@ -32,7 +34,10 @@ rollupContract('postgres', async () => {
       await schema.drop();
     },
   };
-});
+}
+
+rollupContract('postgres', queryStore);
+exportContract('postgres', queryStore);
 
 tiersContract(
   'postgres',

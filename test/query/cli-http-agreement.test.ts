@@ -1,6 +1,7 @@
 // End to end: readings published with QoS 1 through the real gateway (spawned
 // the way a user runs it), then the same series asked of `npm run query` (its
-// own read-only connection, a separate process) and of GET /api/series.
+// own read-only connection, a separate process) and of GET /api/series; the
+// same for readings, dead letters and export, and their refusals.
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +39,8 @@ async function publishAll(): Promise<void> {
           // QoS 1: resolves on PUBACK, which the gateway sends only once the reading is committed.
           await client.publishAsync(`devices/${DEVICES[d]}/telemetry`, payload, { qos: 1 });
         }
+        // A dead letter, acked once it is stored, like a reading.
+        await client.publishAsync(`devices/${DEVICES[d]}/telemetry`, `not json ${d}`, { qos: 1 });
       }),
     );
   } finally {
@@ -112,5 +115,70 @@ describe('npm run query -- series and GET /api/series', () => {
     expect(http.tier).toBe(extra.bucket === '30s' ? 'raw' : '1m');
     expect(http.devices).toBe(devices);
     expect(counted(http)).toBe(PER_DEVICE * devices);
+  });
+});
+
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCli('cli/query-cli.js', [...args, '--db', db]);
+}
+
+async function http(route: string, params: Record<string, string>): Promise<Response> {
+  return fetch(`http://127.0.0.1:${gateway.httpPort}/api/${route}?${new URLSearchParams(params)}`);
+}
+
+const flags = (params: Record<string, string>) => Object.entries(params).flatMap(([k, v]) => [`--${k}`, v]);
+
+describe('readings, dead letters and export: the CLI and HTTP answer alike', () => {
+  it('readings: the CLI prints the array HTTP answers', async () => {
+    const params = { device: 'agree-2', metric: 'temp', from: String(FROM), to: String(TO), limit: '20' };
+    const run = await cli(['readings', ...flags(params), '--format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const res = await http('readings', params);
+    const body = (await res.json()) as { deviceId: string; metric: string; readings: unknown[] };
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ deviceId: 'agree-2', metric: 'temp' });
+    expect(body.readings).toHaveLength(20);
+    expect(JSON.parse(run.stdout)).toEqual(body.readings);
+  });
+
+  it('dead letters: the CLI prints the array HTTP answers', async () => {
+    const run = await cli(['dead-letters', '--device', 'agree-1', '--format', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    const res = await http('dead-letters', { device: 'agree-1' });
+    const body = (await res.json()) as { deadLetters: Array<{ code: string; payload: string }> };
+    expect(body.deadLetters).toHaveLength(1);
+    expect(body.deadLetters[0]).toMatchObject({ code: 'GW_ERR_PAYLOAD_NOT_JSON', payload: 'not json 0' });
+    expect(JSON.parse(run.stdout)).toEqual(body.deadLetters);
+  });
+
+  it.each(['csv', 'ndjson'])('export as %s: the CLI writes the bytes HTTP streams', async (format) => {
+    const params = { device: 'agree-*', metric: 'temp', from: String(FROM), to: String(TO), format };
+    const run = await cli(['export', ...flags(params)]);
+    expect(run.code, run.stderr).toBe(0);
+    const res = await http('export', params);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain(format === 'csv' ? 'text/csv' : 'ndjson');
+    const text = await res.text();
+    expect(run.stdout).toBe(text);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(DEVICES.length * PER_DEVICE + (format === 'csv' ? 1 : 0));
+  });
+
+  it.each([
+    ['readings', { device: 'agree-*', metric: 'temp' }, 'GW_ERR_QUERY_INVALID', 'device'],
+    ['readings', { device: 'agree-1', metric: 'temp', limit: '0' }, 'GW_ERR_QUERY_INVALID', 'limit'],
+    ['readings', { device: 'agree-1' }, 'GW_ERR_QUERY_PARAM_MISSING', 'metric'],
+    ['dead-letters', { limit: 'many' }, 'GW_ERR_QUERY_INVALID', 'limit'],
+    ['export', { format: 'csv' }, 'GW_ERR_QUERY_PARAM_MISSING', 'from'],
+    ['export', { from: '-1h', format: 'csv', to: '-2h' }, 'GW_ERR_QUERY_INVALID', 'to'],
+    ['export', { from: '-1h', format: 'csv', bucket: '1m' }, 'GW_ERR_QUERY_INVALID', 'bucket'],
+  ])('%s %j: both refuse, naming the same parameter', async (route, params, code, param) => {
+    const res = await http(route, params);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: { code, param, message: expect.any(String) } });
+    const run = await cli([route, ...flags(params)]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain(`--${param}`);
   });
 });

@@ -2,7 +2,7 @@
 // dashboard) apart from the SQLite implementation. It aggregates raw readings
 // directly, so its answers are the reference the real tiers must equal.
 
-import type { DeviceRow } from '../../storage/port.js';
+import type { DeadLetterRow, DeviceRow } from '../../storage/port.js';
 import type {
   Aggregate,
   AnomalyQuery,
@@ -14,6 +14,7 @@ import type {
   SeriesResult,
   Tier,
 } from '../../storage/query-port.js';
+import { deadLettersOf, exportPageOf, readingsOf } from './fake-rows.js';
 
 export interface FakeReading {
   deviceId: string;
@@ -27,6 +28,7 @@ export interface FakeQueryService extends QueryService {
   readonly calls: Array<{ method: string; arg?: unknown }>;
   add(...readings: FakeReading[]): void;
   addAnomaly(...anomalies: AnomalyRecord[]): void;
+  addDeadLetter(...rows: DeadLetterRow[]): void;
   /** the next call of any method rejects with this error */
   failNext(err: Error): void;
   readonly closed: boolean;
@@ -37,6 +39,7 @@ export function createFakeQueryService(
 ): FakeQueryService {
   const readings: FakeReading[] = [...(init.readings ?? [])];
   const anomalies: AnomalyRecord[] = [...(init.anomalies ?? [])];
+  const deadLetters: DeadLetterRow[] = [];
   const calls: Array<{ method: string; arg?: unknown }> = [];
   let failure: Error | undefined;
   let closed = false;
@@ -58,6 +61,7 @@ export function createFakeQueryService(
     },
     add: (...r) => readings.push(...r),
     addAnomaly: (...a) => anomalies.push(...a),
+    addDeadLetter: (...d) => deadLetters.push(...d),
     failNext(err) {
       failure = err;
     },
@@ -66,6 +70,13 @@ export function createFakeQueryService(
     metrics: () => call('metrics', undefined, () => metricsOf(readings)),
     series: (query) => call('series', query, () => seriesOf(readings, query)),
     anomalies: (query) => call('anomalies', query, () => anomaliesOf(anomalies, query)),
+    readings: (query) => call('readings', query, () => readingsOf(readings, query)),
+    deadLetters: (query) => call('deadLetters', query, () => deadLettersOf(deadLetters, query)),
+    exportPage: (query, after, limit) =>
+      call('exportPage', { query, after, limit }, () => {
+        const match = globToRegExp(query.device ?? '*');
+        return exportPageOf(readings, (id) => match.test(id), query, after, limit);
+      }),
     close: () =>
       call('close', undefined, () => {
         closed = true;

@@ -11,6 +11,7 @@ import { openSqliteQueryService } from '../../storage/sqlite/query/sqlite-query-
 import { openSqliteWriter } from '../../storage/sqlite/sqlite-writer.js';
 import { mulberry32, randomValue } from '../analytics/random.js';
 import { rollupContract } from './contract.js';
+import { exportContract } from './export-contract.js';
 import { makeBatch, type ReadingSpec } from './make-batch.js';
 import { tiersContract } from './tiers-contract.js';
 
@@ -20,7 +21,8 @@ async function sqliteStore(prefix: string) {
   return { dir, path, writer: await openSqliteWriter({ path }) };
 }
 
-rollupContract('sqlite', async () => {
+/** A store with its query service, as the gateway uses them. */
+async function queryStore() {
   const { dir, path, writer } = await sqliteStore('gw-rollups-');
   return {
     writer,
@@ -30,7 +32,10 @@ rollupContract('sqlite', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+rollupContract('sqlite', queryStore);
+exportContract('sqlite', queryStore);
 
 tiersContract(
   'sqlite',

@@ -11,6 +11,7 @@ import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { createPgPool } from '../pg-pool.js';
 import { redactUrl } from '../pg-url.js';
 import { readError } from '../postgres-reader.js';
+import { type Rows, readDeadLetters, readExportPage, readReadings } from '../row-reads.js';
 import { createPostgresQueries } from './postgres-queries.js';
 
 // The merging only; the server's own work is its own process's.
@@ -20,6 +21,7 @@ const { url, cpuShare } = workerData as { url: string; cpuShare: number };
 const pool = createPgPool({ url, max: 1, applicationName: 'sensor-gateway query' });
 pool.on('error', () => {}); // an idle connection dropped; the next query reconnects
 const queries = createPostgresQueries(pool, createPacer({ share: cpuShare }));
+const rows: Rows = async (sql, params) => (await pool.query(sql, params)).rows;
 
 export default async function queryTask(task: QueryTask): Promise<QueryReply> {
   try {
@@ -34,6 +36,12 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
         return { ok: true, value: await queries.series(task.query) };
       case 'anomalies':
         return { ok: true, value: await queries.anomalies(task.query) };
+      case 'readings':
+        return { ok: true, value: await readReadings(rows, task.query) };
+      case 'deadLetters':
+        return { ok: true, value: await readDeadLetters(rows, task.query) };
+      case 'exportPage':
+        return { ok: true, value: await readExportPage(rows, task.query, task.after, task.limit) };
     }
   } catch (err) {
     if (err instanceof GatewayError)

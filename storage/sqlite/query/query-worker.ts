@@ -10,13 +10,17 @@ import { GatewayError } from '../../../core/errors.js';
 import { createPacer } from '../../query/query-pacer.js';
 import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
+import { readDeadLetters, readExportPage, readReadings } from '../row-reads.js';
 import { createSqliteQueries } from './sqlite-queries.js';
+import { statementCache } from './statement-cache.js';
 
 idleThreadPriority();
 
 const { path, cpuShare } = workerData as { path: string; cpuShare: number };
 const db = new Database(path, { readonly: true, fileMustExist: true });
-const queries = createSqliteQueries(db, createPacer({ share: cpuShare }));
+const pacer = createPacer({ share: cpuShare });
+const queries = createSqliteQueries(db, pacer);
+const prepare = statementCache(db);
 
 export default function queryTask(task: QueryTask): QueryReply {
   try {
@@ -31,6 +35,12 @@ export default function queryTask(task: QueryTask): QueryReply {
         return { ok: true, value: queries.series(task.query) };
       case 'anomalies':
         return { ok: true, value: queries.anomalies(task.query) };
+      case 'readings':
+        return { ok: true, value: readReadings(prepare, task.query) };
+      case 'deadLetters':
+        return { ok: true, value: readDeadLetters(prepare, task.query) };
+      case 'exportPage':
+        return { ok: true, value: readExportPage(prepare, task.query, task.after, task.limit, pacer) };
     }
   } catch (err) {
     if (err instanceof GatewayError)
