@@ -289,7 +289,20 @@ export const OPTION_SPECS = [
     type: 'string',
     optional: true,
     default: '',
-    doc: 'Consumer mode: also take telemetry from this external broker (mqtt://host:1883), as a member of --share-group. See docs/scale-out.md.',
+    doc: 'Consumer mode: also take telemetry from this external broker: mqtt://host:1883 (a member of --share-group) or amqp://user:pass@host:5672 (RabbitMQ: a consumer of --ingest-queue). See docs/scale-out.md.',
+  },
+  {
+    key: 'ingestQueue',
+    type: 'string',
+    default: 'gateways',
+    doc: 'With --ingest amqp://…: the quorum queue the gateways share; declared at start and bound to amq.topic for devices.#.',
+  },
+  {
+    key: 'ingestPrefetch',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    doc: 'With --ingest amqp://…: unacknowledged messages RabbitMQ may hand this gateway at once; one commit can take all of them.',
   },
   {
     key: 'shareGroup',

@@ -2,22 +2,64 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
 import type { GatewayConfig } from '../config.js';
+import { startAmqpConsumer } from '../consumer/amqp-consumer.js';
 import { startConsumer } from '../consumer/start-consumer.js';
 import type { Started } from './lifecycle.js';
 
 export interface ConsumerStepDeps {
   config: Pick<
     GatewayConfig,
-    'ingest' | 'shareGroup' | 'ingestClientId' | 'ingestSessions' | 'ingestUsername' | 'ingestPassword'
+    | 'ingest'
+    | 'shareGroup'
+    | 'ingestClientId'
+    | 'ingestSessions'
+    | 'ingestUsername'
+    | 'ingestPassword'
+    | 'ingestQueue'
+    | 'ingestPrefetch'
   >;
   logger: Logger;
   pipeline: IngestPipeline;
 }
 
+interface Consumer {
+  quiesce(): void;
+  close(): Promise<void>;
+}
+
 /** Consumer mode (gateway/consumer/, docs/scale-out.md): the same pipeline, fed by an external broker. */
 export async function consumerStep(deps: ConsumerStepDeps): Promise<Started<Record<string, never>>> {
-  const { config, logger, pipeline } = deps;
+  const { config, pipeline } = deps;
   if (config.ingest === '') return { provides: {} };
+  const consumer = /^amqps?:/.test(config.ingest) ? await startAmqp(deps) : await startMqtt(deps);
+  return {
+    provides: {},
+    stop: {
+      refuse: () => consumer.quiesce(),
+      // The acks of everything admitted go out before the connections close,
+      // so they close once the pipeline has drained (the same drain the
+      // pipeline step awaits next), and before the analytics flush.
+      drain: async () => {
+        await pipeline.drain();
+        await consumer.close();
+      },
+    },
+  };
+}
+
+async function startAmqp({ config, logger, pipeline }: ConsumerStepDeps): Promise<Consumer> {
+  const consumer = await startAmqpConsumer({
+    url: config.ingest,
+    queue: config.ingestQueue,
+    prefetch: config.ingestPrefetch,
+    pipeline,
+    logger,
+  });
+  logger.info({ queue: consumer.queue, prefetch: config.ingestPrefetch }, 'ingest: consuming');
+  return consumer;
+}
+
+async function startMqtt({ config, logger, pipeline }: ConsumerStepDeps): Promise<Consumer> {
   const consumer = await startConsumer({
     url: config.ingest,
     shareGroup: config.shareGroup,
@@ -29,17 +71,5 @@ export async function consumerStep(deps: ConsumerStepDeps): Promise<Started<Reco
     logger,
   });
   logger.info({ shareGroup: config.shareGroup, clientIds: consumer.clientIds }, 'ingest: subscribed');
-  return {
-    provides: {},
-    stop: {
-      refuse: () => consumer.quiesce(),
-      // The acks of everything admitted go out before DISCONNECT, so the
-      // sessions close once the pipeline has drained (the same drain the
-      // pipeline step awaits next), and before the analytics flush.
-      drain: async () => {
-        await pipeline.drain();
-        await consumer.close();
-      },
-    },
-  };
+  return consumer;
 }
