@@ -315,14 +315,14 @@ export const OPTION_SPECS = [
     type: 'string',
     optional: true,
     default: '',
-    doc: 'ClientId prefix of the persistent sessions on the external broker (default sensor-gateway-{hostname}); keep it stable per instance, so a restart gets its unacknowledged messages back.',
+    doc: 'ClientId prefix of the persistent sessions on the external broker (default with SQLite: sensor-gateway-{hostname}-{an id kept in the database}; required with PostgreSQL); keep it stable per instance, so a restart gets its unacknowledged messages back.',
   },
   {
     key: 'ingestSessions',
     type: 'int',
     default: 16,
     min: 1,
-    doc: 'Sessions per gateway on the external broker ({client-id}-0 ..); mqtt.js handles one unacknowledged message per session, so more sessions mean larger group commits.',
+    doc: "Sessions per gateway on the external broker ({client-id}-0 ..); each carries up to the broker's in-flight limit of unacknowledged messages (Mosquitto: max_inflight_messages, 20), and one commit takes them all.",
   },
   {
     key: 'ingestUsername',

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { type BackoffPolicy, backoffDelay, UPSTREAM_BACKOFF } from '../../core/backoff.js';
 import { GatewayError } from '../../core/errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
-import { redactUrl } from '../../storage/postgres/pg-url.js';
+import { redactUrl } from '../../storage/open-storage.js';
 import { routeRoutingKey } from './routing-key.js';
 
 export const AMQP_EXCHANGE = 'amq.topic';

@@ -74,36 +74,13 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
   const url = new URL(opts.url);
   let wire: Wire | undefined;
   let attempt = 0;
-  let everSubscribed = false;
   let closing = false;
   let delivered = 0;
   let timer: NodeJS.Timeout | undefined;
-  let resolveSubscribed!: () => void;
-  let rejectSubscribed!: (err: Error) => void;
-  const subscribed = new Promise<void>((resolve, reject) => {
-    resolveSubscribed = resolve;
-    rejectSubscribed = reject;
-  });
-  subscribed.catch(() => {}); // the caller may not be waiting yet
+  const first = firstSubscription();
 
   const send = (w: Wire, packet: Packet) => {
     if (w.live) w.socket.write(mqttPacket.generate(packet));
-  };
-
-  /**
-   * No ack for a message whose readings did not commit: the broker resends
-   * an unacknowledged message only on a new connection [MQTT-4.4.0-1], so the
-   * connection is dropped, and the reconnect makes the broker resend it. The
-   * key (device, metric, ts) absorbs a duplicate.
-   */
-  const refuse = (w: Wire, err: Error) => {
-    if (!w.live) return;
-    log.warn(
-      { code: (err as { code?: string }).code, err: err.message },
-      'ingest: message not committed; reconnecting for redelivery',
-    );
-    w.live = false;
-    w.socket.destroy();
   };
 
   const onPublish = (w: Wire, acks: ReturnType<typeof createAckOrder>, packet: mqttPacket.IPublishPacket) => {
@@ -126,7 +103,7 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
         settle: (err?: Error) => {
           if (acked === undefined) return;
           if (err === undefined) acked();
-          else refuse(w, err);
+          else refuse(log, w, err);
         },
       },
       admitted,
@@ -140,7 +117,7 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
     if (packet.returnCode !== 0) {
       const err = new Error(`CONNACK return code ${packet.returnCode}`);
       log.error({ returnCode: packet.returnCode }, 'ingest: connection refused');
-      if (!everSubscribed) rejectSubscribed(err);
+      first.fail(err);
       w.socket.destroy();
       return;
     }
@@ -152,15 +129,7 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
       messageId: 1,
       subscriptions: opts.topics.map((topic) => ({ topic, qos: 1 })),
     });
-    w.ping = setInterval(() => {
-      // No PINGRESP within a keep-alive period: the connection is half-open.
-      if (w.awaitingPong) {
-        w.socket.destroy();
-        return;
-      }
-      w.awaitingPong = true;
-      send(w, { cmd: 'pingreq' });
-    }, opts.keepaliveS * 1000);
+    keepAlive(w, opts.keepaliveS);
   };
 
   const onSuback = (packet: mqttPacket.ISubackPacket) => {
@@ -169,11 +138,10 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
     if (refused.length > 0) {
       const error = new Error(`subscription refused: ${opts.topics.join(', ')}`);
       log.error({ err: error.message }, 'ingest: subscribe failed');
-      if (!everSubscribed) rejectSubscribed(error);
+      first.fail(error);
       return;
     }
-    everSubscribed = true;
-    resolveSubscribed();
+    first.succeed();
   };
 
   const open = () => {
@@ -197,7 +165,7 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
     socket.on('connect', () => send(w, connectPacket(opts)));
     socket.on('error', (err) => {
       log.warn({ err: err.message }, 'ingest: connection error');
-      if (!everSubscribed) rejectSubscribed(err);
+      first.fail(err);
     });
     socket.on('close', () => onClose(w));
     w.deadline = setTimeout(() => {
@@ -224,7 +192,7 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
     get connected() {
       return wire?.live === true && wire.ready;
     },
-    subscribed,
+    subscribed: first.promise,
     get delivered() {
       return delivered;
     },
@@ -234,13 +202,7 @@ export function openConsumerSession(opts: ConsumerSessionOptions): ConsumerSessi
     close() {
       closing = true;
       clearTimeout(timer);
-      const w = wire;
-      if (w === undefined || !w.live) return Promise.resolve();
-      // The PUBACKs already written go out before DISCONNECT.
-      return new Promise<void>((resolve) => {
-        w.socket.once('close', () => resolve());
-        w.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
-      });
+      return disconnect(wire);
     },
   };
 }
@@ -259,4 +221,62 @@ function connectPacket(opts: ConsumerSessionOptions): Packet {
     ...(opts.username === undefined ? {} : { username: opts.username }),
     ...(opts.password === undefined ? {} : { password: Buffer.from(opts.password) }),
   };
+}
+
+/** Ends a connection with DISCONNECT, after the PUBACKs already written. */
+function disconnect(w: Wire | undefined): Promise<void> {
+  if (w === undefined || !w.live) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    w.socket.once('close', () => resolve());
+    w.socket.end(mqttPacket.generate({ cmd: 'disconnect' }));
+  });
+}
+
+/** Resolves at the first SUBACK; rejects when the session fails before it. Later failures are the reconnect loop's. */
+function firstSubscription() {
+  let done = false;
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // the caller may not be waiting yet
+  return {
+    promise,
+    succeed() {
+      done = true;
+      resolve();
+    },
+    fail(err: Error) {
+      if (!done) reject(err);
+    },
+  };
+}
+
+/** PINGREQ every keep-alive period; no PINGRESP by the next one: the connection is half-open. */
+function keepAlive(w: Wire, keepaliveS: number): void {
+  w.ping = setInterval(() => {
+    if (w.awaitingPong) w.socket.destroy();
+    else if (w.live) {
+      w.awaitingPong = true;
+      w.socket.write(mqttPacket.generate({ cmd: 'pingreq' }));
+    }
+  }, keepaliveS * 1000);
+}
+
+/**
+ * No ack for a message whose readings did not commit: the broker resends
+ * an unacknowledged message only on a new connection [MQTT-4.4.0-1], so the
+ * connection is dropped, and the reconnect makes the broker resend it. The
+ * key (device, metric, ts) absorbs a duplicate.
+ */
+function refuse(log: Logger, w: Wire, err: Error): void {
+  if (!w.live) return;
+  log.warn(
+    { code: (err as { code?: string }).code, err: err.message },
+    'ingest: message not committed; reconnecting for redelivery',
+  );
+  w.live = false;
+  w.socket.destroy();
 }

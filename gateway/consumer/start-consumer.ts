@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { type BackoffPolicy, UPSTREAM_BACKOFF } from '../../core/backoff.js';
 import { GatewayError } from '../../core/errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
-import { redactUrl } from '../../storage/postgres/pg-url.js';
+import { redactUrl } from '../../storage/open-storage.js';
 import { type ConsumerSession, openConsumerSession } from './consumer-session.js';
 
 export interface ConsumerOptions {

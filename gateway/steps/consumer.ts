@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { GatewayError } from '../../core/errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
+import { instanceId } from '../../storage/open-storage.js';
 import type { GatewayConfig } from '../config.js';
 import { startAmqpConsumer } from '../consumer/amqp-consumer.js';
 import { startConsumer } from '../consumer/start-consumer.js';
@@ -9,6 +11,7 @@ import type { Started } from './lifecycle.js';
 export interface ConsumerStepDeps {
   config: Pick<
     GatewayConfig,
+    | 'db'
     | 'ingest'
     | 'shareGroup'
     | 'ingestClientId'
@@ -63,7 +66,7 @@ async function startMqtt({ config, logger, pipeline }: ConsumerStepDeps): Promis
   const consumer = await startConsumer({
     url: config.ingest,
     shareGroup: config.shareGroup,
-    clientId: config.ingestClientId === '' ? `sensor-gateway-${hostname()}` : config.ingestClientId,
+    clientId: config.ingestClientId === '' ? defaultClientId(config.db) : config.ingestClientId,
     sessions: config.ingestSessions,
     ...(config.ingestUsername === '' ? {} : { username: config.ingestUsername }),
     ...(config.ingestPassword === '' ? {} : { password: config.ingestPassword }),
@@ -72,4 +75,21 @@ async function startMqtt({ config, logger, pipeline }: ConsumerStepDeps): Promis
   });
   logger.info({ shareGroup: config.shareGroup, clientIds: consumer.clientIds }, 'ingest: subscribed');
   return consumer;
+}
+
+/**
+ * sensor-gateway-{host}-{id}, the id kept in the instance's own database: a
+ * second gateway on the same host (its own database) gets its own sessions
+ * instead of taking over the first one's, and a restart finds its own again.
+ * On a shared PostgreSQL store nothing in the database tells instances apart,
+ * so the ClientId must be given.
+ */
+function defaultClientId(db: string): string {
+  const id = instanceId(db);
+  if (id === null) {
+    throw new GatewayError('GW_ERR_CONFIG_INVALID', [
+      '--ingest mqtt://… with a PostgreSQL store needs --ingest-client-id, one per gateway instance',
+    ]);
+  }
+  return `sensor-gateway-${hostname()}-${id}`;
 }
