@@ -40,16 +40,3 @@ export async function deleteQueues(queues: string[]): Promise<void> {
     await model.close();
   }
 }
-
-/** messages ready (not delivered or not acked) in the queue */
-export async function queueDepth(queue: string): Promise<number> {
-  const model = await connect(AMQP_URL);
-  try {
-    const channel = await model.createChannel();
-    const { messageCount } = await channel.checkQueue(queue);
-    await channel.close();
-    return messageCount;
-  } finally {
-    await model.close();
-  }
-}
