@@ -289,7 +289,20 @@ export const OPTION_SPECS = [
     type: 'string',
     optional: true,
     default: '',
-    doc: 'Consumer mode: also take telemetry from this external broker (mqtt://host:1883), as a member of --share-group. See docs/scale-out.md.',
+    doc: 'Consumer mode: also take telemetry from this external broker: mqtt://host:1883 (a member of --share-group) or amqp://user:pass@host:5672 (RabbitMQ: a consumer of --ingest-queue). See docs/scale-out.md.',
+  },
+  {
+    key: 'ingestQueue',
+    type: 'string',
+    default: 'gateways',
+    doc: 'With --ingest amqp://…: the quorum queue the gateways share; declared at start and bound to amq.topic for devices.#.',
+  },
+  {
+    key: 'ingestPrefetch',
+    type: 'int',
+    default: 1000,
+    min: 1,
+    doc: 'With --ingest amqp://…: unacknowledged messages RabbitMQ may hand this gateway at once; one commit can take all of them.',
   },
   {
     key: 'shareGroup',
@@ -302,14 +315,14 @@ export const OPTION_SPECS = [
     type: 'string',
     optional: true,
     default: '',
-    doc: 'ClientId prefix of the persistent sessions on the external broker (default sensor-gateway-{hostname}); keep it stable per instance, so a restart gets its unacknowledged messages back.',
+    doc: 'ClientId prefix of the persistent sessions on the external broker (default with SQLite: sensor-gateway-{hostname}-{an id kept in the database}; required with PostgreSQL); keep it stable per instance, so a restart gets its unacknowledged messages back.',
   },
   {
     key: 'ingestSessions',
     type: 'int',
     default: 16,
     min: 1,
-    doc: 'Sessions per gateway on the external broker ({client-id}-0 ..); mqtt.js handles one unacknowledged message per session, so more sessions mean larger group commits.',
+    doc: "Sessions per gateway on the external broker ({client-id}-0 ..); each carries up to the broker's in-flight limit of unacknowledged messages (Mosquitto: max_inflight_messages, 20), and one commit takes them all.",
   },
   {
     key: 'ingestUsername',

@@ -60,6 +60,8 @@ export interface GatewayConfig {
   ingestSessions: number;
   ingestUsername: string;
   ingestPassword: string;
+  ingestQueue: string;
+  ingestPrefetch: number;
   retentionRaw: string;
   retention1m: string;
   retention1h: string;

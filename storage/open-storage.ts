@@ -9,6 +9,7 @@ import { openPostgresReader } from './postgres/postgres-reader.js';
 import { openPostgresWriter } from './postgres/postgres-writer.js';
 import { openPostgresQueryService } from './postgres/query/postgres-query-service.js';
 import type { QueryService } from './query-port.js';
+import { sqliteInstanceId } from './sqlite/instance-id.js';
 import { openSqliteQueryService } from './sqlite/query/sqlite-query-service.js';
 import { openSqliteReader } from './sqlite/sqlite-reader.js';
 import { openSqliteWriter } from './sqlite/sqlite-writer.js';
@@ -85,4 +86,13 @@ export function openQueryService(
 /** Whether there is something to query: a SQLite file exists; a server is asked on the first query. */
 export function storageExists(db: string): boolean {
   return isPostgresUrl(db) || existsSync(db);
+}
+
+/**
+ * This instance's stable id, kept in its own database (SQLite), or null when
+ * the store is shared by several instances (PostgreSQL), where no id in it
+ * could tell them apart.
+ */
+export function instanceId(db: string): string | null {
+  return isPostgresUrl(db) ? null : sqliteInstanceId(db);
 }

@@ -21,7 +21,16 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-export async function startPeer(kind: PeerKind, gatewayArgs: readonly string[] = []): Promise<Peer> {
+export interface MosquittoSettings {
+  /** per-session queue cap; 0 = none (what consumer-mode gateways need) */
+  maxQueuedMessages?: number;
+}
+
+export async function startPeer(
+  kind: PeerKind,
+  gatewayArgs: readonly string[] = [],
+  mosquitto: MosquittoSettings = {},
+): Promise<Peer> {
   switch (kind) {
     case 'gateway': {
       const gw = await spawnGateway(['--db', join(tempDir('gw-bench-'), 'gateway.db'), ...gatewayArgs]);
@@ -50,7 +59,7 @@ export async function startPeer(kind: PeerKind, gatewayArgs: readonly string[] =
       // Route-only, like bare aedes: no persistence, anonymous on loopback.
       writeFileSync(
         conf,
-        `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages 1000\n`,
+        `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages ${mosquitto.maxQueuedMessages ?? 1000}\n`,
       );
       const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
       await waitForPort(port);

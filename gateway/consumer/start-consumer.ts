@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type BackoffPolicy, UPSTREAM_BACKOFF } from '../../core/backoff.js';
 import { GatewayError } from '../../core/errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
+import { redactUrl } from '../../storage/open-storage.js';
 import { type ConsumerSession, openConsumerSession } from './consumer-session.js';
 
 export interface ConsumerOptions {
@@ -84,7 +85,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     await Promise.race([Promise.all(sessions.map((s) => s.subscribed)), timeout]);
   } catch (err) {
     await closeAll().catch(() => {});
-    throw new GatewayError('GW_ERR_INGEST_CONNECT', [redact(opts.url), (err as Error).message], {
+    throw new GatewayError('GW_ERR_INGEST_CONNECT', [redactUrl(opts.url), (err as Error).message], {
       cause: err,
     });
   } finally {
@@ -99,14 +100,4 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
     },
     close: closeAll,
   };
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

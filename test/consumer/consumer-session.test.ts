@@ -73,4 +73,49 @@ describe('consumer session on Mosquitto', () => {
     ]);
     expect(consumer.delivered()).toBe(2);
   });
+  it('holds a window of messages in one session, settled out of order, and acks them all', async () => {
+    const id = runId();
+    const WINDOW = 10;
+    const held: IngestMessage[] = [];
+    let resolveFull!: () => void;
+    const full = new Promise<void>((r) => {
+      resolveFull = r;
+    });
+    const pipeline = {
+      offer(message: IngestMessage, admitted: () => void) {
+        admitted();
+        held.push(message);
+        if (held.length === WINDOW) resolveFull();
+      },
+    };
+    const clientId = `c16-${id}`;
+    ids.push(`${clientId}-0`);
+    consumer = await startConsumer({
+      url: MOSQUITTO_URL,
+      shareGroup: `c16-${id}`,
+      clientId,
+      sessions: 1,
+      pipeline,
+      logger: pino({ level: 'silent' }),
+    });
+    const pub = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: `c16-${id}-pub` });
+    for (let i = 0; i < WINDOW; i++)
+      await pub.publishAsync(`devices/c16-${id}/telemetry`, `${i}`, { qos: 1 });
+    // All ten reach the pipeline while none is settled: mqtt.js would have
+    // handed over the next only after the previous one's ack.
+    await full;
+    expect(held.map((m) => Buffer.from(m.payload).toString())).toEqual(
+      Array.from({ length: WINDOW }, (_, i) => `${i}`),
+    );
+    for (const m of [...held].reverse()) m.settle();
+    await consumer.close();
+    consumer = undefined;
+    // Acked: the same session, resumed, gets the next message first and no resend.
+    const again = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: `${clientId}-0`, clean: false });
+    const first = new Promise<string>((r) => again.once('message', (_t, p) => r(p.toString())));
+    await pub.publishAsync(`devices/c16-${id}/telemetry`, 'next', { qos: 1 });
+    expect(await first).toBe('next');
+    await again.endAsync();
+    await pub.endAsync();
+  });
 });
