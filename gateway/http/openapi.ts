@@ -155,7 +155,15 @@ const SCHEMAS = {
   }),
   Latest: object(['deviceId', 'readings'], {
     deviceId: string,
-    readings: arrayOf(object(['metric', 'ts', 'value'], { metric: string, ts: epochMs, value: number })),
+    readings: arrayOf(
+      object(['metric', 'ts', 'value'], {
+        metric: string,
+        ts: epochMs,
+        value: number,
+        unit: { type: 'string', description: 'the unit the payload format stated (docs/sensors.md)' },
+        deviceClass: { type: 'string', description: "Home Assistant's device_class, from discovery" },
+      }),
+    ),
   }),
   Series: object(
     ['device', 'metric', 'from', 'to', 'bucket', 'bucketMs', 'aggs', 'tier', 'devices', 'points'],
@@ -169,6 +177,7 @@ const SCHEMAS = {
       aggs: arrayOf({ type: 'string', enum: [...AGGREGATES] }),
       tier: { type: 'string', enum: ['raw', '1m', '1h'] },
       devices: { type: 'integer', description: 'devices matched by the id or glob' },
+      unit: { type: 'string', description: 'the unit every matched series states, when they agree' },
       points: arrayOf(
         object(['bucketStart', 'values'], {
           bucketStart: { ...epochMs, description: 'bucket start, aligned to bucketMs (UTC)' },
