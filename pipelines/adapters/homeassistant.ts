@@ -14,7 +14,8 @@ import {
 } from './adapter.js';
 import { type DiscoveredEntity, discoveryTopicParts, readDiscoveryConfig } from './homeassistant-config.js';
 
-const ESPHOME_STATE = /^([^/]+)\/sensor\/([^/]+)\/state$/;
+// The discovery prefix is not a node: its …/state topics are known only from a config.
+const ESPHOME_STATE = /^(?!homeassistant\/)([^/]+)\/sensor\/([^/]+)\/state$/;
 const NUMBER = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 export function createHomeAssistantAdapter(): PayloadAdapter {

@@ -16,7 +16,7 @@ import { type InfluxLine, parseInfluxLine } from './influx-line.js';
 export const INFLUX_PRECISIONS = ['ns', 'us', 'ms', 's'] as const;
 export type InfluxPrecision = (typeof INFLUX_PRECISIONS)[number];
 
-// Divisors to ms; the digits are cut as text first, so ns stamps past 2^53 keep their ms.
+// Digits below the millisecond, by precision (s has three fewer: it is multiplied).
 const DIGITS_BELOW_MS: Record<InfluxPrecision, number> = { ns: 6, us: 3, ms: 0, s: -3 };
 const TIMESTAMP = /^-?\d{1,19}$/;
 
@@ -24,7 +24,11 @@ export function createInfluxAdapter(precision: InfluxPrecision = 'ns'): PayloadA
   const toMs = (digits: string): number => {
     const cut = DIGITS_BELOW_MS[precision];
     if (cut <= 0) return Number(digits) * 10 ** -cut;
-    return Math.floor(Number(digits) / 10 ** cut);
+    // Dropping digits as text keeps the ms exact where Number(ns) would round (ns > 2^53).
+    const negative = digits.startsWith('-');
+    const abs = negative ? digits.slice(1) : digits;
+    const ms = abs.length > cut ? Number(abs.slice(0, abs.length - cut)) : 0;
+    return negative ? -ms : ms;
   };
   return {
     name: 'influx',

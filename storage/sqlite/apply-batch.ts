@@ -92,7 +92,11 @@ export function prepareBatchApplier(
       }
 
       for (const sm of batch.seriesMeta ?? [])
-        updateMeta.run({ unit: sm.unit, dc: sm.deviceClass, id: internSeries(sm.deviceId, sm.metric, created) });
+        updateMeta.run({
+          unit: sm.unit,
+          dc: sm.deviceClass,
+          id: internSeries(sm.deviceId, sm.metric, created),
+        });
 
       for (const dl of batch.deadLetters) {
         insertDeadLetter.run(
