@@ -157,6 +157,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE series ADD COLUMN unit TEXT;
   ALTER TABLE series ADD COLUMN device_class TEXT;
   `,
+  // A bridge credential (devices/bridge.ts): 'zigbee2mqtt' or 'sparkplug:{group}'; NULL for a device.
+  `
+  ALTER TABLE device_credentials ADD COLUMN bridge TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
