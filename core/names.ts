@@ -11,5 +11,9 @@ export const NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
  * Documented in docs/sensors.md.
  */
 export function toStoredName(raw: string): string {
+  // Most names need nothing: one test instead of two replaces (hot: every JSON key of a message).
+  if (STORED_ALPHABET.test(raw)) return raw;
   return raw.replace(/\//g, '.').replace(/[^A-Za-z0-9_.-]/g, '_');
 }
+
+const STORED_ALPHABET = /^[A-Za-z0-9_.-]*$/;

@@ -61,6 +61,18 @@ function readFields(line: string, cursor: { at: number }): Array<[string, FieldV
 
 /** Reads up to the first unescaped stop character; `\x` keeps x. */
 function readName(line: string, cursor: { at: number }, stops: string): string {
+  // Names without a backslash (nearly all) are one slice, not a string built a character at a time.
+  const start = cursor.at;
+  let at = start;
+  while (at < line.length && !stops.includes(line[at]!)) {
+    if (line[at] === '\\') return readEscaped(line, cursor, stops);
+    at++;
+  }
+  cursor.at = at;
+  return line.slice(start, at);
+}
+
+function readEscaped(line: string, cursor: { at: number }, stops: string): string {
   let out = '';
   while (cursor.at < line.length) {
     const c = line[cursor.at]!;
