@@ -4,6 +4,7 @@
 // interleaved A B C A B C so machine noise hits each alike; medians.
 
 import { parseArgs } from 'node:util';
+import { SIM_FORMATS, type SimFormat } from '../simulators/payload-formats.js';
 import { type PeerKind, startPeer } from './lib/peers.js';
 import { cpuMeter, median } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';
@@ -23,6 +24,7 @@ interface Variant {
   label: string;
   kind: PeerKind;
   args: string[];
+  format?: SimFormat;
 }
 
 export async function runSaturate(
@@ -37,6 +39,7 @@ export async function runSaturate(
       connections: opts.connections,
       window: 2,
       metricsPerMessage: 3,
+      ...(variant.format === undefined ? {} : { format: variant.format }),
     });
     await new Promise((r) => setTimeout(r, opts.warmup * 1000));
     fleet.window();
@@ -75,6 +78,15 @@ function parseVariant(text: string): Variant {
   return { label: text, kind, args };
 }
 
+/** The gateway once per payload format, all generated per message (the json one too, for a fair ratio). */
+function formatVariants(list: string): Variant[] {
+  return list.split(',').map((name) => {
+    if (!(SIM_FORMATS as readonly string[]).includes(name))
+      throw new Error(`--formats: unknown format ${name} (${SIM_FORMATS.join(', ')})`);
+    return { label: `gateway ${name}`, kind: 'gateway', args: [], format: name as SimFormat };
+  });
+}
+
 /** one line for `npm run bench -- --help` */
 export const about =
   'connections each keeping a window of QoS 1 messages in flight: sustained acks/s of the gateway beside bare aedes and Mosquitto';
@@ -85,13 +97,16 @@ export const options = {
   warmup: { type: 'string', default: '5' },
   repeats: { type: 'string', default: '3' },
   peers: { type: 'string', default: 'gateway;aedes;mosquitto' },
+  /** a comma list of payload formats (docs/sensors.md): the gateway alone, once per format, instead of --peers */
+  formats: { type: 'string', default: '' },
   quick: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } satisfies ScenarioOptions;
 
 export async function main(argv: string[]) {
   const { values } = parseArgs({ args: argv, options });
-  const variants = values.peers.split(';').map(parseVariant);
+  const variants =
+    values.formats === '' ? values.peers.split(';').map(parseVariant) : formatVariants(values.formats);
   const opts = {
     connections: Number(values.connections),
     seconds: values.quick ? 8 : Number(values.duration),
@@ -134,6 +149,20 @@ export function formatSaturate(
     lines.push(
       `| ${label} | ${m((r) => r.acksPerSec)} (${Math.min(...acks).toFixed(0)}–${Math.max(...acks).toFixed(0)}) | ${m((r) => r.readingsPerSec)} | ${m((r) => r.ackP50Ms, 1)} | ${m((r) => r.ackP99Ms, 1)} | ${m((r) => r.brokerCpuPct)} | ${m((r) => r.generatorCpuPct)} | ${rs.length} |`,
     );
+  }
+  const json = medians.get('gateway json');
+  if (json !== undefined) {
+    // Acks per second of broker CPU: steadier than acks/s when other processes take the cores.
+    const perCpu = (label: string) =>
+      median(runs.get(label)!.map((r) => r.acksPerSec / Math.max(0.01, r.brokerCpuPct / 100)));
+    const jsonPerCpu = perCpu('gateway json');
+    lines.push('');
+    for (const [label, value] of medians) {
+      if (label === 'gateway json') continue;
+      lines.push(
+        `${label} / gateway json: acks/s ${(value / json).toFixed(2)}, acks per broker CPU-second ${(perCpu(label) / jsonPerCpu).toFixed(2)}`,
+      );
+    }
   }
   const gateway = medians.get('gateway');
   if (gateway !== undefined) {

@@ -16,4 +16,5 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   refresh: () => import('./refresh.js'),
   freshness: () => import('./freshness.js'),
   consumer: () => import('./consumer.js'),
+  'adapter-decode': () => import('./adapter-decode.js'),
 };

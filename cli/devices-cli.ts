@@ -8,11 +8,15 @@
 import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { GatewayError } from '../core/errors.js';
+import { type Bridge, parseBridge } from '../devices/bridge.js';
 import { openDeviceAdmin } from '../devices/device-admin.js';
 import { formatDeviceCsv, formatTokensCsv, parseDeviceCsv } from '../devices/device-csv.js';
 
 const USAGE = `usage: npm run devices -- <command> [options]
   add <id> [--metrics a,b] [--note TEXT]   register a device; prints its token once
+      [--bridge zigbee2mqtt | --bridge sparkplug --group G]
+                                           a bridge publishes for the devices behind it, on its
+                                           adapter's topics only (docs/sensors.md)
   import FILE --tokens-out OUT             register every device of a CSV (header "id", optional
                                            "metrics" (a;b) and "note") in one transaction; writes
                                            "id,token" lines to OUT (mode 0600, never overwritten)
@@ -26,6 +30,8 @@ options: --db PATH (env GATEWAY_DB, else data/gateway.db); add and import create
 const OPTIONS = {
   metrics: { type: 'string' },
   note: { type: 'string' },
+  bridge: { type: 'string' },
+  group: { type: 'string' },
   format: { type: 'string' },
   db: { type: 'string' },
   'tokens-out': { type: 'string' },
@@ -54,8 +60,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (command === undefined) usage(`missing command: one of ${COMMANDS.join(', ')}`);
     if (!COMMANDS.includes(command)) usage(`unknown command ${command}: one of ${COMMANDS.join(', ')}`);
     if (extra !== undefined) usage(`unexpected argument ${extra}`);
-    if (command !== 'add' && (values.metrics !== undefined || values.note !== undefined))
-      usage('--metrics and --note apply to add only');
+    if (
+      command !== 'add' &&
+      (values.metrics !== undefined || values.note !== undefined || values.bridge !== undefined)
+    )
+      usage('--metrics, --note and --bridge apply to add only');
+    if (values.group !== undefined && values.bridge !== 'sparkplug')
+      usage('--group goes with --bridge sparkplug');
     if (command === 'import' && id === undefined) usage('import needs a CSV file');
     if (command === 'import' && values['tokens-out'] === undefined)
       usage('import needs --tokens-out OUT: the new tokens are shown nowhere else');
@@ -84,9 +95,11 @@ async function main(argv: readonly string[]): Promise<number> {
           ?.split(',')
           .map((m) => m.trim())
           .filter((m) => m !== '');
+        const bridge = bridgeOption(values.bridge, values.group);
         const token = await admin.add(id!, {
           ...(metrics === undefined ? {} : { metrics }),
           ...(values.note === undefined ? {} : { note: values.note }),
+          ...(bridge === undefined ? {} : { bridge }),
         });
         printToken(id!, token, 'registered');
         return 0;
@@ -172,6 +185,7 @@ function summary(c: ReturnType<ReturnType<typeof openDeviceAdmin>['list']>[numbe
     device: c.deviceId,
     status: c.revokedAt === null ? 'active' : 'revoked',
     metrics: c.allowedMetrics?.join(',') ?? '*',
+    bridge: c.bridge ?? '',
     created: iso(c.createdAt),
     rotated: iso(c.rotatedAt),
     revoked: iso(c.revokedAt),
@@ -231,3 +245,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+/** --bridge zigbee2mqtt, or --bridge sparkplug --group G (the edge node's group). */
+function bridgeOption(adapter: string | undefined, group: string | undefined): Bridge | undefined {
+  if (adapter === undefined) return undefined;
+  const parsed = parseBridge(group === undefined ? adapter : `${adapter}:${group}`);
+  if ('problem' in parsed) throw new GatewayError('GW_ERR_CLI_USAGE', [parsed.problem]);
+  return parsed;
+}

@@ -45,6 +45,23 @@ export const ErrorCodes = {
   GW_ERR_TS_OUT_OF_RANGE: 'ts is too far in the future or the past',
   GW_ERR_WILL_INVALID: 'will is invalid: its %s',
   GW_ERR_READING_DUPLICATE: 'the same device, metric and ts appear twice in one message',
+  // payload adapters (pipelines/adapters/): foreign formats on their own topics
+  GW_ERR_ADAPTER_NAME_INVALID: 'the name %s from the topic or payload maps to no valid device id or metric',
+  GW_ERR_TASMOTA_PAYLOAD: 'Tasmota SENSOR payload must be a JSON object',
+  GW_ERR_TASMOTA_TIME: 'Tasmota Time must be YYYY-MM-DDTHH:MM:SS local time',
+  GW_ERR_ZIGBEE2MQTT_PAYLOAD: 'zigbee2mqtt device payload must be a JSON object',
+  GW_ERR_HOMEASSISTANT_CONFIG:
+    'Home Assistant discovery config must be a JSON object with a string state_topic',
+  GW_ERR_HOMEASSISTANT_STATE: 'Home Assistant / ESPHome state is not a number (or ON/OFF, true/false)',
+  GW_ERR_HOMEASSISTANT_TEMPLATE:
+    'value_template is not of the form {{ value_json.a.b }}, or the path is missing',
+  GW_ERR_SPARKPLUG_TOPIC: 'Sparkplug topic must be spBv1.0/{group}/{type}/{edge}[/{device}]',
+  GW_ERR_SPARKPLUG_DECODE: 'Sparkplug B payload is not a valid protobuf Payload',
+  GW_ERR_SPARKPLUG_ALIAS_UNKNOWN: 'Sparkplug metric alias %s was not announced by a BIRTH; rebirth requested',
+  GW_ERR_SPARKPLUG_SEQ_GAP: 'Sparkplug seq %s does not follow %s; rebirth requested',
+  GW_ERR_INFLUX_LINE: 'line is not valid Influx line protocol',
+  GW_ERR_INFLUX_NO_DEVICE: 'Influx line has no device or host tag and its topic names no device',
+  GW_ERR_INFLUX_TIMESTAMP: 'Influx timestamp is not an integer',
   // limits that protect the gateway (gateway/limits/)
   GW_ERR_RATE_LIMITED: 'device %s is over its message rate of %s/s (burst %s)',
   GW_ERR_PACKET_TOO_LARGE: 'MQTT packet of %s bytes is over the limit of %s',

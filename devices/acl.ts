@@ -2,6 +2,8 @@
 // hooks in gateway/auth/ apply them; keeping them here keeps them testable
 // without a broker.
 
+import { type Bridge, bridgeCanPublish, bridgeCanSubscribe } from './bridge.js';
+
 /** Who a connection is, fixed at CONNECT. */
 export type Identity =
   | {
@@ -12,6 +14,8 @@ export type Identity =
       /** null: any metric */
       allowedMetrics: ReadonlySet<string> | null;
       via: 'token' | 'certificate';
+      /** a bridge publishes for the devices behind it, on its adapter's topics only (devices/bridge.ts) */
+      bridge?: Bridge;
     }
   | { kind: 'anonymous' };
 
@@ -27,7 +31,10 @@ export type IsRegistered = (deviceId: string) => boolean;
  */
 export function canPublish(identity: Identity, topic: string, isRegistered: IsRegistered): boolean {
   if (topic.startsWith('$')) return false;
-  if (identity.kind === 'device') return topic.startsWith(`devices/${identity.deviceId}/`);
+  if (identity.kind === 'device')
+    return identity.bridge === undefined
+      ? topic.startsWith(`devices/${identity.deviceId}/`)
+      : bridgeCanPublish(identity.bridge, identity.deviceId, topic);
   const levels = topic.split('/', 3);
   return !(levels[0] === 'devices' && levels.length > 2 && isRegistered(levels[1]!));
 }
@@ -39,6 +46,7 @@ export function canPublish(identity: Identity, topic: string, isRegistered: IsRe
  */
 export function canSubscribe(identity: Identity, filter: string): boolean {
   if (identity.kind === 'anonymous') return true;
+  if (identity.bridge !== undefined) return bridgeCanSubscribe(identity.bridge, identity.deviceId, filter);
   const [root, id] = filter.split('/', 2);
   return (root === 'devices' || root === 'alerts') && id === identity.deviceId;
 }

@@ -15,6 +15,8 @@ export interface DeviceCredential {
   revokedAt: number | null;
   /** bumped on every change; a session authenticated at an older version is stale */
   version: number;
+  /** `zigbee2mqtt` or `sparkplug:{group}` for a bridge (devices/bridge.ts), else null */
+  bridge: string | null;
 }
 
 /** What the gateway's change poll needs: no hashes. */
@@ -35,10 +37,11 @@ interface Row {
   rotated_at: number | null;
   revoked_at: number | null;
   version: number;
+  bridge: string | null;
 }
 
 const COLUMNS =
-  'device_id, token_hash, token_salt, kdf, allowed_metrics, note, created_at, rotated_at, revoked_at, version';
+  'device_id, token_hash, token_salt, kdf, allowed_metrics, note, created_at, rotated_at, revoked_at, version, bridge';
 
 export class CredentialStore {
   readonly #db: Database;
@@ -98,7 +101,7 @@ export class CredentialStore {
     this.#insert ??= this.#db.prepare(
       `INSERT INTO device_credentials (${COLUMNS})
        VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL,
-               (SELECT coalesce(max(version), 0) + 1 FROM device_credentials))`,
+               (SELECT coalesce(max(version), 0) + 1 FROM device_credentials), ?)`,
     );
     this.#insert.run(
       c.deviceId,
@@ -108,6 +111,7 @@ export class CredentialStore {
       c.allowedMetrics === null ? null : JSON.stringify(c.allowedMetrics),
       c.note,
       c.createdAt,
+      c.bridge,
     );
   }
 
@@ -162,5 +166,6 @@ function fromRow(row: Row): DeviceCredential {
     rotatedAt: row.rotated_at,
     revokedAt: row.revoked_at,
     version: row.version,
+    bridge: row.bridge,
   };
 }

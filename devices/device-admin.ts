@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { GatewayError } from '../core/errors.js';
 import { NAME_PATTERN } from '../core/names.js';
 import { migrate } from '../storage/sqlite/schema.js';
+import { type Bridge, formatBridge } from './bridge.js';
 import { CredentialStore, type DeviceCredential } from './credential-store.js';
 import { loadPepper } from './pepper.js';
 import {
@@ -34,7 +35,10 @@ export interface IssuedToken {
 
 export interface DeviceAdmin {
   /** Registers a device; resolves with its token, which is never stored in clear. */
-  add(deviceId: string, opts?: { metrics?: readonly string[]; note?: string }): Promise<string>;
+  add(
+    deviceId: string,
+    opts?: { metrics?: readonly string[]; note?: string; bridge?: Bridge },
+  ): Promise<string>;
   /**
    * Registers every row in one transaction, or none. Every row is checked
    * first (GW_ERR_IMPORT_ROW names the line). `keep` gets the tokens before
@@ -98,6 +102,7 @@ export function openDeviceAdmin(opts: DeviceAdminOptions): DeviceAdmin {
         allowedMetrics: allowed(addOpts.metrics),
         note: addOpts.note ?? null,
         createdAt: now(),
+        bridge: addOpts.bridge === undefined ? null : formatBridge(addOpts.bridge),
       });
       return token;
     },
@@ -132,6 +137,7 @@ export function openDeviceAdmin(opts: DeviceAdminOptions): DeviceAdmin {
             allowedMetrics: allowed(row.metrics),
             note: row.note ?? null,
             createdAt,
+            bridge: null,
           });
         });
       }).immediate();

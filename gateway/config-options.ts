@@ -164,6 +164,26 @@ export const OPTION_SPECS = [
     doc: 'Payload bytes kept per dead letter.',
   },
   {
+    key: 'adapters',
+    type: 'string',
+    default: 'all',
+    doc: 'Payload adapters for sensors as they are (docs/sensors.md): all, none, or a comma list of tasmota, zigbee2mqtt, homeassistant, sparkplug, influx. Each owns only its own topics; devices/… is always the JSON contract.',
+  },
+  {
+    key: 'adapterTimeZone',
+    type: 'string',
+    optional: true,
+    default: '',
+    doc: "IANA time zone of Tasmota's local Time field (Europe/Berlin); empty: Tasmota readings take the receive time.",
+  },
+  {
+    key: 'influxPrecision',
+    type: 'enum',
+    default: 'ns',
+    choices: ['ns', 'us', 'ms', 's'],
+    doc: 'Unit of Influx line protocol timestamps, as in Telegraf and InfluxDB: ns by default.',
+  },
+  {
     key: 'connectTimeoutMs',
     type: 'int',
     default: 10000,

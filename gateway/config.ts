@@ -36,6 +36,9 @@ export interface GatewayConfig {
   maxFutureMs: number;
   maxPastMs: number;
   deadLetterPayloadBytes: number;
+  adapters: string;
+  adapterTimeZone: string;
+  influxPrecision: 'ns' | 'us' | 'ms' | 's';
   connectTimeoutMs: number;
   maxPacketBytes: number;
   maxConnections: number;

@@ -1,5 +1,7 @@
 import type { AedesOptions, Client } from 'aedes';
 import { type ErrorCode, gatewayError } from '../core/errors.js';
+import type { PayloadAdapter } from '../pipelines/adapters/adapter.js';
+import type { AdapterRegistry } from '../pipelines/adapters/adapter-registry.js';
 import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { PublishThrottle } from './limits/publish-throttle.js';
@@ -10,6 +12,8 @@ type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
 export interface PublishAuthorizerDeps {
   pipeline: IngestPipeline;
   isDraining: () => boolean;
+  /** payload adapters for topics outside devices/ (pipelines/adapters/); without them those topics are plain MQTT */
+  adapters?: Pick<AdapterRegistry, 'match'>;
   now?: () => number;
   /** per-device and per-connection budgets; over them a message is held, not refused (gateway/limits/publish-throttle.ts) */
   throttle?: PublishThrottle;
@@ -48,7 +52,13 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     // PUBLISH with it); the pipeline knows 0, 1 and 2 [MQTT-3.1.2-14].
     if (packet.qos > 2)
       return callback(gatewayError('GW_ERR_WILL_INVALID', `QoS is ${packet.qos}, which MQTT forbids`));
-    if (!isTelemetryTopic(packet.topic)) return callback(null);
+    let adapter: PayloadAdapter | undefined;
+    if (!isTelemetryTopic(packet.topic)) {
+      // A topic an adapter owns goes through the pipeline too, then on to its
+      // subscribers (and, retained, to later ones) as aedes routes it after the ack.
+      adapter = deps.adapters?.match(packet.topic);
+      if (adapter === undefined) return callback(null);
+    }
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
@@ -104,6 +114,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
           qos,
           receivedAt,
           ...(route === undefined ? {} : { route }),
+          ...(adapter === undefined ? {} : { adapter }),
           ...withAllowedMetrics(allowedMetrics),
           // QoS 0 is best effort: it was let through on admission.
           settle: qos === 0 ? () => {} : once,
@@ -112,7 +123,9 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       );
     };
     if (deps.throttle === undefined) return offer();
-    route = routeTopic(packet.topic);
+    // An adapter's topic names its device in the adapter's own way (tele/{device}/SENSOR,
+    // zigbee2mqtt/{name}, spBv1.0/{group}/…/{edge}/{device}): the topic is the budget's key.
+    route = adapter === undefined ? routeTopic(packet.topic) : { deviceId: packet.topic };
     // An invalid topic is dead-lettered by decode; it costs no budget.
     if (typeof route === 'string') return offer();
     // A will (published after close) has no connection left to pause.

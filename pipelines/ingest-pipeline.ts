@@ -1,11 +1,11 @@
-import { asyncScheduler, type SchedulerLike, Subject, tap } from 'rxjs';
+import { asyncScheduler, map, type SchedulerLike, Subject, tap } from 'rxjs';
 import { gatewayError } from '../core/errors.js';
 import type { WriteBatch, WriteResult } from '../storage/port.js';
+import { parseAdapted } from './adapters/adapt-message.js';
 import { batchByWeight } from './batch-by-weight.js';
 import { commitBatches, type SettledBatch } from './commit-batches.js';
-import { decodeTelemetry } from './decode-telemetry.js';
+import { parseTelemetry } from './parse-telemetry.js';
 import type { IngestMessage, ParsedMessage, ValidationLimits } from './telemetry.js';
-import { validateTelemetry } from './validate-telemetry.js';
 
 export interface IngestObserver {
   parsed(message: ParsedMessage): void;
@@ -67,8 +67,12 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
 
   input
     .pipe(
-      decodeTelemetry(options.limits),
-      validateTelemetry(options.limits),
+      // Topics outside devices/ come with the payload adapter that owns them.
+      map((m) =>
+        m.adapter === undefined
+          ? parseTelemetry(m, options.limits)
+          : parseAdapted(m, m.adapter, options.limits),
+      ),
       tap((p) => {
         pending += weight(p);
         options.observer.parsed(p);

@@ -1,7 +1,8 @@
 // Types that flow through the ingest pipeline.
 
 import type { ErrorCode } from '../core/errors.js';
-import type { Rejection } from '../storage/port.js';
+import type { Rejection, SeriesMeta } from '../storage/port.js';
+import type { PayloadAdapter } from './adapters/adapter.js';
 
 export interface TopicRoute {
   deviceId: string;
@@ -10,6 +11,8 @@ export interface TopicRoute {
 }
 
 export interface Reading {
+  /** set by payload adapters, whose one message may speak for several devices (Influx lines) */
+  deviceId?: string;
   metric: string;
   ts: number;
   value: number;
@@ -34,6 +37,8 @@ export interface IngestMessage {
    * limits them: any other metric is dead-lettered as GW_ERR_METRIC_NOT_ALLOWED.
    */
   allowedMetrics?: ReadonlySet<string>;
+  /** the payload adapter that owns the topic (pipelines/adapters/); absent for devices/… */
+  adapter?: PayloadAdapter;
 }
 
 /** A message after decoding and validation. */
@@ -46,6 +51,8 @@ export interface ParsedMessage {
   rejectedCount: number;
   /** set when the whole message was refused, not just some readings */
   messageError?: ErrorCode;
+  /** units and device classes the format stated for the series it wrote */
+  seriesMeta?: SeriesMeta[];
 }
 
 export interface ValidationLimits {

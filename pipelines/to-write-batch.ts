@@ -1,4 +1,4 @@
-import type { DeadLetter, DeviceSeen, WriteBatch } from '../storage/port.js';
+import type { DeadLetter, DeviceSeen, SeriesMeta, WriteBatch } from '../storage/port.js';
 import type { ParsedMessage } from './telemetry.js';
 
 export interface DeadLetterOptions {
@@ -27,37 +27,52 @@ export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLe
   const seen = new Map<string, number>();
 
   let row = 0;
+  let meta: Map<string, SeriesMeta> | undefined;
+  const deviceOf = (deviceId: string, receivedAt: number): number => {
+    let d = deviceIds.get(deviceId);
+    if (d === undefined) {
+      d = devices.push(deviceId) - 1;
+      deviceIds.set(deviceId, d);
+    }
+    seen.set(deviceId, Math.max(seen.get(deviceId) ?? 0, receivedAt));
+    return d;
+  };
   for (const m of messages) {
     if (m.deviceId !== null && m.readings.length > 0) {
-      let d = deviceIds.get(m.deviceId);
-      if (d === undefined) {
-        d = devices.push(m.deviceId) - 1;
-        deviceIds.set(m.deviceId, d);
-      }
-      seen.set(m.deviceId, Math.max(seen.get(m.deviceId) ?? 0, m.message.receivedAt));
+      const d = deviceOf(m.deviceId, m.message.receivedAt);
       for (const r of m.readings) {
         let k = metricIds.get(r.metric);
         if (k === undefined) {
           k = metrics.push(r.metric) - 1;
           metricIds.set(r.metric, k);
         }
-        deviceIndex[row] = d;
+        // An adapter's message may hold several devices (Influx lines).
+        deviceIndex[row] =
+          r.deviceId === undefined || r.deviceId === m.deviceId
+            ? d
+            : deviceOf(r.deviceId, m.message.receivedAt);
         metricIndex[row] = k;
         ts[row] = r.ts;
         value[row] = r.value;
         row++;
       }
     }
+    if (m.seriesMeta !== undefined) {
+      meta ??= new Map();
+      for (const sm of m.seriesMeta) meta.set(`${sm.deviceId}\u0000${sm.metric}`, sm);
+    }
     if (m.rejectedCount > 0) deadLetters.push(toDeadLetter(m, options));
   }
 
   const deviceRows: DeviceSeen[] = [];
   for (const [deviceId, seenAt] of seen) deviceRows.push({ deviceId, seenAt });
-  return {
+  const batch: WriteBatch = {
     readings: { devices, metrics, deviceIndex, metricIndex, ts, value },
     deadLetters,
     devices: deviceRows,
   };
+  if (meta !== undefined) batch.seriesMeta = [...meta.values()];
+  return batch;
 }
 
 function toDeadLetter(m: ParsedMessage, options: DeadLetterOptions): DeadLetter {

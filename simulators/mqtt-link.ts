@@ -5,12 +5,17 @@
 import { createConnection } from 'node:net';
 import { MqttClient } from 'mqtt';
 import type { DeviceLink, LinkEvents, LinkFactory, LinkSpec } from './device-link.js';
+import { createFormatter, type DeviceFormatter, type SimFormat } from './payload-formats.js';
 
 export interface MqttLinkOptions {
   host: string;
   port: number;
   keepaliveS: number;
   connectTimeoutMs: number;
+  /** a firmware's payload format (docs/sensors.md); absent or json: the devices/ contract */
+  format?: SimFormat;
+  /** the metrics of each reading, in order, for the formats that name them */
+  metrics?: readonly string[];
 }
 
 export function createMqttLinkFactory(options: MqttLinkOptions): LinkFactory {
@@ -19,6 +24,11 @@ export function createMqttLinkFactory(options: MqttLinkOptions): LinkFactory {
 
 function createMqttLink(options: MqttLinkOptions, spec: LinkSpec, events: LinkEvents): DeviceLink {
   const topic = `devices/${spec.deviceId}/telemetry`;
+  const metrics = options.metrics ?? [];
+  const formatter =
+    options.format === undefined || options.format === 'json'
+      ? undefined
+      : createFormatter(options.format, spec.deviceId, metrics);
   // mqtt.js' tcp builder drops localAddress, so build the socket here; it is
   // what spreads >25k clients over several loopback source addresses.
   const client = new MqttClient(
@@ -51,7 +61,11 @@ function createMqttLink(options: MqttLinkOptions, spec: LinkSpec, events: LinkEv
   let opened = false;
   let closed = false;
   client.on('connect', () => {
-    if (!closed) events.up();
+    if (closed) return;
+    // Discovery configs and Sparkplug's NBIRTH go first on every connection: queued ahead of any reading.
+    for (const hello of formatter?.hello() ?? [])
+      client.publish(hello.topic, hello.payload, { qos: 1, retain: hello.retain });
+    events.up();
   });
   client.on('close', () => {
     if (!closed) events.down();
@@ -76,7 +90,8 @@ function createMqttLink(options: MqttLinkOptions, spec: LinkSpec, events: LinkEv
       if (opened && !closed) client.stream?.destroy();
     },
     publish(payload, qos, done) {
-      client.publish(topic, payload, { qos }, (err) => done(err ?? undefined));
+      if (formatter === undefined) client.publish(topic, payload, { qos }, (err) => done(err ?? undefined));
+      else publishFormatted(client, formatter, metrics, payload, qos, done);
     },
     close() {
       if (closed) return Promise.resolve();
@@ -87,4 +102,38 @@ function createMqttLink(options: MqttLinkOptions, spec: LinkSpec, events: LinkEv
       });
     },
   };
+}
+
+/**
+ * The sampler's JSON (one reading, or an array for a batch or a replay) in a
+ * firmware's format: a message per reading, as such a device sends them;
+ * `done` once every one of them is acked, with the first error if any.
+ */
+function publishFormatted(
+  client: MqttClient,
+  formatter: DeviceFormatter,
+  metrics: readonly string[],
+  json: string,
+  qos: 0 | 1 | 2,
+  done: (err?: Error) => void,
+): void {
+  const parsed = JSON.parse(json) as Reading | Reading[];
+  const readings = Array.isArray(parsed) ? parsed : [parsed];
+  let left = readings.length;
+  let failure: Error | undefined;
+  for (const r of readings) {
+    const m = formatter.encode(
+      metrics.map((name) => r.values[name] ?? 0),
+      r.ts,
+    );
+    client.publish(m.topic, m.payload, { qos }, (err) => {
+      failure ??= err ?? undefined;
+      if (--left === 0) done(failure);
+    });
+  }
+}
+
+interface Reading {
+  ts: number;
+  values: Record<string, number>;
 }

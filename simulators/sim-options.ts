@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { GatewayError, gatewayError } from '../core/errors.js';
+import { SIM_FORMATS, type SimFormat } from './payload-formats.js';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** The gateway refuses messages of more than 1000 values (maxReadingsPerMessage). */
@@ -20,6 +21,8 @@ export interface SimOptions {
   durationS: number | null;
   qos: 0 | 1 | 2;
   metrics: string[];
+  /** what each device speaks (docs/sensors.md); json is the devices/ contract */
+  format: SimFormat;
   /** readings per message */
   batch: number;
   username?: string;
@@ -51,6 +54,8 @@ export const SIM_USAGE = `Usage: npm run sim -- [options]
   --qos <0|1|2>            (default 1)
   --metrics <a,b,...>      (default temperature,humidity,pressure)
   --batch <n>              readings per message (default 1)
+  --format <f>             json, tasmota, zigbee2mqtt, homeassistant, sparkplug or influx: the
+                           payload format each device speaks (default json; docs/sensors.md)
   --username <u>           may contain {device}; --password <p> likewise
   --credentials <file>     JSON {"username","password"} or one "user:password" line
   --seed <n>               makes sensor values, spikes and dropouts repeatable (default 1)
@@ -76,6 +81,7 @@ const SPEC = {
   qos: { type: 'string', default: '1' },
   metrics: { type: 'string', default: 'temperature,humidity,pressure' },
   batch: { type: 'string', default: '1' },
+  format: { type: 'string', default: 'json' },
   username: { type: 'string' },
   password: { type: 'string' },
   credentials: { type: 'string' },
@@ -204,6 +210,7 @@ export function parseSimArgs(argv: readonly string[], deps: ParseDeps = {}): Sim
         : numberOption('duration', values.duration, { min: 0, max: 1e7, minExclusive: true }),
     qos: numberOption('qos', values.qos, { min: 0, max: 2, integer: true }) as 0 | 1 | 2,
     metrics,
+    format: parseFormat(values.format),
     batch,
     seed: numberOption('seed', values.seed, { min: 0, max: 2 ** 32 - 1, integer: true }),
     ramp: numberOption('ramp', values.ramp, { min: 0, max: 100_000, minExclusive: true }),
@@ -259,4 +266,10 @@ export function parseSimArgs(argv: readonly string[], deps: ParseDeps = {}): Sim
 export function deviceId(prefix: string, index: number, devices: number): string {
   const width = Math.max(5, String(devices).length);
   return `${prefix}${String(index + 1).padStart(width, '0')}`;
+}
+
+function parseFormat(text: string): SimFormat {
+  if (!(SIM_FORMATS as readonly string[]).includes(text))
+    throw usage(`--format must be one of ${SIM_FORMATS.join(', ')}, got "${text}"`);
+  return text as SimFormat;
 }

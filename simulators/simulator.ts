@@ -50,6 +50,8 @@ function mqttLinks(options: SimOptions): LinkFactory {
     port: options.port,
     keepaliveS: options.keepaliveS,
     connectTimeoutMs: 15_000,
+    format: options.format,
+    metrics: options.metrics,
   });
 }
 

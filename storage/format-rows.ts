@@ -122,6 +122,10 @@ export const latestColumns: readonly Column<LatestReading>[] = [
   { name: 'metric', text: (r) => r.metric, json: (r) => r.metric },
   { name: 'ts', text: (r) => iso(r.ts), json: (r) => r.ts },
   { name: 'value', text: (r) => String(r.value), json: (r) => r.value, alignRight: true },
+  // Stated by a payload format (docs/sensors.md). JSON only, and left out where unset, as
+  // the HTTP API does: the table and CSV keep the columns scripts already read.
+  { name: 'unit', json: (r) => r.unit },
+  { name: 'deviceClass', json: (r) => r.deviceClass },
 ];
 
 export const anomalyColumns: readonly Column<AnomalyRecord>[] = [

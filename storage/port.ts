@@ -65,8 +65,18 @@ export interface AnomalyRecord {
   state: AlertState;
 }
 
+/** What a payload format says about a series (pipelines/adapters/): kept on the series row. */
+export interface SeriesMeta {
+  deviceId: string;
+  metric: string;
+  unit: string | null;
+  deviceClass: string | null;
+}
+
 export interface WriteBatch {
   readings: ReadingColumns;
+  /** units and device classes to set on series (created if new) in the same transaction */
+  seriesMeta?: SeriesMeta[];
   deadLetters: DeadLetter[];
   devices: DeviceSeen[];
   anomalies?: AnomalyRecord[];

@@ -47,12 +47,17 @@ export interface SeriesResult {
   /** how many devices matched the device pattern */
   devices: number;
   points: SeriesPoint[];
+  /** the unit every matched series states, when they agree (pipelines/adapters/) */
+  unit?: string;
 }
 
 export interface LatestReading {
   metric: string;
   ts: number;
   value: number;
+  /** what the payload format stated for the series (pipelines/adapters/) */
+  unit?: string;
+  deviceClass?: string;
 }
 
 /** One metric across the fleet: the union of every device's metrics. */

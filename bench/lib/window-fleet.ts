@@ -1,5 +1,7 @@
 import hdr from 'hdr-histogram-js';
+import mqttPacket from 'mqtt-packet';
 import { connectLeanPublisher, type LeanPublisher } from '../../simulators/lean-publisher.js';
+import { createFormatter, type SimFormat } from '../../simulators/payload-formats.js';
 import { createPublishTemplate } from './publish-template.js';
 
 /** One source address per this many connections keeps each far below the ephemeral-port range. */
@@ -54,6 +56,8 @@ export async function startWindowFleet(options: {
   window: number;
   metricsPerMessage: number;
   prefix?: string;
+  /** a payload format of docs/sensors.md; absent: the JSON contract from a patched template */
+  format?: SimFormat;
 }) {
   const prefix = options.prefix ?? 'sat';
   const clients = await connectFleet({ ...options, prefix });
@@ -67,9 +71,16 @@ export async function startWindowFleet(options: {
   // Readings go an hour back so they stay inside the accepted ts window for long runs.
   const baseTs = Date.now() - 3_600_000;
   const seq = new Uint32Array(options.connections);
+  const encoders = await Promise.all(
+    clients.map((client, i) =>
+      options.format === undefined
+        ? createPublishTemplate(`devices/${prefix}-${i}/telemetry`, options.metricsPerMessage)
+        : formatEncoder(client, options.format, `${prefix}-${i}`, options.metricsPerMessage),
+    ),
+  );
   const lane = async (i: number) => {
     const client = clients[i]!;
-    const encode = createPublishTemplate(`devices/${prefix}-${i}/telemetry`, options.metricsPerMessage);
+    const encode = encoders[i]!;
     while (!stopped) {
       const ts = baseTs + seq[i]!++;
       try {
@@ -103,5 +114,34 @@ export async function startWindowFleet(options: {
       await Promise.all(clients.map((c) => c.end()));
       await Promise.all(lanes);
     },
+  };
+}
+
+/**
+ * The same load in a firmware's format: its hello (discovery configs, NBIRTH)
+ * first, then a packet generated per message (no template to patch: the
+ * formats put the time in different places, and some carry none).
+ */
+async function formatEncoder(
+  client: LeanPublisher,
+  format: SimFormat,
+  deviceId: string,
+  metrics: number,
+): Promise<(messageId: number, ts: number) => Buffer> {
+  const names = Array.from({ length: metrics }, (_, m) => `m${m}`);
+  const values = names.map((_, m) => 20 + m);
+  const formatter = createFormatter(format, deviceId, names);
+  for (const hello of formatter.hello()) await client.publish(hello.topic, hello.payload, 1);
+  return (messageId, ts) => {
+    const { topic, payload } = formatter.encode(values, ts);
+    return mqttPacket.generate({
+      cmd: 'publish',
+      topic,
+      payload,
+      qos: 1,
+      messageId,
+      retain: false,
+      dup: false,
+    });
   };
 }

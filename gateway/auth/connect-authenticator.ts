@@ -9,6 +9,7 @@ import type { AedesOptions, Client, ConnectPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { type ErrorCode, GatewayError } from '../../core/errors.js';
 import { canPublish, clientIdAllowed, type Identity } from '../../devices/acl.js';
+import { type Bridge, parseBridge } from '../../devices/bridge.js';
 import type { DeviceRegistry } from '../../devices/device-registry.js';
 import type { AnonymousPolicy } from '../../devices/policy.js';
 import { createBoundedConcurrency } from './bounded-concurrency.js';
@@ -73,6 +74,7 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
       version: row.version,
       allowedMetrics: row.allowedMetrics === null ? null : new Set(row.allowedMetrics),
       via: 'token',
+      ...bridgeOf(row.bridge),
     };
     const verdict = registry.tokens.verify(password, row.token);
     if (verdict !== undefined) return verdict ? identity : bad;
@@ -100,6 +102,7 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
       version: row.version,
       allowedMetrics: row.allowedMetrics === null ? null : new Set(row.allowedMetrics),
       via: 'certificate',
+      ...bridgeOf(row.bridge),
     };
   }
 
@@ -186,4 +189,11 @@ export function createConnectAuth(deps: ConnectAuthDeps): ConnectAuthHooks {
       );
     },
   };
+}
+
+/** A stored bridge that no longer parses gives no bridge rights, not device ones: it can publish nothing. */
+function bridgeOf(stored: string | null): { bridge?: Bridge } {
+  if (stored === null) return {};
+  const bridge = parseBridge(stored);
+  return 'problem' in bridge ? { bridge: { adapter: 'sparkplug', group: '' } } : { bridge };
 }

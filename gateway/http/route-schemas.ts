@@ -122,7 +122,14 @@ export const ROUTE_SCHEMAS = {
         'one reading per metric',
         object(['deviceId', 'readings'], {
           deviceId: string,
-          readings: arrayOf(object(['metric', 'ts', 'value'], { metric: string, ...readingFields })),
+          readings: arrayOf(
+            object(['metric', 'ts', 'value'], {
+              metric: string,
+              ...readingFields,
+              unit: { type: 'string', description: 'the unit the payload format stated (docs/sensors.md)' },
+              deviceClass: { type: 'string', description: "Home Assistant's device_class, from discovery" },
+            }),
+          ),
         }),
       ),
       ...errors(400, 404, 503),
@@ -163,6 +170,7 @@ export const ROUTE_SCHEMAS = {
             aggs: arrayOf({ type: 'string', enum: [...AGGREGATES] }),
             tier: { type: 'string', enum: ['raw', '1m', '1h'] },
             devices: { type: 'integer', description: 'devices matched by the id or glob' },
+            unit: { type: 'string', description: 'the unit every matched series states, when they agree' },
             points: arrayOf(
               object(['bucketStart', 'values'], {
                 bucketStart: { ...epochMs, description: 'bucket start, aligned to bucketMs (UTC)' },

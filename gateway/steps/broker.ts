@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ErrorCode } from '../../core/errors.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
 import type { AckLatency } from '../ack-latency.js';
+import { createGatewayAdapters } from '../adapters-setup.js';
 import type { GatewaySecurity } from '../auth/security.js';
 import type { GatewayConfig } from '../config.js';
 import { createConnectionGuard } from '../limits/connection-guard.js';
@@ -31,6 +32,9 @@ export interface BrokerStepDeps {
     | 'connectTimeoutMs'
     | 'keepaliveLimitS'
     | 'maxInflightQos2'
+    | 'adapters'
+    | 'adapterTimeZone'
+    | 'influxPrecision'
   >;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'limitHit' | 'ackHeld' | 'rateLimitHeld' | 'probe'>;
@@ -59,11 +63,13 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
       { maxPacketBytes: config.maxPacketBytes, maxPayloadBytes: config.maxPayloadBytes },
       'max-packet-bytes leaves no room for the largest payload: big messages will close connections',
     );
+  const adapters = createGatewayAdapters(config);
   const broker = await Aedes.createBroker({
     ...security.brokerHooks({
       publish: createPublishAuthorizer({
         pipeline: deps.pipeline,
         isDraining: deps.isDraining,
+        adapters: adapters.registry,
         throttle: createPublishThrottle({
           device: { ratePerSecond: config.deviceRate, burst: config.deviceBurst },
           connection: { ratePerSecond: config.connectionRate, burst: config.connectionBurst },
@@ -86,6 +92,7 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
     drainTimeout: config.drainTimeoutMs,
     maxInflightInbound: config.maxInflightQos2,
   });
+  adapters.attach(broker);
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
     // aedes' own drain timeout (lib/client.js) ends a subscriber that stopped reading

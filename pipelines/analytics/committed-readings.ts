@@ -51,7 +51,7 @@ export function committedReadings(
   for (const p of settled.messages) {
     if (p.deviceId === null) continue;
     for (const r of p.readings) {
-      const s = slots.slot(p.deviceId, r.metric, at.task, at.finished);
+      const s = slots.slot(r.deviceId ?? p.deviceId, r.metric, at.task, at.finished);
       if (s < 0) {
         unslotted++;
         continue;

@@ -4,6 +4,7 @@
 // bytes and oversized declared lengths. Seeded, so a failing run replays.
 
 import mqttPacket from 'mqtt-packet';
+import { type EdgeMetric, encodeSparkplug } from '../sparkplug-encode.js';
 
 export interface Random {
   next(): number;
@@ -101,6 +102,17 @@ export function seedCorpus(): Buffer[] {
       retain: true,
       dup: false,
     }),
+    ...adapterSeeds(ts).map(([topic, payload], i) =>
+      g({
+        cmd: 'publish',
+        topic,
+        payload,
+        qos: 1,
+        messageId: 20 + i,
+        retain: topic.endsWith('/config'),
+        dup: false,
+      }),
+    ),
     g({
       cmd: 'subscribe',
       messageId: 4,
@@ -116,6 +128,24 @@ export function seedCorpus(): Buffer[] {
     g({ cmd: 'pubcomp', messageId: 8 }),
     g({ cmd: 'pingreq' }),
     g({ cmd: 'disconnect' }),
+  ];
+}
+
+/** One message per payload adapter (docs/sensors.md), so mutations reach each decoder. */
+function adapterSeeds(ts: number): Array<[string, Buffer | string]> {
+  const sparkplug = (seq: number, metrics: EdgeMetric[]) =>
+    Buffer.from(encodeSparkplug({ timestamp: ts, seq, metrics }));
+  return [
+    ['tele/fuzz-t/SENSOR', '{"Time":"2026-01-01T00:00:00","BME280":{"Temperature":21.5},"TempUnit":"C"}'],
+    ['zigbee2mqtt/fuzz z', '{"temperature":19.5,"occupancy":true,"action":"single"}'],
+    [
+      'homeassistant/sensor/fuzz-h/t/config',
+      '{"stat_t":"fuzz-h/sensor/t/state","unit_of_meas":"°C","val_tpl":"{{ value_json.a.b }}"}',
+    ],
+    ['fuzz-h/sensor/t/state', '{"a":{"b":22.5}}'],
+    ['influx/fuzz-i', `cpu,host=fuzz-i usage=1.5,n=3i,ok=t ${ts}000000`],
+    ['spBv1.0/fuzz/NBIRTH/edge', sparkplug(0, [{ name: 'a/b', alias: 1, datatype: 9, value: 1.5 }])],
+    ['spBv1.0/fuzz/NDATA/edge', sparkplug(1, [{ alias: 1, datatype: 9, value: 2.5 }])],
   ];
 }
 

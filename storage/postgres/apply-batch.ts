@@ -42,6 +42,9 @@ export async function applyPgBatch(
     return id;
   };
 
+  if (batch.seriesMeta !== undefined && batch.seriesMeta.length > 0)
+    await applySeriesMeta(client, batch, idOf);
+
   const { devices, metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
   let inserted = 0;
   if (ts.length > 0) {
@@ -175,7 +178,20 @@ function seriesNeeded(batch: WriteBatch): Map<string, [string, string]> {
   for (let i = 0; i < r.ts.length; i++) pairs.add(r.deviceIndex[i]! * r.metrics.length + r.metricIndex[i]!);
   for (const p of pairs) add(r.devices[Math.floor(p / r.metrics.length)]!, r.metrics[p % r.metrics.length]!);
   for (const a of batch.anomalies ?? []) add(a.deviceId, a.metric);
+  for (const sm of batch.seriesMeta ?? []) add(sm.deviceId, sm.metric);
   return needed;
+}
+
+/** Units and device classes, as SQLite's apply-batch: coalesce keeps what a format did not state. */
+async function applySeriesMeta(client: pg.ClientBase, batch: WriteBatch, idOf: SeriesIdOf): Promise<void> {
+  const meta = batch.seriesMeta ?? [];
+  await client.query(
+    `UPDATE series s SET unit = coalesce(u.unit, s.unit), device_class = coalesce(u.dc, s.device_class)
+       FROM unnest($1::integer[], $2::text[], $3::text[]) AS u(id, unit, dc)
+      WHERE s.id = u.id AND (s.unit IS DISTINCT FROM coalesce(u.unit, s.unit)
+         OR s.device_class IS DISTINCT FROM coalesce(u.dc, s.device_class))`,
+    [meta.map((m) => idOf(m.deviceId, m.metric)), meta.map((m) => m.unit), meta.map((m) => m.deviceClass)],
+  );
 }
 
 /**

@@ -61,8 +61,15 @@ export async function readExportPage(
   after: ExportCursor | undefined,
   limit: number,
 ): Promise<ExportPage> {
-  const found = await rows<{ ts: number; seriesId: number; device: string; metric: string; value: number }>(
-    `SELECT r.ts, r.series_id AS "seriesId", s.device_id AS device, s.metric, r.value
+  const found = await rows<{
+    ts: number;
+    seriesId: number;
+    device: string;
+    metric: string;
+    value: number;
+    unit: string | null;
+  }>(
+    `SELECT r.ts, r.series_id AS "seriesId", s.device_id AS device, s.metric, r.value, s.unit
        FROM readings r JOIN series s ON s.id = r.series_id
        WHERE (r.ts, r.series_id) > ($1, $2) AND r.ts >= $3 AND r.ts < $4
          AND s.device_id LIKE $5 ESCAPE '\\' AND ($6::text IS NULL OR s.metric = $6)
@@ -82,7 +89,7 @@ export async function readExportPage(
     metric: r.metric,
     ts: r.ts,
     value: r.value,
-    unit: null,
+    unit: r.unit,
   }));
   const last = found.at(-1);
   return found.length < limit || last === undefined

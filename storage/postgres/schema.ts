@@ -116,6 +116,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE anomalies ADD COLUMN state text NOT NULL DEFAULT 'raised' CHECK (state IN ('raised', 'cleared'));
   `,
+  // Series metadata from payload adapters, as SQLite's series.unit and device_class.
+  `
+  ALTER TABLE series ADD COLUMN unit text;
+  ALTER TABLE series ADD COLUMN device_class text;
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -26,6 +26,8 @@ export interface SeriesResponse {
   /** devices matched by the device id or glob */
   devices: number;
   points: SeriesPoint[];
+  /** the unit every matched series states, when they agree */
+  unit?: string;
 }
 
 export interface DevicesResponse {
@@ -66,6 +68,7 @@ export function seriesResponse(parsed: ParsedSeries, result: SeriesResult): Seri
     tier: result.tier,
     devices: result.devices,
     points,
+    ...(result.unit === undefined ? {} : { unit: result.unit }),
   };
 }
 

@@ -37,6 +37,11 @@ export function prepareBatchApplier(
   );
 
   const applyExtras = prepareExtrasApplier(db, onRawPruned);
+  // coalesce: a format that states only one of the two leaves the other as it was.
+  const updateMeta = db.prepare(
+    `UPDATE series SET unit = coalesce(@unit, unit), device_class = coalesce(@dc, device_class)
+      WHERE id = @id AND (unit IS NOT coalesce(@unit, unit) OR device_class IS NOT coalesce(@dc, device_class))`,
+  );
 
   // "device\0metric" -> series id; only committed ids enter it.
   const seriesCache = new Map<string, number>();
@@ -85,6 +90,13 @@ export function prepareBatchApplier(
         inserted += insertReading.run(ts[i]!, seriesId, value[i]!).changes;
         marks.note(seriesId, ts[i]!);
       }
+
+      for (const sm of batch.seriesMeta ?? [])
+        updateMeta.run({
+          unit: sm.unit,
+          dc: sm.deviceClass,
+          id: internSeries(sm.deviceId, sm.metric, created),
+        });
 
       for (const dl of batch.deadLetters) {
         insertDeadLetter.run(

@@ -68,7 +68,7 @@ export function readExportPage(
   pacer?: Pacer,
 ): ExportPage {
   const rows = prepare(
-    `SELECT r.ts, r.series_id, s.device_id, s.metric, r.value
+    `SELECT r.ts, r.series_id, s.device_id, s.metric, r.value, s.unit
        FROM readings r CROSS JOIN series s
        WHERE s.id = r.series_id AND r.ts >= @lower AND r.ts < @to
          AND (r.ts > @afterTs OR r.series_id > @afterSeries)
@@ -84,12 +84,12 @@ export function readExportPage(
       pattern: query.device ?? '*',
       metric: query.metric ?? null,
       limit,
-    }) as IterableIterator<[number, number, string, string, number]>;
+    }) as IterableIterator<[number, number, string, string, number, string | null]>;
   pacer?.reset();
   const out: ExportRow[] = [];
   let last: ExportCursor | undefined;
-  for (const [ts, seriesId, device, metric, value] of rows) {
-    out.push({ device, metric, ts, value, unit: null });
+  for (const [ts, seriesId, device, metric, value, unit] of rows) {
+    out.push({ device, metric, ts, value, unit });
     last = { ts, seriesId };
     pacer?.tick();
   }

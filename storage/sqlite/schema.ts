@@ -151,6 +151,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE anomalies ADD COLUMN state TEXT NOT NULL DEFAULT 'raised' CHECK (state IN ('raised', 'cleared'));
   `,
+  // What a payload format says about a series (pipelines/adapters/): the unit
+  // (°C, hPa) and Home Assistant's device_class. NULL where nothing was said.
+  `
+  ALTER TABLE series ADD COLUMN unit TEXT;
+  ALTER TABLE series ADD COLUMN device_class TEXT;
+  `,
+  // A bridge credential (devices/bridge.ts): 'zigbee2mqtt' or 'sparkplug:{group}'; NULL for a device.
+  `
+  ALTER TABLE device_credentials ADD COLUMN bridge TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { type Logger, pino } from 'pino';
+import type { Bridge } from '../../devices/bridge.js';
 import { type DeviceAdmin, openDeviceAdmin } from '../../devices/device-admin.js';
 import {
   type DeviceRegistry,
@@ -39,7 +40,7 @@ export interface SecureGateway {
 
 export async function startSecureGateway(
   overrides: Partial<GatewayConfig> = {},
-  devices: ReadonlyArray<{ id: string; metrics?: string[] }> = [],
+  devices: ReadonlyArray<{ id: string; metrics?: string[]; bridge?: Bridge }> = [],
   registryOptions: Omit<DeviceRegistryOptions, 'path'> = {},
 ): Promise<SecureGateway & { tokens: Map<string, string> }> {
   const db = join(tempDir('gw-sec-'), 'gateway.db');
@@ -56,7 +57,13 @@ export async function startSecureGateway(
   const admin = openDeviceAdmin({ path: db });
   const tokens = new Map<string, string>();
   for (const d of devices) {
-    tokens.set(d.id, await admin.add(d.id, d.metrics === undefined ? {} : { metrics: d.metrics }));
+    tokens.set(
+      d.id,
+      await admin.add(d.id, {
+        ...(d.metrics === undefined ? {} : { metrics: d.metrics }),
+        ...(d.bridge === undefined ? {} : { bridge: d.bridge }),
+      }),
+    );
   }
   const registry = openDeviceRegistry({ path: db, ...registryOptions });
   const raw: string[] = [];

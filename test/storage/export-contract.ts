@@ -77,6 +77,20 @@ export function exportContract(name: string, make: () => Promise<RollupStoreUnde
       expect(await exportAll(query, { device: 'nobody', from: T0, to: T0 + 60_000 }, 4)).toEqual([]);
     });
 
+    it('carries the unit a payload format stated for the series, and null where none was', async () => {
+      const batch = makeBatch([
+        { device: 'tas-1', metric: 'BME280.Temperature', ts: T0, value: 21.5 },
+        { device: 'tas-1', metric: 'BME280.Pressure', ts: T0, value: 1013 },
+      ]);
+      batch.seriesMeta = [{ deviceId: 'tas-1', metric: 'BME280.Temperature', unit: '°C', deviceClass: null }];
+      await store.writer.write(batch);
+      const rows = await exportAll(query, { device: 'tas-*', from: T0, to: T0 + 1 }, 10);
+      expect(rows.map((r) => [r.metric, r.unit]).sort()).toEqual([
+        ['BME280.Pressure', null],
+        ['BME280.Temperature', '°C'],
+      ]);
+    });
+
     it("answers one series' readings and the dead letters", async () => {
       await store.writer.write(
         makeBatch(fleet(), {

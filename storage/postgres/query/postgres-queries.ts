@@ -10,6 +10,7 @@ import {
   tierFor,
 } from '../../query/bucket-aggregates.js';
 import type { Pacer } from '../../query/query-pacer.js';
+import { agreedUnit, type MatchedSeries, withMeta } from '../../query/series-meta.js';
 import type {
   AnomalyQuery,
   AnomalyRecord,
@@ -72,12 +73,14 @@ export function createPostgresQueries(db: Connectable, pacer?: Pacer): PostgresQ
       // which is then newer. One statement: one snapshot.
       const found = await rows<{
         metric: string;
+        unit: string | null;
+        deviceClass: string | null;
         fts: number | null;
         fv: number | null;
         rts: number | null;
         rv: number | null;
       }>(
-        `SELECT s.metric, fresh.ts AS fts, fresh.value AS fv, raw.ts AS rts, raw.value AS rv
+        `SELECT s.metric, s.unit, s.device_class AS "deviceClass", fresh.ts AS fts, fresh.value AS fv, raw.ts AS rts, raw.value AS rv
            FROM series s
            LEFT JOIN LATERAL (
              SELECT r.bucket, r.last_ts AS ts, r.last_value AS value FROM rollups_1m r
@@ -96,8 +99,10 @@ export function createPostgresQueries(db: Connectable, pacer?: Pacer): PostgresQ
       );
       const out: LatestReading[] = [];
       for (const r of found) {
-        if (r.rts !== null && r.rv !== null) out.push({ metric: r.metric, ts: r.rts, value: r.rv });
-        else if (r.fts !== null && r.fv !== null) out.push({ metric: r.metric, ts: r.fts, value: r.fv });
+        if (r.rts !== null && r.rv !== null)
+          out.push(withMeta({ metric: r.metric, ts: r.rts, value: r.rv }, r));
+        else if (r.fts !== null && r.fv !== null)
+          out.push(withMeta({ metric: r.metric, ts: r.fts, value: r.fv }, r));
       }
       return out;
     },
@@ -116,8 +121,9 @@ export function createPostgresQueries(db: Connectable, pacer?: Pacer): PostgresQ
       pacer?.reset();
       const devices = await snapshot(async (client) => {
         const [counted] = (
-          await client.query<{ n: number }>(
-            `SELECT count(*) AS n FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`,
+          await client.query<MatchedSeries>(
+            `SELECT count(*)::integer AS n, min(unit) AS lo, max(unit) AS hi
+               FROM series WHERE metric = $1 AND device_id LIKE $2 ESCAPE '\\'`,
             [query.metric, pattern],
           )
         ).rows;
@@ -138,9 +144,15 @@ export function createPostgresQueries(db: Connectable, pacer?: Pacer): PostgresQ
             pacer?.tick();
           }
         }
-        return counted?.n ?? 0;
+        return counted ?? { n: 0, lo: null, hi: null };
       });
-      return { tier, bucketMs: query.bucketMs, devices, points: buckets.points() };
+      return {
+        tier,
+        bucketMs: query.bucketMs,
+        devices: devices.n,
+        points: buckets.points(),
+        ...agreedUnit(devices),
+      };
     },
 
     anomalies(query) {

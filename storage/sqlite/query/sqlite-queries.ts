@@ -10,6 +10,7 @@ import {
   tierFor,
 } from '../../query/bucket-aggregates.js';
 import type { Pacer } from '../../query/query-pacer.js';
+import { agreedUnit, type MatchedSeries, type SeriesMetaRow, withMeta } from '../../query/series-meta.js';
 import type {
   AnomalyQuery,
   AnomalyRecord,
@@ -20,6 +21,8 @@ import type {
 } from '../../query-port.js';
 import { statementCache } from './statement-cache.js';
 import { createTierReader } from './tier-reader.js';
+
+type SeriesRow = SeriesMetaRow & { id: number; metric: string };
 
 export interface SqliteQueries {
   devices(): DeviceRow[];
@@ -46,13 +49,14 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
 
     latest(deviceId) {
       return snapshot(() => {
-        const series = prepare('SELECT id, metric FROM series WHERE device_id = ? ORDER BY metric').all(
-          deviceId,
-        ) as { id: number; metric: string }[];
+        const series = prepare(
+          'SELECT id, metric, unit, device_class AS deviceClass FROM series WHERE device_id = ? ORDER BY metric',
+        ).all(deviceId) as SeriesRow[];
         const out: LatestReading[] = [];
-        for (const { id, metric } of series) {
-          const newest = tiers.newest(id);
-          if (newest !== undefined) out.push({ metric, ts: newest.ts, value: newest.value });
+        for (const row of series) {
+          const newest = tiers.newest(row.id);
+          if (newest !== undefined)
+            out.push(withMeta({ metric: row.metric, ts: newest.ts, value: newest.value }, row));
         }
         return out;
       });
@@ -71,9 +75,9 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
       const buckets = createSeriesBuckets(query.bucketMs, query.aggs);
       pacer?.reset();
       const devices = snapshot(() => {
-        const matched = prepare('SELECT count(*) FROM series WHERE metric = ? AND device_id GLOB ?')
-          .pluck()
-          .get(query.metric, pattern) as number;
+        const matched = prepare(
+          'SELECT count(*) AS n, min(unit) AS lo, max(unit) AS hi FROM series WHERE metric = ? AND device_id GLOB ?',
+        ).get(query.metric, pattern) as MatchedSeries;
         const range = { metric: query.metric, pattern, from, to };
         if (tier === '1m') tiers.minutes(range, buckets, pacer);
         else if (tier === '1h') tiers.hours(range, buckets, pacer);
@@ -92,7 +96,13 @@ export function createSqliteQueries(db: Database, pacer?: Pacer): SqliteQueries 
         }
         return matched;
       });
-      return { tier, bucketMs: query.bucketMs, devices, points: buckets.points() };
+      return {
+        tier,
+        bucketMs: query.bucketMs,
+        devices: devices.n,
+        points: buckets.points(),
+        ...agreedUnit(devices),
+      };
     },
 
     anomalies(query) {
