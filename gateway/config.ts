@@ -60,6 +60,17 @@ export interface GatewayConfig {
   ingestSessions: number;
   ingestUsername: string;
   ingestPassword: string;
+  forward: string;
+  forwardCa: string;
+  forwardCert: string;
+  forwardKey: string;
+  forwardUsername: string;
+  forwardPassword: string;
+  forwardClientId: string;
+  forwardTopicPrefix: string;
+  forwardWindow: number;
+  forwardPageReadings: number;
+  forwardMaxBacklog: number;
   retentionRaw: string;
   retention1m: string;
   retention1h: string;

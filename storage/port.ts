@@ -3,6 +3,7 @@
 // (test/storage/contract.ts) to take over.
 
 import type { ErrorCode } from '../core/errors.js';
+import type { ForwardLog } from './forward-port.js';
 
 /**
  * Readings of one group commit, columnar so that a batch crosses the thread
@@ -150,6 +151,12 @@ export interface StorageWriter {
   /** The writer's load since the previous call (and its start). */
   takeLoad(): WriterLoad;
   health(): StorageHealth;
+  /**
+   * The committed readings still owed upstream, present when the writer was
+   * opened with forwarding on (--forward; SQLite only so far). Each batch
+   * enters it in the transaction that commits the batch.
+   */
+  readonly forward?: ForwardLog;
   /** Waits for pending writes, checkpoints and closes. Idempotent. */
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
 } from '../../storage/query/params.js';
 import { anomaliesResponse, latestResponse, seriesResponse } from '../../storage/query/responses.js';
 import type { QueryService } from '../../storage/query-port.js';
+import type { ForwardState } from '../forward/forward-state.js';
 import type { IngestTotals } from '../metrics.js';
 import { apiError } from './api-errors.js';
 import { openApiDocument } from './openapi.js';
@@ -23,6 +24,8 @@ export interface GatewayStats {
   at: number;
   connectedClients: number;
   totals: IngestTotals;
+  /** with --forward (docs/edge.md) */
+  forward?: ForwardState;
 }
 
 export interface ApiDeps {
