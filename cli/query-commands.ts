@@ -10,6 +10,7 @@ import {
   deadLetterColumns,
   deviceColumns,
   formatRows,
+  forwardStatusColumns,
   latestColumns,
   OUTPUT_FORMATS,
   type OutputFormat,
@@ -43,6 +44,7 @@ export const USAGE = `usage: npm run query -- <command> [options]
                 alerts raised and cleared, newest first
   readings      --device D --metric M [--from T] [--to T] [--limit N]   (limit default 1000)
   dead-letters  [--device D] [--limit N]                              (newest first, limit default 100)
+  forward-status  what an edge gateway (--forward) still owes upstream: backlog, cursor, ClientId
 options: --format table|json|csv (table)   --db PATH (env GATEWAY_DB, else data/gateway.db)
 env GATEWAY_QUERY_CPU_PERCENT (25): share of one core the query may use, as in the gateway.
 T: now, -15m, -1h, -7d, +5m, ISO 8601 or epoch ms; --from is inclusive, --to exclusive.
@@ -185,6 +187,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         }),
       };
     },
+  },
+  'forward-status': {
+    accepts: [],
+    prepare: (_v, format) => ({
+      needs: 'reader',
+      async run(reader) {
+        if (reader.forwardStatus === undefined) {
+          throw new GatewayError('GW_ERR_CONFIG_INVALID', ['this database has no forward log (SQLite only)']);
+        }
+        return { stdout: formatRows([await reader.forwardStatus()], forwardStatusColumns, format) };
+      },
+    }),
   },
 };
 

@@ -3,7 +3,7 @@
 // (test/storage/contract.ts) to take over.
 
 import type { ErrorCode } from '../core/errors.js';
-import type { ForwardLog } from './forward-port.js';
+import type { ForwardLog, ForwardStatus } from './forward-port.js';
 
 /**
  * Readings of one group commit, columnar so that a batch crosses the thread
@@ -212,5 +212,7 @@ export interface StorageReader {
   metricSummary(query?: { from?: number; to?: number }): Promise<MetricSummaryRow[]>;
   /** count of stored readings, optionally for one device */
   countReadings(query?: { deviceId?: string }): Promise<number>;
+  /** the store-and-forward state (docs/edge.md); absent where the backend has no forward log */
+  forwardStatus?(): Promise<ForwardStatus>;
   close(): Promise<void>;
 }
