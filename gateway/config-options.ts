@@ -388,6 +388,13 @@ export const OPTION_SPECS = [
     doc: 'Upstream messages published and not yet acknowledged (PUBACK), at most.',
   },
   {
+    key: 'forwardSessions',
+    type: 'int',
+    default: 1,
+    min: 1,
+    doc: "Upstream sessions ({client-id}-0 ..; the plain ClientId when 1), sharing the window: the upstream commits several connections' messages together. With more than one, messages of one device may arrive out of order (each carries its ts); 1 keeps the order.",
+  },
+  {
     key: 'forwardPageReadings',
     type: 'int',
     default: 100000,

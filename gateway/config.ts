@@ -69,6 +69,7 @@ export interface GatewayConfig {
   forwardClientId: string;
   forwardTopicPrefix: string;
   forwardWindow: number;
+  forwardSessions: number;
   forwardPageReadings: number;
   forwardMaxBacklog: number;
   retentionRaw: string;

@@ -7,7 +7,7 @@ import { redactUrl } from '../../storage/open-storage.js';
 import type { StorageWriter } from '../../storage/port.js';
 import type { GatewayConfig } from '../config.js';
 import { type ForwardState, registerForwardMetrics, toForwardState } from '../forward/forward-state.js';
-import { openUpstreamSession } from '../forward/upstream-session.js';
+import { openUpstreamPool } from '../forward/upstream-pool.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Started } from './lifecycle.js';
 
@@ -27,6 +27,7 @@ export type ForwardConfig = Pick<
   | 'forwardClientId'
   | 'forwardTopicPrefix'
   | 'forwardWindow'
+  | 'forwardSessions'
   | 'forwardPageReadings'
   | 'maxReadingsPerMessage'
   | 'maxPayloadBytes'
@@ -57,14 +58,17 @@ export async function forwardStep(
   }
   let status = await log.status();
   const upstream = redactUrl(config.forward);
-  const session = openUpstreamSession({
-    url: config.forward,
-    clientId: config.forwardClientId === '' ? status.clientId : config.forwardClientId,
-    ...optional(config),
-    logger,
-    backoff: FORWARD_BACKOFF,
-    onConnect: () => forwarder.wake(),
-  });
+  const session = openUpstreamPool(
+    {
+      url: config.forward,
+      clientId: config.forwardClientId === '' ? status.clientId : config.forwardClientId,
+      ...optional(config),
+      logger,
+      backoff: FORWARD_BACKOFF,
+      onConnect: () => forwarder.wake(),
+    },
+    config.forwardSessions,
+  );
   const forwarder = createForwarder({
     log,
     upstream: session,
