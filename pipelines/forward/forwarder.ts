@@ -84,7 +84,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   }
 
   function readMore(): void {
-    if (reading || pages.length > 4) return;
+    // Two pages at most in memory: one in flight, the next one ready.
+    if (reading || pages.length >= 2) return;
     reading = true;
     const from = generation;
     opts.log.page(readSeq, opts.pageReadings).then(
