@@ -397,9 +397,9 @@ export const OPTION_SPECS = [
   {
     key: 'forwardPageReadings',
     type: 'int',
-    default: 100000,
+    default: 500000,
     min: 1,
-    doc: 'Readings read from the forward log at a time; a larger page packs more readings per device into each upstream message.',
+    doc: 'Readings read from the forward log at a time (two pages at most in memory, ~50 MB each at the default); a larger page packs more readings per device into each upstream message, which is what drains a backlog fast (docs/benchmarks.md#forward).',
   },
   {
     key: 'forwardMaxBacklog',
