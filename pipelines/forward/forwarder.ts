@@ -123,7 +123,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
         pump();
       },
       (err: unknown) => {
-        if (from !== generation) return;
+        // After stop(), closing the session fails what was in flight: owed still, not news.
+        if (from !== generation || !running) return;
         opts.onError(err);
         restartFromCursor();
       },

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GatewayProcess, spawnGateway } from '../../simulators/gateway-process.js';
-import { tempDir } from '../../simulators/run-cli.js';
+import { runCli, tempDir } from '../../simulators/run-cli.js';
 import { forwardState, storedReadings, until } from '../support/forward-helpers.js';
 import { METRICS, startAckedLoad } from '../support/load.js';
 
@@ -51,6 +51,15 @@ describe('store and forward', () => {
     const down = await forwardState(edge.httpPort);
     expect(down.connected).toBe(false);
     expect(down.backlogReadings).toBeGreaterThan(3000);
+    // The backlog shows where operators look: /metrics and /healthz (which stays 200).
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/^gateway_forward_backlog_readings [1-9]\d*$/m);
+    expect(metrics).toMatch(/^gateway_forward_connected 0$/m);
+    const health = await fetch(`http://127.0.0.1:${edge.httpPort}/healthz`);
+    expect(health.status).toBe(200);
+    expect(
+      ((await health.json()) as { forward: { backlogReadings: number } }).forward.backlogReadings,
+    ).toBeGreaterThan(0);
 
     // 2. It restarts on the same port; the edge resumes on its own.
     central = await start(['--db', centralDb, '--mqtt-port', String(centralPort)]);
@@ -76,6 +85,11 @@ describe('store and forward', () => {
     );
     expect(await edge.stop('SIGTERM')).toBe(0);
     expect(await central.stop('SIGTERM')).toBe(0);
+    const cli = await runCli('cli/query-cli.js', ['forward-status', '--db', edgeDb, '--format', 'json']);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual([
+      expect.objectContaining({ backlogReadings: 0, droppedReadings: 0 }),
+    ]);
 
     // Every reading the edge acked is upstream...
     const upstream = storedReadings(centralDb, 'fwd-');
