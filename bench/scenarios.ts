@@ -17,4 +17,5 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   freshness: () => import('./freshness.js'),
   consumer: () => import('./consumer.js'),
   'adapter-decode': () => import('./adapter-decode.js'),
+  forward: () => import('./forward.js'),
 };

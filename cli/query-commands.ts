@@ -11,6 +11,7 @@ import {
   deadLetterColumns,
   deviceColumns,
   formatRows,
+  forwardStatusColumns,
   latestColumns,
   OUTPUT_FORMATS,
   type OutputFormat,
@@ -50,6 +51,7 @@ export const USAGE = `usage: npm run query -- <command> [options]
                 every reading, streamed in constant memory: columns device, metric, ts, value, unit;
                 ts is ISO 8601 in csv, epoch ms in ndjson and parquet; stdout without --out
                 (parquet needs --out); the count goes to stderr
+  forward-status  what an edge gateway (--forward) still owes upstream: backlog, cursor, ClientId
 options: --format table|json|csv (table)   --db PATH|postgres://… (env GATEWAY_DB, else data/gateway.db)
 env GATEWAY_QUERY_CPU_PERCENT (25): share of one core the query may use, as in the gateway.
 T: now, -15m, -1h, -7d, +5m, ISO 8601 or epoch ms; --from is inclusive, --to exclusive.
@@ -197,6 +199,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     // --format here names a file format, not a table style: the export parses it itself.
     prepare: (v, _format, now, io) =>
       prepareExport(params(v, ['device', 'metric', 'from', 'to']), v, now, io),
+  },
+  'forward-status': {
+    accepts: [],
+    prepare: (_v, format) => ({
+      needs: 'reader',
+      async run(reader) {
+        if (reader.forwardStatus === undefined) {
+          throw new GatewayError('GW_ERR_CONFIG_INVALID', ['this database has no forward log (SQLite only)']);
+        }
+        return { stdout: formatRows([await reader.forwardStatus()], forwardStatusColumns, format) };
+      },
+    }),
   },
 };
 

@@ -23,3 +23,10 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy): number {
   if (policy.jitter === 'equal') return Math.round(ceiling / 2 + (ceiling / 2) * r);
   return Math.round(policy.initialMs + r * Math.max(0, ceiling - policy.initialMs));
 }
+
+/**
+ * The forwarder's upstream (docs/edge.md): one session per edge gateway, so
+ * no herd to spread, and the backlog must start draining within a second of
+ * the upstream's return; hence a cap of 1 s.
+ */
+export const FORWARD_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 1_000, jitter: 'full' };

@@ -65,6 +65,18 @@ export interface GatewayConfig {
   ingestPassword: string;
   ingestQueue: string;
   ingestPrefetch: number;
+  forward: string;
+  forwardCa: string;
+  forwardCert: string;
+  forwardKey: string;
+  forwardUsername: string;
+  forwardPassword: string;
+  forwardClientId: string;
+  forwardTopicPrefix: string;
+  forwardWindow: number;
+  forwardSessions: number;
+  forwardPageReadings: number;
+  forwardMaxBacklog: number;
   retentionRaw: string;
   retention1m: string;
   retention1h: string;

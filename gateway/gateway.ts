@@ -9,6 +9,7 @@ import { createAlertRelay } from './steps/alert-relay.js';
 import { analyticsStep } from './steps/analytics.js';
 import { brokerStep } from './steps/broker.js';
 import { consumerStep } from './steps/consumer.js';
+import { forwardStep } from './steps/forward.js';
 import { httpStep } from './steps/http.js';
 import { instrumentsStep } from './steps/instruments.js';
 import { createLifecycle } from './steps/lifecycle.js';
@@ -71,6 +72,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
     alerts.attach(broker);
     const connectedClients = () => broker.connectedClients;
     const listeners = await lifecycle.start(listenersStep({ config, handle, metrics }));
+    const { forwardState } = await lifecycle.start(forwardStep({ config, writer, metrics, logger }));
     const http = await lifecycle.start(
       httpStep({
         config,
@@ -81,6 +83,7 @@ export async function startGateway(deps: GatewayDeps): Promise<RunningGateway> {
         ready: lifecycle.ready,
         query,
         security,
+        forwardState,
       }),
     );
     await lifecycle.start(consumerStep({ config, logger, pipeline }));

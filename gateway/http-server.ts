@@ -5,6 +5,7 @@ import type { StorageHealth } from '../storage/port.js';
 import type { QueryService } from '../storage/query-port.js';
 import type { OnRequestHook } from './auth/http-guard.js';
 import type { EventLoopWindow } from './event-loop-monitor.js';
+import type { ForwardState } from './forward/forward-state.js';
 import { sendApiError, sendNotFound } from './http/api-errors.js';
 import { createApiRoutes } from './http/api-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   now?: () => number;
   /** runs first on every request: the /api bearer token and which routes this listener serves (gateway/auth/http-guard.ts) */
   guard?: OnRequestHook;
+  /** with --forward: the backlog owed upstream, for /healthz and /api/stats */
+  forward?: () => ForwardState | undefined;
 }
 
 export function createHttpServer(deps: HttpDeps): FastifyInstance {
@@ -39,11 +42,14 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.get('/healthz', async (_req, reply) => {
     const storage = deps.storage();
     const ok = storage.state === 'ok';
+    // A backlog is not a failure (it is what store and forward is for): shown, not judged.
+    const forward = deps.forward?.();
     return reply.code(ok ? 200 : 503).send({
       status: ok ? 'ok' : 'failing',
       storage,
       eventLoop: deps.eventLoop(),
       connectedClients: deps.connectedClients(),
+      ...(forward === undefined ? {} : { forward }),
     });
   });
 
@@ -61,7 +67,15 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     createApiRoutes({
       query: deps.query,
       ...(deps.now === undefined ? {} : { now: deps.now }),
-      stats: () => ({ at: Date.now(), connectedClients: deps.connectedClients(), totals: deps.totals() }),
+      stats: () => {
+        const forward = deps.forward?.();
+        return {
+          at: Date.now(),
+          connectedClients: deps.connectedClients(),
+          totals: deps.totals(),
+          ...(forward === undefined ? {} : { forward }),
+        };
+      },
     }),
     { prefix: '/api' },
   );

@@ -57,6 +57,8 @@ async function main(): Promise<number> {
     },
     // Retried at the next slice; one line per failure is enough to see a full disk.
     onRefreshError: (err) => logger.warn({ err }, 'rollup re-aggregation step failed'),
+    // --forward: each commit also enters the forward log (docs/edge.md).
+    ...(config.forward === '' ? {} : { forward: { maxBacklogReadings: config.forwardMaxBacklog } }),
   });
   let gateway: Awaited<ReturnType<typeof startGateway>>;
   // Opened after the writer, which has created the database and run the migrations.

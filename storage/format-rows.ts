@@ -1,3 +1,4 @@
+import type { ForwardStatus } from './forward-port.js';
 import type { DeadLetterRow, DeviceRow, ReadingRow } from './port.js';
 import type { Aggregate, AnomalyRecord, LatestReading, SeriesPoint } from './query-port.js';
 
@@ -180,3 +181,43 @@ export function seriesColumns(aggs: readonly Aggregate[]): readonly Column<Serie
     ),
   ];
 }
+
+/** `npm run query -- forward-status`: one row, the edge gateway's debt upstream (docs/edge.md). */
+export const forwardStatusColumns: readonly Column<ForwardStatus>[] = [
+  {
+    name: 'backlog_readings',
+    key: 'backlogReadings',
+    text: (s) => String(s.backlogReadings),
+    json: (s) => s.backlogReadings,
+    alignRight: true,
+  },
+  {
+    name: 'backlog_batches',
+    key: 'backlogBatches',
+    text: (s) => String(s.backlogBatches),
+    json: (s) => s.backlogBatches,
+    alignRight: true,
+  },
+  {
+    name: 'oldest_committed_at',
+    key: 'oldestCommittedAt',
+    text: (s) => (s.oldestCommittedAt === null ? '' : iso(s.oldestCommittedAt)),
+    json: (s) => s.oldestCommittedAt,
+  },
+  { name: 'cursor', text: (s) => String(s.cursor), json: (s) => s.cursor, alignRight: true },
+  {
+    name: 'forwarded_readings',
+    key: 'forwardedReadings',
+    text: (s) => String(s.forwardedReadings),
+    json: (s) => s.forwardedReadings,
+    alignRight: true,
+  },
+  {
+    name: 'dropped_readings',
+    key: 'droppedReadings',
+    text: (s) => String(s.droppedReadings),
+    json: (s) => s.droppedReadings,
+    alignRight: true,
+  },
+  { name: 'client_id', key: 'clientId', text: (s) => s.clientId, json: (s) => s.clientId },
+];

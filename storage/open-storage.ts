@@ -2,7 +2,8 @@
 // (gateway/main.ts, gateway/gateway.ts) and the query CLI: a postgres:// or
 // postgresql:// URL is PostgreSQL, anything else a SQLite file path.
 import { existsSync } from 'node:fs';
-import type { GatewayError } from '../core/errors.js';
+import { GatewayError } from '../core/errors.js';
+import type { ForwardLogOptions } from './forward-port.js';
 import type { StorageReader, StorageWriter } from './port.js';
 import { isPostgresUrl, redactUrl } from './postgres/pg-url.js';
 import { openPostgresReader } from './postgres/postgres-reader.js';
@@ -35,6 +36,8 @@ export interface OpenWriterOptions {
   onDeath?: (err: GatewayError) => void;
   /** a background re-aggregation step failed; it is retried (storage/rollup-refresh.ts) */
   onRefreshError?: (err: GatewayError) => void;
+  /** SQLite only: keep the forward log (--forward, docs/edge.md) */
+  forward?: ForwardLogOptions;
 }
 
 export interface OpenedWriter {
@@ -45,6 +48,11 @@ export interface OpenedWriter {
 
 export async function openWriter(db: string, opts: OpenWriterOptions = {}): Promise<OpenedWriter> {
   if (isPostgresUrl(db)) {
+    if (opts.forward !== undefined) {
+      throw new GatewayError('GW_ERR_CONFIG_INVALID', [
+        '--forward needs a SQLite --db; PostgreSQL has no forward log yet',
+      ]);
+    }
     const writer = await openPostgresWriter({
       url: db,
       ...(opts.log === undefined ? {} : { log: opts.log }),
@@ -59,6 +67,7 @@ export async function openWriter(db: string, opts: OpenWriterOptions = {}): Prom
     ...(opts.cacheMb === undefined ? {} : { cacheMb: opts.cacheMb }),
     ...(opts.onDeath === undefined ? {} : { onDeath: opts.onDeath }),
     ...(opts.onRefreshError === undefined ? {} : { onRefreshError: opts.onRefreshError }),
+    ...(opts.forward === undefined ? {} : { forward: opts.forward }),
   });
   return { writer, describe: { db, backend: 'sqlite', synchronous: writer.settings.synchronous } };
 }

@@ -3,6 +3,7 @@
 // (test/storage/contract.ts) to take over.
 
 import type { ErrorCode } from '../core/errors.js';
+import type { ForwardLog, ForwardStatus } from './forward-port.js';
 
 /**
  * Readings of one group commit, columnar so that a batch crosses the thread
@@ -160,6 +161,12 @@ export interface StorageWriter {
   /** The writer's load since the previous call (and its start). */
   takeLoad(): WriterLoad;
   health(): StorageHealth;
+  /**
+   * The committed readings still owed upstream, present when the writer was
+   * opened with forwarding on (--forward; SQLite only so far). Each batch
+   * enters it in the transaction that commits the batch.
+   */
+  readonly forward?: ForwardLog;
   /** Waits for pending writes, checkpoints and closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -215,5 +222,7 @@ export interface StorageReader {
   metricSummary(query?: { from?: number; to?: number }): Promise<MetricSummaryRow[]>;
   /** count of stored readings, optionally for one device */
   countReadings(query?: { deviceId?: string }): Promise<number>;
+  /** the store-and-forward state (docs/edge.md); absent where the backend has no forward log */
+  forwardStatus?(): Promise<ForwardStatus>;
   close(): Promise<void>;
 }

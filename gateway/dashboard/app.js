@@ -49,10 +49,20 @@ async function refreshStats() {
     $('connected').textContent = num.format(stats.connectedClients);
     $('stored').textContent = num.format(stats.totals.readingsStored);
     $('rejected').textContent = num.format(stats.totals.rejected);
+    showForward(stats.forward);
     setStatus(`updated ${new Date(stats.at).toLocaleTimeString()}`);
   } catch (err) {
     setStatus(`gateway unreachable (${err.message})`, true);
   }
+}
+
+/** With --forward (docs/edge.md): the backlog still owed upstream, its age and the link. */
+function showForward(forward) {
+  $('forward-card').hidden = forward === undefined;
+  if (forward === undefined) return;
+  $('forward-backlog').textContent = num.format(forward.backlogReadings);
+  const link = forward.connected ? 'upstream connected' : 'upstream down';
+  $('forward-detail').textContent = `readings, oldest ${num.format(forward.backlogAgeS)} s; ${link}`;
 }
 
 function fillSelect(select, items, keep) {

@@ -28,6 +28,7 @@ import {
   seriesResponse,
 } from '../../storage/query/responses.js';
 import type { QueryService } from '../../storage/query-port.js';
+import type { ForwardState } from '../forward/forward-state.js';
 import type { IngestTotals } from '../metrics.js';
 import { sendApiError } from './api-errors.js';
 import { ROUTE_SCHEMAS as S, SHARED_SCHEMAS } from './route-schemas.js';
@@ -38,6 +39,8 @@ export interface GatewayStats {
   at: number;
   connectedClients: number;
   totals: IngestTotals;
+  /** with --forward (docs/edge.md) */
+  forward?: ForwardState;
 }
 
 export interface ApiDeps {

@@ -3,6 +3,7 @@ import type { QueryService } from '../../storage/query-port.js';
 import type { GatewaySecurity } from '../auth/security.js';
 import type { GatewayConfig } from '../config.js';
 import type { EventLoopMonitor } from '../event-loop-monitor.js';
+import type { ForwardState } from '../forward/forward-state.js';
 import { createHttpServer, type HttpDeps, listenHttp } from '../http-server.js';
 import type { BoundAddress } from '../listen.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -18,6 +19,8 @@ export interface HttpStepDeps {
   ready: () => boolean;
   query: QueryService;
   security: Pick<GatewaySecurity, 'httpGuard'>;
+  /** with --forward: the store-and-forward state (steps/forward.ts) */
+  forwardState?: () => ForwardState | undefined;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function httpStep(
     connectedClients: deps.connectedClients,
     ready: deps.ready,
     totals: () => metrics.totals,
+    ...(deps.forwardState === undefined ? {} : { forward: deps.forwardState }),
   };
   const http = createHttpServer({
     ...common,

@@ -1,5 +1,6 @@
 // Messages between SqliteWriter (main thread) and writer-thread.ts.
 import type { ErrorCode } from '../../core/errors.js';
+import type { ForwardLogOptions, ForwardPage, ForwardStatus } from '../forward-port.js';
 import type { RefreshOutcome, WriteBatch, WriteResult, WriterLoad } from '../port.js';
 
 export type Synchronous = 'NORMAL' | 'FULL';
@@ -11,6 +12,8 @@ export interface WriterThreadOptions {
   /** negative: KiB, as in PRAGMA cache_size */
   cacheSize: number;
   maxDbBytes?: number;
+  /** with --forward: keep the forward log (forward-log.ts) */
+  forward?: ForwardLogOptions;
 }
 
 /** What the connection actually runs with, read back after setting it. */
@@ -32,6 +35,9 @@ export interface ThreadError {
 export type ToThread =
   | { type: 'write'; id: number; batch: WriteBatch }
   | { type: 'refresh-rollups'; id: number; now: number }
+  | { type: 'forward-page'; id: number; afterSeq: number; maxReadings: number }
+  | { type: 'forward-advance'; id: number; seq: number }
+  | { type: 'forward-status'; id: number }
   | { type: 'close' };
 
 export type FromThread =
@@ -39,6 +45,8 @@ export type FromThread =
   | { type: 'open-failed'; error: ThreadError }
   | { type: 'written'; id: number; result: WriteResult }
   | { type: 'rollups-refreshed'; id: number; result: RefreshOutcome }
+  /** the answer to a forward-* request (undefined for forward-advance) */
+  | { type: 'forward-answer'; id: number; result: ForwardPage | ForwardStatus | undefined }
   /** the thread's work since the last report, sent about once a second while it works */
   | { type: 'load'; load: WriterLoad }
   /** a background re-aggregation slice failed (rolled back); it is tried again */

@@ -161,6 +161,26 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE device_credentials ADD COLUMN bridge TEXT;
   `,
+  // Store and forward (storage/sqlite/forward-log.ts, docs/edge.md): with
+  // --forward, each committed batch's readings are appended here in the same
+  // transaction, one row per batch in commit order. The forwarder pages by
+  // seq, not by ts, so a late reading (an old ts committed now) is forwarded
+  // like any other. A row is deleted, and the cursor in gateway_state moved,
+  // only after the upstream broker acknowledged every message made from it.
+  // AUTOINCREMENT: a seq is never reused after the table empties, so the
+  // cursor can never point past rows still to come.
+  `
+  CREATE TABLE forward_log (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    committed_at INTEGER NOT NULL,
+    count        INTEGER NOT NULL,
+    names        TEXT NOT NULL, -- JSON {"devices": [...], "metrics": [...]}
+    device_index BLOB NOT NULL, -- Uint32 per reading, into names.devices
+    metric_index BLOB NOT NULL, -- Uint32 per reading, into names.metrics
+    ts           BLOB NOT NULL, -- Float64 epoch ms per reading
+    value        BLOB NOT NULL  -- Float64 per reading
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

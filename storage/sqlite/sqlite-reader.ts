@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { GatewayError } from '../../core/errors.js';
+import type { ForwardStatus } from '../forward-port.js';
 import type {
   DeadLetterRow,
   DeviceRow,
@@ -9,6 +10,7 @@ import type {
   StorageReader,
 } from '../port.js';
 import { gatewayCodeForSqlite } from './error-map.js';
+import { readForwardStatus } from './forward-log.js';
 import { readDeadLetters, readReadings } from './row-reads.js';
 
 // Runs in the calling thread for now (query CLI, tests); the gateway's HTTP reads will move to a worker.
@@ -81,6 +83,10 @@ class SqliteReader implements StorageReader {
             .pluck()
             .get(query.deviceId) as number),
     );
+  }
+
+  forwardStatus(): Promise<ForwardStatus> {
+    return this.#run(() => readForwardStatus(this.#db));
   }
 
   close(): Promise<void> {

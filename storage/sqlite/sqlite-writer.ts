@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { GatewayError } from '../../core/errors.js';
 import { resolveWorkerScript } from '../../core/worker-script.js';
+import type { ForwardLog, ForwardLogOptions, ForwardPage, ForwardStatus } from '../forward-port.js';
 import type {
   ReadingColumns,
   RefreshOutcome,
@@ -36,6 +37,8 @@ export interface SqliteWriterOptions {
   onDeath?: (err: GatewayError) => void;
   /** A background re-aggregation slice failed (it is retried); for the log. */
   onRefreshError?: (err: GatewayError) => void;
+  /** With --forward: keep the forward log and offer it as `forward`. */
+  forward?: ForwardLogOptions;
 }
 
 /** A StorageWriter that also tells what the connection actually runs with (for the start-up log). */
@@ -65,19 +68,25 @@ export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<Sqlit
     }
     threadOptions.maxDbBytes = opts.maxDbBytes;
   }
+  if (opts.forward !== undefined) threadOptions.forward = opts.forward;
   const script = opts.workerScript ?? resolveWorkerScript(import.meta.url, 'storage/sqlite/writer-thread.js');
   const { worker, settings } = await startWriterThread(script, threadOptions);
-  return new ThreadedSqliteWriter(worker, path, settings, opts.onDeath, opts.onRefreshError);
+  const writer = new ThreadedSqliteWriter(worker, path, settings, opts.onDeath, opts.onRefreshError);
+  if (opts.forward !== undefined) writer.enableForward();
+  return writer;
 }
 
-/** A request to the thread: a write or a rollup recovery, answered in order by id. */
+type Answer = WriteResult | RefreshOutcome | ForwardPage | ForwardStatus | undefined;
+
+/** A request to the thread: a write, a rollup recovery or a forward step, answered in order by id. */
 interface Pending {
-  resolve: (result: WriteResult | RefreshOutcome) => void;
+  resolve: (result: Answer) => void;
   reject: (err: GatewayError) => void;
 }
 
 class ThreadedSqliteWriter implements SqliteWriter {
   readonly settings: SqliteSettings;
+  forward?: ForwardLog;
   readonly #worker: Worker;
   readonly #path: string;
   readonly #pending = new Map<number, Pending>();
@@ -127,16 +136,22 @@ class ThreadedSqliteWriter implements SqliteWriter {
     return this.#request<RefreshOutcome>((id) => ({ type: 'refresh-rollups', id, now }), []);
   }
 
+  enableForward(): void {
+    this.forward = {
+      page: (afterSeq, maxReadings) =>
+        this.#request<ForwardPage>((id) => ({ type: 'forward-page', id, afterSeq, maxReadings }), []),
+      advance: (seq) => this.#request<undefined>((id) => ({ type: 'forward-advance', id, seq }), []),
+      status: () => this.#request<ForwardStatus>((id) => ({ type: 'forward-status', id }), []),
+    };
+  }
+
   takeLoad(): WriterLoad {
     const load = this.#load;
     this.#load = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
     return load;
   }
 
-  #request<T extends WriteResult | RefreshOutcome>(
-    message: (id: number) => ToThread,
-    transfer: ArrayBuffer[],
-  ): Promise<T> {
+  #request<T extends Answer>(message: (id: number) => ToThread, transfer: ArrayBuffer[]): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(new GatewayError('GW_ERR_STORAGE_CLOSED'));
     if (this.#died !== undefined) {
       return Promise.reject(new GatewayError('GW_ERR_STORAGE_WRITE', [], { cause: this.#died }));
@@ -193,6 +208,10 @@ class ThreadedSqliteWriter implements SqliteWriter {
       }
       case 'refresh-failed':
         this.#onRefreshError?.(toGatewayError(message.error, this.#path));
+        return;
+      case 'forward-answer':
+        // Not news about writes: a forward read must not clear a write's failure from health().
+        this.#settle(message.id)?.resolve(message.result);
         return;
       case 'written':
       case 'rollups-refreshed': {

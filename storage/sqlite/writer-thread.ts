@@ -8,24 +8,32 @@ import { REFRESH_POLL_MS, REFRESH_SLICE_MS } from '../rollup-refresh.js';
 import { type BatchApplier, prepareBatchApplier } from './apply-batch.js';
 import { openWriteConnection } from './connection.js';
 import { gatewayCodeForSqlite } from './error-map.js';
+import { prepareForwardLog, type SqliteForwardLog } from './forward-log.js';
 import type { FromThread, SqliteSettings, ThreadError, ToThread, WriterThreadOptions } from './protocol.js';
 import { prepareRollupRefresher, type RollupRefresher } from './rollups/rollup-refresher.js';
 import { prepareStaleMarks } from './rollups/stale-marks.js';
 
 function run(port: MessagePort, options: WriterThreadOptions): void {
-  let opened: { db: Database; settings: SqliteSettings; apply: BatchApplier; refresher: RollupRefresher };
+  let opened: {
+    db: Database;
+    settings: SqliteSettings;
+    apply: BatchApplier;
+    refresher: RollupRefresher;
+    forward: SqliteForwardLog | undefined;
+  };
   try {
     const { db, settings } = openWriteConnection(options);
     const marks = prepareStaleMarks(db);
     const refresher = prepareRollupRefresher(db, marks);
-    const apply = prepareBatchApplier(db, marks, (before) => refresher.prunedBefore(before));
-    opened = { db, settings, apply, refresher };
+    const forward = options.forward === undefined ? undefined : prepareForwardLog(db, options.forward);
+    const apply = prepareBatchApplier(db, marks, (before) => refresher.prunedBefore(before), forward);
+    opened = { db, settings, apply, refresher, forward };
   } catch (err) {
     send(port, { type: 'open-failed', error: toThreadError(err) });
     port.close();
     return;
   }
-  const { db, settings, apply, refresher } = opened;
+  const { db, settings, apply, refresher, forward } = opened;
   send(port, { type: 'ready', settings });
   const load = createLoadMeter(port, refresher);
   const background = startBackgroundRefresh(refresher, load, port);
@@ -52,6 +60,11 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
           send(port, { type: 'write-failed', id: message.id, error: toThreadError(err) });
         }
         return;
+      case 'forward-page':
+      case 'forward-advance':
+      case 'forward-status':
+        answerForward(port, forward, message);
+        return;
       case 'close': {
         background.stop();
         let error: ThreadError | undefined;
@@ -71,6 +84,34 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
       }
     }
   });
+}
+
+type ForwardRequest = Extract<ToThread, { type: 'forward-page' | 'forward-advance' | 'forward-status' }>;
+
+/** The forwarder's reads and cursor moves, between batches like everything else here. */
+function answerForward(
+  port: MessagePort,
+  forward: SqliteForwardLog | undefined,
+  message: ForwardRequest,
+): void {
+  try {
+    if (forward === undefined) throw new Error('the forward log is off (no --forward)');
+    if (message.type === 'forward-advance') {
+      forward.advance(message.seq);
+      send(port, { type: 'forward-answer', id: message.id, result: undefined });
+    } else if (message.type === 'forward-status') {
+      send(port, { type: 'forward-answer', id: message.id, result: forward.status() });
+    } else {
+      const result = forward.page(message.afterSeq, message.maxReadings);
+      // The page's columns are moved, not copied: they were made for this answer.
+      const transfer = result.batches.flatMap(({ readings: r }) =>
+        [r.deviceIndex, r.metricIndex, r.ts, r.value].map((column) => column.buffer as ArrayBuffer),
+      );
+      port.postMessage({ type: 'forward-answer', id: message.id, result } satisfies FromThread, transfer);
+    }
+  } catch (err) {
+    send(port, { type: 'write-failed', id: message.id, error: toThreadError(err) });
+  }
 }
 
 interface LoadMeter {
