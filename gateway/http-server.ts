@@ -7,6 +7,7 @@ import type { OnRequestHook } from './auth/http-guard.js';
 import type { EventLoopWindow } from './event-loop-monitor.js';
 import { createApiRoutes } from './http/api-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
+import { prometheusRoutes } from './http/prometheus/prometheus-routes.js';
 import type { BoundAddress } from './listen.js';
 import type { IngestTotals } from './metrics.js';
 
@@ -59,6 +60,10 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
       stats: () => ({ at: Date.now(), connectedClients: deps.connectedClients(), totals: deps.totals() }),
     }),
     { prefix: '/api' },
+  );
+  app.register(
+    prometheusRoutes({ query: deps.query, ...(deps.now === undefined ? {} : { now: deps.now }) }),
+    { prefix: '/api/v1' },
   );
   app.register(dashboardRoutes);
 

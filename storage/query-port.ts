@@ -2,6 +2,7 @@
 // data. Implementations run queries off the gateway's main thread.
 
 import type { AnomalyRecord, DeviceRow } from './port.js';
+import type { PromEvaluation, PromResult, PromSeriesLabels } from './query/promql/promql-plan.js';
 
 export type { AnomalyRecord };
 
@@ -77,5 +78,9 @@ export interface QueryService {
   metrics(): Promise<MetricRow[]>;
   series(query: SeriesQuery): Promise<SeriesResult>;
   anomalies(query: AnomalyQuery): Promise<AnomalyRecord[]>;
+  /** the PromQL subset of the Prometheus-compatible API (storage/query/promql/); absent on test doubles */
+  promql?(evaluation: PromEvaluation): Promise<PromResult>;
+  /** every stored (device, metric) series, for /api/v1/series and the label routes */
+  promSeries?(): Promise<PromSeriesLabels[]>;
   close(): Promise<void>;
 }

@@ -13,6 +13,7 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../query-port.js';
+import type { PromResult, PromSeriesLabels } from './promql/promql-plan.js';
 import type { QueryReply, QueryTask } from './query-protocol.js';
 
 export interface PooledQueryService extends QueryService {
@@ -50,6 +51,8 @@ export function pooledQueryService(pool: Piscina, where: string): PooledQuerySer
     series: (query: SeriesQuery) =>
       run<SeriesResult>({ op: 'series', query: { ...query, aggs: [...query.aggs] } }),
     anomalies: (query: AnomalyQuery) => run<AnomalyRecord[]>({ op: 'anomalies', query }),
+    promql: (evaluation) => run<PromResult>({ op: 'promql', evaluation }),
+    promSeries: () => run<PromSeriesLabels[]>({ op: 'promSeries' }),
     get utilization() {
       return pool.utilization;
     },

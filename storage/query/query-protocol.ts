@@ -1,13 +1,16 @@
 // Messages between the query service (main thread) and its pool workers.
 import type { ErrorCode } from '../../core/errors.js';
 import type { AnomalyQuery, SeriesQuery } from '../query-port.js';
+import type { PromEvaluation } from './promql/promql-plan.js';
 
 export type QueryTask =
   | { op: 'devices' }
   | { op: 'latest'; deviceId: string }
   | { op: 'metrics' }
   | { op: 'series'; query: SeriesQuery }
-  | { op: 'anomalies'; query: AnomalyQuery };
+  | { op: 'anomalies'; query: AnomalyQuery }
+  | { op: 'promql'; evaluation: PromEvaluation }
+  | { op: 'promSeries' };
 
 export type QueryReply =
   | { ok: true; value: unknown }

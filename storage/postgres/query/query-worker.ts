@@ -11,6 +11,7 @@ import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { createPgPool } from '../pg-pool.js';
 import { redactUrl } from '../pg-url.js';
 import { readError } from '../postgres-reader.js';
+import { createPostgresPromQL } from './postgres-promql.js';
 import { createPostgresQueries } from './postgres-queries.js';
 
 // The merging only; the server's own work is its own process's.
@@ -19,7 +20,9 @@ idleThreadPriority();
 const { url, cpuShare } = workerData as { url: string; cpuShare: number };
 const pool = createPgPool({ url, max: 1, applicationName: 'sensor-gateway query' });
 pool.on('error', () => {}); // an idle connection dropped; the next query reconnects
-const queries = createPostgresQueries(pool, createPacer({ share: cpuShare }));
+const pacer = createPacer({ share: cpuShare });
+const queries = createPostgresQueries(pool, pacer);
+const promql = createPostgresPromQL(pool, pacer);
 
 export default async function queryTask(task: QueryTask): Promise<QueryReply> {
   try {
@@ -34,6 +37,10 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
         return { ok: true, value: await queries.series(task.query) };
       case 'anomalies':
         return { ok: true, value: await queries.anomalies(task.query) };
+      case 'promql':
+        return { ok: true, value: await promql.evaluate(task.evaluation) };
+      case 'promSeries':
+        return { ok: true, value: await promql.seriesLabels() };
     }
   } catch (err) {
     if (err instanceof GatewayError)

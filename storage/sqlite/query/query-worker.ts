@@ -10,15 +10,18 @@ import { GatewayError } from '../../../core/errors.js';
 import { createPacer } from '../../query/query-pacer.js';
 import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
+import { createSqlitePromQL } from './sqlite-promql.js';
 import { createSqliteQueries } from './sqlite-queries.js';
 
 idleThreadPriority();
 
 const { path, cpuShare } = workerData as { path: string; cpuShare: number };
 const db = new Database(path, { readonly: true, fileMustExist: true });
-const queries = createSqliteQueries(db, createPacer({ share: cpuShare }));
+const pacer = createPacer({ share: cpuShare });
+const queries = createSqliteQueries(db, pacer);
+const promql = createSqlitePromQL(db, pacer);
 
-export default function queryTask(task: QueryTask): QueryReply {
+export default async function queryTask(task: QueryTask): Promise<QueryReply> {
   try {
     switch (task.op) {
       case 'devices':
@@ -31,6 +34,10 @@ export default function queryTask(task: QueryTask): QueryReply {
         return { ok: true, value: queries.series(task.query) };
       case 'anomalies':
         return { ok: true, value: queries.anomalies(task.query) };
+      case 'promql':
+        return { ok: true, value: await promql.evaluate(task.evaluation) };
+      case 'promSeries':
+        return { ok: true, value: promql.seriesLabels() };
     }
   } catch (err) {
     if (err instanceof GatewayError)

@@ -74,7 +74,7 @@ export function createTierReader(db: Database) {
         range.metric,
         range.pattern,
       ) as IterableIterator<[number, number, number]>) {
-        if (series.has(seriesId)) sink.addReading(ts, value);
+        if (series.has(seriesId)) sink.addReading(ts, value, seriesId);
         pacer?.tick();
       }
     }
