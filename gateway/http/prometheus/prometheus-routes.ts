@@ -7,8 +7,9 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { GatewayError } from '../../../core/errors.js';
 import { matcherTest } from '../../../storage/query/promql/promql-aggregate.js';
 import { parsePromQL, parseSeriesSelector } from '../../../storage/query/promql/promql-parser.js';
-import type { PromSeriesLabels } from '../../../storage/query/promql/promql-plan.js';
+import type { PromEvaluation, PromSeriesLabels } from '../../../storage/query/promql/promql-plan.js';
 import type { QueryService } from '../../../storage/query-port.js';
+import { ANOMALY_METRIC, anomalySeries } from './anomaly-series.js';
 import { matrix, promError, success, vector } from './prometheus-envelope.js';
 import {
   badData,
@@ -38,11 +39,17 @@ type Handler = (p: PromParams) => Promise<unknown>;
 /** Register with `{ prefix: '/api/v1' }`. */
 export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
+  /** The anomaly records answer their own metric; every other metric is stored readings. */
+  const evaluate = (ev: PromEvaluation) => {
+    if (ev.plan.metric !== ANOMALY_METRIC) return query().promql(ev);
+    if (deps.query === undefined) throw new GatewayError('GW_ERR_QUERY_UNAVAILABLE');
+    return anomalySeries(deps.query, ev);
+  };
   const query = () => {
     const q = deps.query;
     if (q?.promql === undefined || q.promSeries === undefined)
       throw new GatewayError('GW_ERR_QUERY_UNAVAILABLE');
-    return q as Required<Pick<QueryService, 'promql' | 'promSeries'>>;
+    return q as QueryService & Required<Pick<QueryService, 'promql' | 'promSeries'>>;
   };
 
   return async (app: FastifyInstance) => {
@@ -67,7 +74,7 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
     route('/query', async (p) => {
       const t = timeParam(p, 'time', now());
       const plan = parsePromQL(required(p, 'query'));
-      return vector(await query().promql({ plan, start: t, end: t, step: 0 }));
+      return vector(await evaluate({ plan, start: t, end: t, step: 0 }));
     });
 
     route('/query_range', async (p) => {
@@ -76,7 +83,7 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
       const step = durationParam(p, 'step');
       if (end < start) throw badData('end timestamp must not be before start time');
       const plan = parsePromQL(required(p, 'query'));
-      return matrix(await query().promql({ plan, start, end, step }));
+      return matrix(await evaluate({ plan, start, end, step }));
     });
 
     route('/labels', async (p) => {

@@ -25,10 +25,15 @@ export const MAX_POINTS = 11_000;
 /** (series × bucket) cells one tier answer may hold: ~16 bytes each for avg_over_time. */
 export const MAX_CELLS = 20_000_000;
 
-export async function evaluatePromQL(source: PromSource, ev: PromEvaluation): Promise<PromResult> {
+/** `rawOnly`: a source without tiers (the anomaly records behind gateway/http/prometheus/anomaly-series.ts). */
+export async function evaluatePromQL(
+  source: PromSource,
+  ev: PromEvaluation,
+  options: { rawOnly?: boolean } = {},
+): Promise<PromResult> {
   checkSteps(ev);
   const selected = selectSeries(await source.seriesOf(ev.plan.metric), ev.plan);
-  const bucketMs = tierBucket(ev);
+  const bucketMs = options.rawOnly === true ? 0 : tierBucket(ev);
   const tier = bucketMs === HOUR_MS ? '1h' : bucketMs === MINUTE_MS ? '1m' : 'raw';
   if (selected.length === 0) return { series: [], tier };
   const perSeries =
