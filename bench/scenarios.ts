@@ -15,4 +15,5 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   sketches: () => import('./sketches.js'),
   refresh: () => import('./refresh.js'),
   freshness: () => import('./freshness.js'),
+  promql: () => import('./promql.js'),
 };

@@ -39,7 +39,11 @@ function readingArb(base: number, now: number): fc.Arbitrary<ReadingSpec> {
       device: fc.constantFrom('d1', 'd2', 'd3'),
       // On an hour edge, on a minute edge, or anywhere (to the ms).
       edge: fc.constantFrom('hour', 'minute', 'any', 'any'),
-      at: fc.integer({ min: 0, max: now - base - 1 }),
+      // Half of them in a few minutes, so minutes hold several readings beside one on their edge.
+      at: fc.oneof(
+        fc.integer({ min: 0, max: now - base - 1 }),
+        fc.integer({ min: now - base - 12 * MINUTE, max: now - base - 1 }),
+      ),
       value: fc.integer({ min: -800, max: 800 }).map((v) => v / 8),
     })
     .map((r) => {

@@ -129,6 +129,33 @@ export function createCells(fn: RangeFunction, size: number) {
       write(i, scratch);
       sketchAt(i)?.add(value);
     },
+    /**
+     * Takes one reading back out of cell i, where the state allows it:
+     * count, sum and m2 (Welford's update reversed; exact but for rounding),
+     * and min or max only when the reading was not the extreme. Returns false
+     * when the cell must be rebuilt from its raw readings instead (sketches).
+     */
+    remove(i: number, value: number): boolean {
+      read(i, scratch);
+      if (scratch.count <= 1) {
+        this.reset(i);
+        return true;
+      }
+      if (
+        sketches !== null ||
+        (min !== null && value <= scratch.min) ||
+        (max !== null && value >= scratch.max)
+      )
+        return false;
+      const n = scratch.count - 1;
+      const mean = scratch.sum / scratch.count;
+      const sumLeft = scratch.sum - value;
+      scratch.m2 -= (value - mean) * (value - sumLeft / n);
+      scratch.count = n;
+      scratch.sum = sumLeft;
+      write(i, scratch);
+      return true;
+    },
     reset(i: number): void {
       write(i, emptyState(false));
       if (sketches !== null) sketches[i] = null;

@@ -5,9 +5,10 @@
 // B (1 h, else 1 min), every window is a union of whole "shifted" buckets
 // (b, b + B], and each of those is its tier bucket minus the readings at
 // exactly b plus the readings at exactly b + B. Both edges are read raw
-// (one index seek per bucket edge); a (series, bucket) with a reading on its
-// start edge is rebuilt from its raw readings, since a min or a sketch cannot
-// have a reading taken out. Anything else (a 15 s step, a 90 s range, an
+// (one index seek per bucket edge). A reading on a cell's start edge is taken
+// back out of the cell where its state allows (count, sum, m2; min and max
+// when it was not the extreme); otherwise, as for sketches, the cell is
+// rebuilt from its raw readings, one read per bucket for all such series. Anything else (a 15 s step, a 90 s range, an
 // unaligned start) is answered from the raw readings. Either way the answer
 // is exact: tiers are never used for a window they do not tile.
 
@@ -132,13 +133,22 @@ async function shiftEdges(
     edges,
     (seriesId, ts, value) => onEdge.push([seriesId, ts, value]),
   );
-  for (const [seriesId, ts] of onEdge) {
+  // Out of its own cell: taken back where the state allows, else the cell is rebuilt from raw, a bucket at a time.
+  const rebuild = new Map<number, Set<number>>();
+  for (const [seriesId, ts, value] of onEdge) {
     const b = (ts - first) / bucketMs;
-    if (b >= size) continue;
-    const c = cells[index.get(seriesId)!]!;
-    c.reset(b);
-    await source.readings([seriesId], ts, ts + bucketMs - 1, (_s, t, v) => c.addReading(b, t, v));
+    if (b >= size || cells[index.get(seriesId)!]!.remove(b, value)) continue;
+    const ids = rebuild.get(b) ?? new Set<number>();
+    rebuild.set(b, ids.add(seriesId));
   }
+  for (const [b, ids] of rebuild) {
+    for (const id of ids) cells[index.get(id)!]!.reset(b);
+    const start = first + b * bucketMs;
+    await source.readings([...ids], start, start + bucketMs - 1, (id, t, v) => {
+      if (ids.has(id)) cells[index.get(id)!]!.addReading(b, t, v);
+    });
+  }
+  // Into the cell before it, whose (b - B, b] it ends.
   for (const [seriesId, ts, value] of onEdge) {
     const b = (ts - first) / bucketMs - 1;
     if (b >= 0) cells[index.get(seriesId)!]!.addReading(b, ts, value);
