@@ -48,12 +48,19 @@ export function createSqlitePromQL(db: Database, pacer?: Pacer) {
       }
     },
     readingsAt(ids, times, each) {
+      // Few series: a point seek on the (ts, series_id) key each; many: every series at that ts, picked in JS.
+      const few = ids.length <= FEW_SERIES;
       const wanted = new Set(ids);
-      const at = prepare('SELECT series_id, ts, value FROM readings WHERE ts = ?').raw(true);
+      const at = prepare(
+        `SELECT series_id, ts, value FROM readings WHERE ts = ?
+           ${few ? 'AND series_id IN (SELECT value FROM json_each(?))' : ''}`,
+      ).raw(true);
+      const list = JSON.stringify(ids);
       for (const t of times) {
-        for (const [seriesId, ts, value] of at.iterate(t) as IterableIterator<[number, number, number]>) {
-          if (wanted.has(seriesId)) each(seriesId, ts, value);
-        }
+        const rows = (few ? at.iterate(t, list) : at.iterate(t)) as IterableIterator<
+          [number, number, number]
+        >;
+        for (const [seriesId, ts, value] of rows) if (wanted.has(seriesId)) each(seriesId, ts, value);
         pacer?.tick();
       }
     },
