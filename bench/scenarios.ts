@@ -18,4 +18,5 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   consumer: () => import('./consumer.js'),
   'adapter-decode': () => import('./adapter-decode.js'),
   forward: () => import('./forward.js'),
+  promql: () => import('./promql.js'),
 };

@@ -106,6 +106,10 @@ export const ErrorCodes = {
     '%s: the range holds %s buckets, over the limit of %s; use a coarser bucket or a shorter range',
   GW_ERR_QUERY_NOT_FOUND: 'no readings stored for device %s',
   GW_ERR_QUERY_UNAVAILABLE: 'queries are not available on this gateway',
+  // the Prometheus-compatible API (storage/query/promql/, gateway/http/prometheus/)
+  GW_ERR_PROMQL_INVALID: 'invalid query: %s',
+  GW_ERR_PROMQL_UNSUPPORTED: 'unsupported PromQL: %s',
+  GW_ERR_PROMQL_TOO_LARGE: 'query too large: %s',
   // analytics (pipelines/analytics/)
   GW_ERR_ANALYTICS_TASK:
     'an analytics task failed: its readings were not scored and every series warms up again',

@@ -9,6 +9,7 @@ import type { ForwardState } from './forward/forward-state.js';
 import { sendApiError, sendNotFound } from './http/api-errors.js';
 import { createApiRoutes } from './http/api-routes.js';
 import { dashboardRoutes } from './http/dashboard-routes.js';
+import { prometheusRoutes } from './http/prometheus/prometheus-routes.js';
 import type { BoundAddress } from './listen.js';
 import type { IngestTotals } from './metrics.js';
 
@@ -78,6 +79,10 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
       },
     }),
     { prefix: '/api' },
+  );
+  app.register(
+    prometheusRoutes({ query: deps.query, ...(deps.now === undefined ? {} : { now: deps.now }) }),
+    { prefix: '/api/v1' },
   );
   app.register(dashboardRoutes);
 

@@ -2,6 +2,7 @@
 // data. Implementations run queries off the gateway's main thread.
 
 import type { AnomalyRecord, DeadLetterRow, DeviceRow, ReadingRow, ReadingsQuery } from './port.js';
+import type { PromEvaluation, PromResult, PromSeriesLabels } from './query/promql/promql-plan.js';
 
 export type { AnomalyRecord, DeadLetterRow, ReadingRow, ReadingsQuery };
 
@@ -134,5 +135,9 @@ export interface QueryService {
   deadLetters(query: DeadLetterQuery): Promise<DeadLetterRow[]>;
   /** at most `limit` readings after `after` (from the start when absent) */
   exportPage(query: ExportQuery, after: ExportCursor | undefined, limit: number): Promise<ExportPage>;
+  /** the PromQL subset of the Prometheus-compatible API (storage/query/promql/); absent on test doubles */
+  promql?(evaluation: PromEvaluation): Promise<PromResult>;
+  /** every stored (device, metric) series, for /api/v1/series and the label routes */
+  promSeries?(): Promise<PromSeriesLabels[]>;
   close(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import type {
   SeriesQuery,
   SeriesResult,
 } from '../query-port.js';
+import type { PromResult, PromSeriesLabels } from './promql/promql-plan.js';
 import type { QueryReply, QueryTask } from './query-protocol.js';
 
 export interface PooledQueryService extends QueryService {
@@ -54,6 +55,8 @@ export function pooledQueryService(pool: Piscina, where: string): PooledQuerySer
     readings: (query) => run<ReadingRow[]>({ op: 'readings', query }),
     deadLetters: (query) => run<DeadLetterRow[]>({ op: 'deadLetters', query }),
     exportPage: (query, after, limit) => run<ExportPage>({ op: 'exportPage', query, after, limit }),
+    promql: (evaluation) => run<PromResult>({ op: 'promql', evaluation }),
+    promSeries: () => run<PromSeriesLabels[]>({ op: 'promSeries' }),
     get utilization() {
       return pool.utilization;
     },

@@ -8,6 +8,7 @@ import type {
   ReadingsQuery,
   SeriesQuery,
 } from '../query-port.js';
+import type { PromEvaluation } from './promql/promql-plan.js';
 
 export type QueryTask =
   | { op: 'devices' }
@@ -17,7 +18,9 @@ export type QueryTask =
   | { op: 'anomalies'; query: AnomalyQuery }
   | { op: 'readings'; query: ReadingsQuery }
   | { op: 'deadLetters'; query: DeadLetterQuery }
-  | { op: 'exportPage'; query: ExportQuery; after: ExportCursor | undefined; limit: number };
+  | { op: 'exportPage'; query: ExportQuery; after: ExportCursor | undefined; limit: number }
+  | { op: 'promql'; evaluation: PromEvaluation }
+  | { op: 'promSeries' };
 
 export type QueryReply =
   | { ok: true; value: unknown }

@@ -4,7 +4,9 @@
 
 export interface TierSink {
   withSketch: boolean;
-  addReading(ts: number, value: number): void;
+  /** `seriesId`: which series the reading is of, for sinks that keep series apart (storage/query/promql/) */
+  addReading(ts: number, value: number, seriesId?: number): void;
+  /** bucket, count, sum, m2, min, max, last_ts, last_value, sketch, series id */
   addStoredRow(row: readonly unknown[]): void;
 }
 

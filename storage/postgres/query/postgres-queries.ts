@@ -20,9 +20,8 @@ import type {
   SeriesResult,
 } from '../../query-port.js';
 import { MINUTE_MS } from '../../rollup-refresh.js';
+import { type Connectable, readSnapshot } from './snapshot.js';
 import { createTierReader } from './tier-reader.js';
-
-type Connectable = Pick<pg.Pool, 'query' | 'connect'>;
 
 export interface PostgresQueries {
   devices(): Promise<DeviceRow[]>;
@@ -38,27 +37,7 @@ export function createPostgresQueries(db: Connectable, pacer?: Pacer): PostgresQ
     (await db.query<T>(sql, params)).rows;
 
   /** The reads of one answer in one snapshot: the rows, the stale marks and the raw readings agree. */
-  async function snapshot<T>(read: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await db.connect();
-    let broken = false;
-    const markBroken = () => {
-      broken = true;
-    };
-    // A checked-out client's connection error would otherwise be an uncaught 'error' event.
-    client.on('error', markBroken);
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const out = await read(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(markBroken);
-      throw err;
-    } finally {
-      client.off('error', markBroken);
-      client.release(broken);
-    }
-  }
+  const snapshot = <T>(read: (client: pg.PoolClient) => Promise<T>) => readSnapshot(db, read);
 
   return {
     devices: () =>

@@ -12,6 +12,7 @@ import { createPgPool } from '../pg-pool.js';
 import { redactUrl } from '../pg-url.js';
 import { readError } from '../postgres-reader.js';
 import { type Rows, readDeadLetters, readExportPage, readReadings } from '../row-reads.js';
+import { createPostgresPromQL } from './postgres-promql.js';
 import { createPostgresQueries } from './postgres-queries.js';
 
 // The merging only; the server's own work is its own process's.
@@ -20,7 +21,9 @@ idleThreadPriority();
 const { url, cpuShare } = workerData as { url: string; cpuShare: number };
 const pool = createPgPool({ url, max: 1, applicationName: 'sensor-gateway query' });
 pool.on('error', () => {}); // an idle connection dropped; the next query reconnects
-const queries = createPostgresQueries(pool, createPacer({ share: cpuShare }));
+const pacer = createPacer({ share: cpuShare });
+const queries = createPostgresQueries(pool, pacer);
+const promql = createPostgresPromQL(pool, pacer);
 const rows: Rows = async (sql, params) => (await pool.query(sql, params)).rows;
 
 export default async function queryTask(task: QueryTask): Promise<QueryReply> {
@@ -42,6 +45,10 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
         return { ok: true, value: await readDeadLetters(rows, task.query) };
       case 'exportPage':
         return { ok: true, value: await readExportPage(rows, task.query, task.after, task.limit) };
+      case 'promql':
+        return { ok: true, value: await promql.evaluate(task.evaluation) };
+      case 'promSeries':
+        return { ok: true, value: await promql.seriesLabels() };
     }
   } catch (err) {
     if (err instanceof GatewayError)

@@ -28,7 +28,7 @@ const FRESH_HOUR = `NOT EXISTS (SELECT 1 FROM rollups_1h_stale h
 export function createTierReader(client: pg.ClientBase, pacer: Pacer | undefined) {
   const params = (range: TierRange) => [range.metric, range.pattern, range.from, range.to];
 
-  /** Rows as arrays in addStoredRow's order (bucket, count, … last_value, sketch), in a stable order. */
+  /** Rows as arrays in addStoredRow's order (bucket, count, … last_value, sketch, series id), in a stable order. */
   async function storedRows(sql: string, range: TierRange, sink: TierSink): Promise<void> {
     const { rows } = await client.query<unknown[]>({ text: sql, values: params(range), rowMode: 'array' });
     for (const row of rows) {
@@ -39,7 +39,7 @@ export function createTierReader(client: pg.ClientBase, pacer: Pacer | undefined
   }
 
   const columns = (sink: TierSink) =>
-    `r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts, r.last_value, ${sink.withSketch ? 'r.sketch' : 'NULL'}`;
+    `r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts, r.last_value, ${sink.withSketch ? 'r.sketch' : 'NULL'}, r.series_id`;
 
   /** A tier's rows in the range that `fresh` says are not stale. */
   function freshRows(table: 'rollups_1m' | 'rollups_1h', fresh: string, range: TierRange, sink: TierSink) {
@@ -55,16 +55,16 @@ export function createTierReader(client: pg.ClientBase, pacer: Pacer | undefined
 
   /** The raw readings of each stale (minute, series) in the range. */
   async function staleReadings(range: TierRange, sink: TierSink): Promise<void> {
-    const { rows } = await client.query<[number, number]>({
-      text: `SELECT rd.ts, rd.value FROM (${STALE_MINUTES}) m
+    const { rows } = await client.query<[number, number, number]>({
+      text: `SELECT rd.ts, rd.value, rd.series_id FROM (${STALE_MINUTES}) m
                JOIN readings rd ON rd.series_id = m.series_id
                  AND rd.ts >= m.bucket AND rd.ts < m.bucket + ${MINUTE_MS}
              ORDER BY rd.ts, rd.series_id`,
       values: params(range),
       rowMode: 'array',
     });
-    for (const [ts, value] of rows) {
-      sink.addReading(ts, value);
+    for (const [ts, value, seriesId] of rows) {
+      sink.addReading(ts, value, seriesId);
       pacer?.tick();
     }
   }

@@ -11,6 +11,7 @@ import { createPacer } from '../../query/query-pacer.js';
 import type { QueryReply, QueryTask } from '../../query/query-protocol.js';
 import { gatewayCodeForSqlite } from '../error-map.js';
 import { readDeadLetters, readExportPage, readReadings } from '../row-reads.js';
+import { createSqlitePromQL } from './sqlite-promql.js';
 import { createSqliteQueries } from './sqlite-queries.js';
 import { statementCache } from './statement-cache.js';
 
@@ -21,8 +22,9 @@ const db = new Database(path, { readonly: true, fileMustExist: true });
 const pacer = createPacer({ share: cpuShare });
 const queries = createSqliteQueries(db, pacer);
 const prepare = statementCache(db);
+const promql = createSqlitePromQL(db, pacer);
 
-export default function queryTask(task: QueryTask): QueryReply {
+export default async function queryTask(task: QueryTask): Promise<QueryReply> {
   try {
     switch (task.op) {
       case 'devices':
@@ -41,6 +43,10 @@ export default function queryTask(task: QueryTask): QueryReply {
         return { ok: true, value: readDeadLetters(prepare, task.query) };
       case 'exportPage':
         return { ok: true, value: readExportPage(prepare, task.query, task.after, task.limit, pacer) };
+      case 'promql':
+        return { ok: true, value: await promql.evaluate(task.evaluation) };
+      case 'promSeries':
+        return { ok: true, value: promql.seriesLabels() };
     }
   } catch (err) {
     if (err instanceof GatewayError)

@@ -38,10 +38,14 @@ export function createTierReader(db: Database) {
     pacer: Pacer | undefined,
   ): void {
     // Rows as arrays (addStoredRow's order), the series id last: no object per row.
+    // CROSS JOIN keeps series the outer loop, so each series' rows are one
+    // range seek on the (series_id, bucket) key. Without statistics SQLite
+    // otherwise picks the bucket index and reads every series' rows in the
+    // range: 1.2 s instead of ~10 ms for one device of 200 (measured, bench promql).
     const rows = prepare(
       `SELECT r.bucket, r.count, r.sum, r.m2, r.min, r.max, r.last_ts, r.last_value,
            ${sink.withSketch ? 'r.sketch' : 'NULL'}, r.series_id
-         FROM series s JOIN ${table} r ON r.series_id = s.id
+         FROM series s CROSS JOIN ${table} r ON r.series_id = s.id
          WHERE s.metric = ? AND s.device_id GLOB ? AND r.bucket >= ? AND r.bucket < ?`,
     )
       .raw(true)
@@ -74,7 +78,7 @@ export function createTierReader(db: Database) {
         range.metric,
         range.pattern,
       ) as IterableIterator<[number, number, number]>) {
-        if (series.has(seriesId)) sink.addReading(ts, value);
+        if (series.has(seriesId)) sink.addReading(ts, value, seriesId);
         pacer?.tick();
       }
     }

@@ -1,0 +1,35 @@
+// What the PromQL evaluator (promql-evaluate.ts) asks of a backend. Each
+// backend's query worker implements it over its tier reader, inside one read
+// snapshot, so the tier rows, the stale marks and the raw readings agree.
+
+import type { TierSink } from '../tier-range.js';
+
+export interface StoredSeries {
+  id: number;
+  device: string;
+}
+
+/** A reading with its series id, as `readings` and `readingsAt` give them. */
+export type SeriesReading = (seriesId: number, ts: number, value: number) => void;
+
+type Maybe<T> = T | Promise<T>;
+
+export interface PromSource {
+  /** every stored (device, metric) series of one metric */
+  seriesOf(metric: string): Maybe<StoredSeries[]>;
+  /**
+   * The tier's buckets in [from, to), through the backend's tier reader
+   * (fresh rows, raw readings of stale minutes). Stored rows carry their
+   * series id at index 9, readings as the third argument of addReading.
+   * `device` is a device id or `*`.
+   */
+  tier(
+    tier: '1m' | '1h',
+    range: { metric: string; device: string; from: number; to: number },
+    sink: TierSink,
+  ): Maybe<void>;
+  /** raw readings of these series with `after < ts <= upTo` */
+  readings(ids: readonly number[], after: number, upTo: number, each: SeriesReading): Maybe<void>;
+  /** raw readings of these series at exactly these times */
+  readingsAt(ids: readonly number[], times: readonly number[], each: SeriesReading): Maybe<void>;
+}
