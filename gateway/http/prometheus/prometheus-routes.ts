@@ -88,8 +88,10 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
 
     route('/labels', async (p) => {
       checkTimes(p);
-      // Every stored series has exactly these two labels.
-      return (await matching(p)).length === 0 ? [] : ['__name__', 'device'];
+      const found = await matching(p);
+      if (found.length === 0) return [];
+      // Every stored series has these two; unit where a payload format stated one.
+      return found.some((s) => s.unit != null) ? ['__name__', 'device', 'unit'] : ['__name__', 'device'];
     });
 
     app.get<{ Params: { name: string } }>('/label/:name/values', async (req) => {
@@ -106,7 +108,11 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
     route('/series', async (p) => {
       checkTimes(p);
       if (params(p, 'match[]').length === 0) throw badData('no match[] parameter provided');
-      return (await matching(p)).map((s) => ({ __name__: s.metric, device: s.device }));
+      return (await matching(p)).map((s) => ({
+        __name__: s.metric,
+        device: s.device,
+        ...(s.unit == null ? {} : { unit: s.unit }),
+      }));
     });
 
     route('/metadata', async (p) => {
@@ -114,7 +120,7 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
       const out: Record<string, { type: string; help: string; unit: string }[]> = {};
       for (const s of await query().promSeries()) {
         if (metric !== undefined && s.metric !== metric) continue;
-        out[s.metric] = [{ type: 'gauge', help: `sensor readings of ${s.metric}`, unit: '' }];
+        out[s.metric] = [{ type: 'gauge', help: `sensor readings of ${s.metric}`, unit: s.unit ?? '' }];
       }
       return out;
     });
@@ -140,7 +146,9 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
 }
 
 function labelOf(s: PromSeriesLabels, name: string): string {
-  return name === '__name__' ? s.metric : name === 'device' ? s.device : '';
+  if (name === '__name__') return s.metric;
+  if (name === 'device') return s.device;
+  return name === 'unit' ? (s.unit ?? '') : '';
 }
 
 /** Series and label routes take start and end but list every stored series: see docs/grafana.md. */

@@ -23,7 +23,7 @@ function sourceOn(client: pg.ClientBase, pacer: Pacer | undefined): PromSource {
   return {
     async seriesOf(metric) {
       const { rows } = await client.query<StoredSeries>(
-        'SELECT id, device_id AS device FROM series WHERE metric = $1',
+        'SELECT id, device_id AS device, unit FROM series WHERE metric = $1',
         [metric],
       );
       return rows;
@@ -57,7 +57,7 @@ export function createPostgresPromQL(db: Connectable, pacer?: Pacer) {
     },
     async seriesLabels(): Promise<PromSeriesLabels[]> {
       const { rows } = await db.query<PromSeriesLabels>(
-        'SELECT device_id AS device, metric FROM series ORDER BY metric COLLATE "C", device_id COLLATE "C"',
+        'SELECT device_id AS device, metric, unit FROM series ORDER BY metric COLLATE "C", device_id COLLATE "C"',
       );
       return rows;
     },

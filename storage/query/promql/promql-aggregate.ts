@@ -1,9 +1,10 @@
 // Label matching on the stored series, and the `avg/min/max/sum/count by
 // (device)` aggregations over per-series step values.
 //
-// A stored series has two labels: __name__ (the metric) and device. A matcher
-// on any other label sees that label as absent, which Prometheus treats as
-// the empty string: {unit="°C"} matches nothing, {unit!="°C"} everything.
+// A stored series has the labels __name__ (the metric) and device, and unit
+// where its payload format stated one (docs/sensors.md). A matcher on an
+// absent label sees the empty string, as Prometheus does: {unit="°C"} does
+// not match a series without a unit, {unit!="°C"} does.
 
 import { GatewayError } from '../../../core/errors.js';
 import type { LabelMatcher, PromPlan, PromSeries } from './promql-plan.js';
@@ -14,13 +15,17 @@ export interface Selected extends StoredSeries {
 }
 
 export function selectSeries(stored: readonly StoredSeries[], plan: PromPlan): Selected[] {
-  const tests = plan.matchers.map((m) => matcherTest(m, deviceLabel));
+  const tests = plan.matchers.map((m) => matcherTest(m, seriesLabel));
   return stored
     .filter((s) => tests.every((test) => test(s)))
     .sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0))
     .map((s) => ({
       ...s,
-      labels: plan.keepName ? { __name__: plan.metric, device: s.device } : { device: s.device },
+      labels: {
+        ...(plan.keepName ? { __name__: plan.metric } : {}),
+        device: s.device,
+        ...(s.unit == null ? {} : { unit: s.unit }),
+      },
     }));
 }
 
@@ -46,7 +51,8 @@ export function matcherTest<T>(m: LabelMatcher, label: (s: T, name: string) => s
   return m.op === '=~' ? (s) => re.test(label(s, m.label)) : (s) => !re.test(label(s, m.label));
 }
 
-const deviceLabel = (s: StoredSeries, name: string) => (name === 'device' ? s.device : '');
+const seriesLabel = (s: StoredSeries, name: string) =>
+  name === 'device' ? s.device : name === 'unit' ? (s.unit ?? '') : '';
 
 interface Group {
   labels: Record<string, string>;

@@ -57,4 +57,5 @@ export interface PromResult {
 export interface PromSeriesLabels {
   device: string;
   metric: string;
+  unit?: string | null;
 }

@@ -7,6 +7,8 @@ import type { TierSink } from '../tier-range.js';
 export interface StoredSeries {
   id: number;
   device: string;
+  /** the unit a payload format stated for the series (docs/sensors.md); a label when set */
+  unit?: string | null;
 }
 
 /** A reading with its series id, as `readings` and `readingsAt` give them. */

@@ -19,7 +19,9 @@ export function createSqlitePromQL(db: Database, pacer?: Pacer) {
 
   const source: PromSource = {
     seriesOf: (metric) =>
-      prepare('SELECT id, device_id AS device FROM series WHERE metric = ?').all(metric) as StoredSeries[],
+      prepare('SELECT id, device_id AS device, unit FROM series WHERE metric = ?').all(
+        metric,
+      ) as StoredSeries[],
     tier(tier, range, sink) {
       const r = {
         metric: range.metric,
@@ -79,7 +81,7 @@ export function createSqlitePromQL(db: Database, pacer?: Pacer) {
     },
     seriesLabels: (): PromSeriesLabels[] =>
       prepare(
-        'SELECT device_id AS device, metric FROM series ORDER BY metric, device_id',
+        'SELECT device_id AS device, metric, unit FROM series ORDER BY metric, device_id',
       ).all() as PromSeriesLabels[],
   };
 }
