@@ -57,5 +57,7 @@ tiersContract(
     };
     return store;
   },
-  30,
+  // Fewer runs than SQLite's 40: in the full suite this test has twice run
+  // over ten times slower than alone (not yet explained; docs/development.md).
+  15,
 );

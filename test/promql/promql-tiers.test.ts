@@ -47,6 +47,9 @@ describe('PromQL on PostgreSQL', () => {
         },
       };
     },
-    10,
+    // Fewer runs than SQLite's: in the full suite a PostgreSQL property test
+    // has twice run over ten times slower than alone (not yet explained; see
+    // docs/development.md), and the evaluator is the same code on both.
+    5,
   );
 });
