@@ -5,7 +5,7 @@
 
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../../core/errors.js';
-import { matcherTest } from '../../../storage/query/promql/promql-aggregate.js';
+import { matcherTest, seriesLabel } from '../../../storage/query/promql/promql-aggregate.js';
 import { parsePromQL, parseSeriesSelector } from '../../../storage/query/promql/promql-parser.js';
 import type { PromEvaluation, PromSeriesLabels } from '../../../storage/query/promql/promql-plan.js';
 import type { QueryService } from '../../../storage/query-port.js';
@@ -146,9 +146,7 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
 }
 
 function labelOf(s: PromSeriesLabels, name: string): string {
-  if (name === '__name__') return s.metric;
-  if (name === 'device') return s.device;
-  return name === 'unit' ? (s.unit ?? '') : '';
+  return name === '__name__' ? s.metric : seriesLabel(s, name);
 }
 
 /** Series and label routes take start and end but list every stored series: see docs/grafana.md. */

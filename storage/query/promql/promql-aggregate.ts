@@ -51,8 +51,10 @@ export function matcherTest<T>(m: LabelMatcher, label: (s: T, name: string) => s
   return m.op === '=~' ? (s) => re.test(label(s, m.label)) : (s) => !re.test(label(s, m.label));
 }
 
-const seriesLabel = (s: StoredSeries, name: string) =>
-  name === 'device' ? s.device : name === 'unit' ? (s.unit ?? '') : '';
+/** A series' stored label other than __name__; absent: ''. The label routes read series the same way. */
+export function seriesLabel(s: { device: string; unit?: string | null }, name: string): string {
+  return name === 'device' ? s.device : name === 'unit' ? (s.unit ?? '') : '';
+}
 
 interface Group {
   labels: Record<string, string>;
