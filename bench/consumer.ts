@@ -54,7 +54,8 @@ async function storedReadings(httpPort: number): Promise<number> {
 }
 
 async function runEmbedded(opts: RunOptions): Promise<ConsumerRun> {
-  const r = await runSaturate({ label: 'embedded', kind: 'gateway', args: [] }, opts);
+  // One generator process, as the consumer variants' in-process fleet.
+  const r = await runSaturate({ label: 'embedded', kind: 'gateway', args: [] }, { ...opts, generators: 1 });
   return {
     committedPerSec: r.acksPerSec,
     brokerAcksPerSec: r.acksPerSec,

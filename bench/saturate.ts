@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util';
 import { SIM_FORMATS, type SimFormat } from '../simulators/payload-formats.js';
 import { type PeerKind, startPeer } from './lib/peers.js';
-import { cpuMeter, median } from './lib/proc-stats.js';
+import { cpuMeter, cpuSeconds, median } from './lib/proc-stats.js';
+import { startProcessFleet } from './lib/process-fleet.js';
 import type { ScenarioOptions } from './lib/scenario.js';
-import { startWindowFleet } from './lib/window-fleet.js';
 
 export interface SaturateRun {
   label: string;
@@ -18,6 +18,8 @@ export interface SaturateRun {
   ackP99Ms: number;
   brokerCpuPct: number;
   generatorCpuPct: number;
+  /** acks over the broker's CPU seconds (all threads), from before the connections open to after the generator exits */
+  acksPerCpuSecond: number;
 }
 
 interface Variant {
@@ -29,36 +31,50 @@ interface Variant {
 
 export async function runSaturate(
   variant: Variant,
-  opts: { connections: number; seconds: number; warmup: number },
+  opts: {
+    connections: number;
+    seconds: number;
+    warmup: number;
+    generators: number;
+    nodeArgs?: readonly string[];
+  },
 ) {
-  const peer = await startPeer(variant.kind, variant.args);
+  const peer = await startPeer(variant.kind, variant.args, {}, opts.nodeArgs);
   try {
-    const fleet = await startWindowFleet({
+    // CPU per ack counts everything an ack cost the broker: accepting the
+    // connections, the load, and closing them, whatever its threads did.
+    const brokerCpuBefore = cpuSeconds(peer.pid);
+    const fleet = await startProcessFleet({
       host: '127.0.0.1',
       port: peer.port,
       connections: opts.connections,
       window: 2,
       metricsPerMessage: 3,
+      processes: opts.generators,
       ...(variant.format === undefined ? {} : { format: variant.format }),
     });
     await new Promise((r) => setTimeout(r, opts.warmup * 1000));
-    fleet.window();
+    await fleet.window();
     const broker = cpuMeter(peer.pid);
-    const generator = cpuMeter(process.pid);
+    const generators = fleet.pids.map((pid) => cpuMeter(pid));
     broker.start();
-    generator.start();
+    for (const g of generators) g.start();
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
-    const w = fleet.window();
+    const w = await fleet.window();
+    const brokerCpuPct = broker.stop();
+    const generatorCpuPct = generators.reduce((sum, g) => sum + g.stop(), 0);
+    const ackedInAll = await fleet.stop();
+    const brokerCpuInAll = cpuSeconds(peer.pid) - brokerCpuBefore;
     const run: SaturateRun = {
       label: variant.label,
       acksPerSec: w.acked / w.seconds,
       readingsPerSec: (3 * w.acked) / w.seconds,
       ackP50Ms: w.p50,
       ackP99Ms: w.p99,
-      brokerCpuPct: broker.stop(),
-      generatorCpuPct: generator.stop(),
+      brokerCpuPct,
+      generatorCpuPct,
+      acksPerCpuSecond: ackedInAll / Math.max(0.01, brokerCpuInAll),
     };
-    await fleet.stop();
     return run;
   } finally {
     await peer.stop();
@@ -99,6 +115,10 @@ export const options = {
   peers: { type: 'string', default: 'gateway;aedes;mosquitto' },
   /** a comma list of payload formats (docs/sensors.md): the gateway alone, once per format, instead of --peers */
   formats: { type: 'string', default: '' },
+  /** generator processes the connections are spread over */
+  generators: { type: 'string', default: '2' },
+  /** node flags for the broker processes (the gateway, bare aedes), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" */
+  'node-args': { type: 'string', default: '' },
   quick: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } satisfies ScenarioOptions;
@@ -111,6 +131,8 @@ export async function main(argv: string[]) {
     connections: Number(values.connections),
     seconds: values.quick ? 8 : Number(values.duration),
     warmup: values.quick ? 3 : Number(values.warmup),
+    generators: Number(values.generators),
+    nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
   };
   const repeats = values.quick ? 2 : Number(values.repeats);
   const runs = new Map<string, SaturateRun[]>(variants.map((v) => [v.label, []]));
@@ -119,7 +141,7 @@ export async function main(argv: string[]) {
       const r = await runSaturate(v, opts);
       runs.get(v.label)!.push(r);
       process.stderr.write(
-        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %\n`,
+        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ${r.acksPerCpuSecond.toFixed(0)} acks per CPU-second, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %\n`,
       );
     }
   }
@@ -127,27 +149,31 @@ export async function main(argv: string[]) {
     console.log(JSON.stringify(Object.fromEntries(runs), null, 2));
     return;
   }
-  console.log(formatSaturate(runs, opts.connections, opts.seconds));
+  console.log(formatSaturate(runs, opts.connections, opts.seconds, opts.generators));
 }
 
 export function formatSaturate(
   runs: Map<string, SaturateRun[]>,
   connections: number,
   seconds: number,
+  generators = 1,
 ): string {
   const lines = [
-    `saturate: ${connections} connections × 2 QoS 1 messages in flight, 3 metrics/msg, ${seconds} s per run`,
+    `saturate: ${connections} connections × 2 QoS 1 messages in flight, 3 metrics/msg, ${seconds} s per run, generator in ${generators} process(es)`,
     '',
-    '| peer | acks/s median (min–max) | readings/s | ack p50 (ms) | ack p99 (ms) | broker CPU (%) | generator CPU (%) | runs |',
-    '|---|---|---|---|---|---|---|---|',
+    '| peer | acks/s median (min–max) | readings/s | acks per CPU-second | CPU per ack (µs) | ack p50 (ms) | ack p99 (ms) | broker CPU (%) | generator CPU (%) | runs |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
+  const perCpuMedians = new Map<string, number>();
   const medians = new Map<string, number>();
   for (const [label, rs] of runs) {
     const acks = rs.map((r) => r.acksPerSec);
     const m = (f: (r: SaturateRun) => number, d = 0) => median(rs.map(f)).toFixed(d);
     medians.set(label, median(acks));
+    const perCpu = median(rs.map((r) => r.acksPerCpuSecond));
+    perCpuMedians.set(label, perCpu);
     lines.push(
-      `| ${label} | ${m((r) => r.acksPerSec)} (${Math.min(...acks).toFixed(0)}–${Math.max(...acks).toFixed(0)}) | ${m((r) => r.readingsPerSec)} | ${m((r) => r.ackP50Ms, 1)} | ${m((r) => r.ackP99Ms, 1)} | ${m((r) => r.brokerCpuPct)} | ${m((r) => r.generatorCpuPct)} | ${rs.length} |`,
+      `| ${label} | ${m((r) => r.acksPerSec)} (${Math.min(...acks).toFixed(0)}–${Math.max(...acks).toFixed(0)}) | ${m((r) => r.readingsPerSec)} | ${perCpu.toFixed(0)} | ${(1e6 / perCpu).toFixed(1)} | ${m((r) => r.ackP50Ms, 1)} | ${m((r) => r.ackP99Ms, 1)} | ${m((r) => r.brokerCpuPct)} | ${m((r) => r.generatorCpuPct)} | ${rs.length} |`,
     );
   }
   const json = medians.get('gateway json');
@@ -168,7 +194,11 @@ export function formatSaturate(
   if (gateway !== undefined) {
     lines.push('');
     for (const [label, value] of medians) {
-      if (label !== 'gateway') lines.push(`gateway / ${label}: ${(gateway / value).toFixed(2)}`);
+      if (label === 'gateway') continue;
+      const perCpu = perCpuMedians.get('gateway')! / perCpuMedians.get(label)!;
+      lines.push(
+        `gateway / ${label}: acks/s ${(gateway / value).toFixed(2)}, acks per CPU-second ${perCpu.toFixed(2)}`,
+      );
     }
   }
   return lines.join('\n');

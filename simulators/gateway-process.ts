@@ -33,6 +33,8 @@ export interface StartGatewayOptions {
   logPath?: string;
   /** default: the built gateway/main.js */
   script?: string;
+  /** flags for node itself, before the script (profiling: --cpu-prof) */
+  nodeArgs?: readonly string[];
   /** default: this process's */
   cwd?: string;
   /** SIGKILL it and reject when no ready line came within this time; default: wait as long as it runs */
@@ -126,6 +128,7 @@ function parseLine(line: string): LogLine | null {
 export function startGatewayProcess(options: StartGatewayOptions = {}): Promise<GatewayProcess> {
   const { logPath } = options;
   const args = [
+    ...(options.nodeArgs ?? []),
     options.script ?? GATEWAY_MAIN,
     '--host',
     options.host ?? '127.0.0.1',

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { spawnGateway } from '../../simulators/gateway-process.js';
+import { startGatewayProcess } from '../../simulators/gateway-process.js';
 import { ROOT, tempDir } from '../../simulators/run-cli.js';
 
 export type PeerKind = 'gateway' | 'aedes' | 'mosquitto';
@@ -30,10 +30,16 @@ export async function startPeer(
   kind: PeerKind,
   gatewayArgs: readonly string[] = [],
   mosquitto: MosquittoSettings = {},
+  /** node flags for a Node.js peer (profiling) */
+  nodeArgs: readonly string[] = [],
 ): Promise<Peer> {
   switch (kind) {
     case 'gateway': {
-      const gw = await spawnGateway(['--db', join(tempDir('gw-bench-'), 'gateway.db'), ...gatewayArgs]);
+      const gw = await startGatewayProcess({
+        args: ['--db', join(tempDir('gw-bench-'), 'gateway.db'), ...gatewayArgs],
+        cwd: ROOT,
+        nodeArgs,
+      });
       return {
         kind,
         port: gw.mqttPort,
@@ -45,9 +51,13 @@ export async function startPeer(
       };
     }
     case 'aedes': {
-      const proc = spawn(process.execPath, [join(ROOT, 'build', 'bench', 'peers', 'bare-aedes.js'), '0'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const proc = spawn(
+        process.execPath,
+        [...nodeArgs, join(ROOT, 'build', 'bench', 'peers', 'bare-aedes.js'), '0'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       const [line] = (await once(createInterface({ input: proc.stdout! }), 'line')) as [string];
       const { port } = JSON.parse(line) as { port: number };
       return { kind, port, pid: proc.pid!, logs: [], stop: () => stopChild(proc) };

@@ -18,7 +18,10 @@ export async function connectFleet(options: {
   prefix: string;
   /** connects per second */
   ramp?: number;
+  /** this fleet's first connection's place among all fleets (source addresses) */
+  firstIndex?: number;
 }): Promise<LeanPublisher[]> {
+  const first = options.firstIndex ?? 0;
   const clients: LeanPublisher[] = [];
   const step = 250;
   const ramp = options.ramp ?? 5000;
@@ -32,7 +35,7 @@ export async function connectFleet(options: {
             host: options.host,
             port: options.port,
             clientId: `${options.prefix}-${i + k}`,
-            localAddress: sourceAddress(i + k),
+            localAddress: sourceAddress(first + i + k),
           }),
         ),
       )),
@@ -58,6 +61,7 @@ export async function startWindowFleet(options: {
   prefix?: string;
   /** a payload format of docs/sensors.md; absent: the JSON contract from a patched template */
   format?: SimFormat;
+  firstIndex?: number;
 }) {
   const prefix = options.prefix ?? 'sat';
   const clients = await connectFleet({ ...options, prefix });
@@ -67,10 +71,12 @@ export async function startWindowFleet(options: {
     highestTrackableValue: 60_000_000,
   });
   let acked = 0;
+  let ackedInAll = 0;
   let stopped = false;
-  // Readings go an hour back so they stay inside the accepted ts window for long runs.
-  const baseTs = Date.now() - 3_600_000;
-  const seq = new Uint32Array(options.connections);
+  // Readings carry the time they are sent, as a device's do, kept distinct
+  // per device: the gateway's minutes then close and are rewritten during the
+  // run, as in production, instead of one old minute taking every reading.
+  const lastTs = new Float64Array(options.connections);
   const encoders = await Promise.all(
     clients.map((client, i) =>
       options.format === undefined
@@ -82,10 +88,13 @@ export async function startWindowFleet(options: {
     const client = clients[i]!;
     const encode = encoders[i]!;
     while (!stopped) {
-      const ts = baseTs + seq[i]!++;
+      const now = Date.now();
+      const ts = now > lastTs[i]! ? now : lastTs[i]! + 1;
+      lastTs[i] = ts;
       try {
         const ms = await client.publishEncoded((id) => encode(id, ts));
         acked++;
+        ackedInAll++;
         histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
       } catch {
         return;
@@ -103,16 +112,20 @@ export async function startWindowFleet(options: {
         seconds: (now - t0) / 1000,
         p50: histogram.getValueAtPercentile(50) / 1000,
         p99: histogram.getValueAtPercentile(99) / 1000,
+        /** the latencies in µs, for merging fleets of several processes */
+        histogram: hdr.encodeIntoCompressedBase64(histogram),
       };
       acked = 0;
       histogram.reset();
       t0 = now;
       return w;
     },
-    async stop() {
+    /** Ends every connection; resolves with the acks counted since the fleet started. */
+    async stop(): Promise<number> {
       stopped = true;
       await Promise.all(clients.map((c) => c.end()));
       await Promise.all(lanes);
+      return ackedInAll;
     },
   };
 }
