@@ -27,6 +27,8 @@ interface Variant {
   kind: PeerKind;
   args: string[];
   format?: SimFormat;
+  /** another build's gateway/main.js: a before/after comparison in one run */
+  script?: string;
 }
 
 export async function runSaturate(
@@ -39,7 +41,7 @@ export async function runSaturate(
     nodeArgs?: readonly string[];
   },
 ) {
-  const peer = await startPeer(variant.kind, variant.args, {}, opts.nodeArgs);
+  const peer = await startPeer(variant.kind, variant.args, {}, opts.nodeArgs, variant.script);
   try {
     // CPU per ack counts everything an ack cost the broker: accepting the
     // connections, the load, and closing them, whatever its threads did.
@@ -81,9 +83,13 @@ export async function runSaturate(
   }
 }
 
-/** "gateway", "aedes", "mosquitto", or "gateway:flag=value,flag=value" */
+/**
+ * "gateway", "aedes", "mosquitto", "gateway:flag=value,flag=value", or
+ * "gateway@/path/to/build/gateway/main.js" (another build, for before/after).
+ */
 function parseVariant(text: string): Variant {
-  const [kind, settings = ''] = text.split(':') as [PeerKind, string?];
+  const [peer, settings = ''] = text.split(':') as [string, string?];
+  const [kind, script] = peer.split('@') as [PeerKind, string?];
   const args = settings
     .split(',')
     .filter((pair) => pair.includes('='))
@@ -91,7 +97,7 @@ function parseVariant(text: string): Variant {
       const [key, value] = pair.split('=');
       return [`--${key}`, value ?? ''];
     });
-  return { label: text, kind, args };
+  return { label: text, kind, args, ...(script === undefined ? {} : { script }) };
 }
 
 /** The gateway once per payload format, all generated per message (the json one too, for a fair ratio). */

@@ -21,17 +21,6 @@ export const HOUR_MS = 3_600_000;
  */
 export const REFRESH_GRACE_MS = 5_000;
 
-/**
- * The background job rewrites a closed minute only once no reading has gone
- * into it for this long. A device replaying its backlog, or a load that keeps
- * writing into an old minute, would otherwise have the whole minute read from
- * raw again after every batch, for nothing: each pass finds the series touched
- * meanwhile and leaves them stale. Queries answer a stale minute from raw, so
- * waiting changes no answer. Equal to the grace: minutes that close on time
- * are rewritten no later than before.
- */
-export const REFRESH_QUIET_MS = REFRESH_GRACE_MS;
-
 /** Work of one slice, so that an ingest commit waits behind at most one. */
 export const REFRESH_SLICE_MS = 4;
 /** raw readings read per statement while rebuilding a minute */

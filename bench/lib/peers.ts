@@ -32,6 +32,8 @@ export async function startPeer(
   mosquitto: MosquittoSettings = {},
   /** node flags for a Node.js peer (profiling) */
   nodeArgs: readonly string[] = [],
+  /** the gateway's main.js of another build (before/after comparisons) */
+  gatewayScript?: string,
 ): Promise<Peer> {
   switch (kind) {
     case 'gateway': {
@@ -39,6 +41,7 @@ export async function startPeer(
         args: ['--db', join(tempDir('gw-bench-'), 'gateway.db'), ...gatewayArgs],
         cwd: ROOT,
         nodeArgs,
+        ...(gatewayScript === undefined ? {} : { script: gatewayScript }),
       });
       return {
         kind,

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import { REFRESH_POLL_MS, REFRESH_QUIET_MS, REFRESH_SLICE_MS } from '../rollup-refresh.js';
+import { REFRESH_POLL_MS, REFRESH_SLICE_MS } from '../rollup-refresh.js';
 import { type BatchApplier, prepareBatchApplier } from './apply-batch.js';
 import { openWriteConnection } from './connection.js';
 import { gatewayCodeForSqlite } from './error-map.js';
@@ -161,7 +161,7 @@ function startBackgroundRefresh(
     let more = false;
     const started = performance.now();
     try {
-      more = refresher.step(started + REFRESH_SLICE_MS, Date.now(), REFRESH_QUIET_MS);
+      more = refresher.step(started + REFRESH_SLICE_MS, Date.now());
     } catch (err) {
       // A failed slice (a full disk) is retried at the next poll; ingest goes on.
       send(port, { type: 'refresh-failed', error: toThreadError(err) });

@@ -39,12 +39,8 @@ interface MinuteJob {
 }
 
 export interface RollupRefresher {
-  /**
-   * Works until `deadline` (performance.now()) or until nothing closed is
-   * stale; true when work is left. In the background (`quietMs`), a minute
-   * still taking readings waits until it has been quiet that long.
-   */
-  step(deadline: number, now: number, quietMs?: number): boolean;
+  /** Works until `deadline` (performance.now()) or until nothing closed is stale; true when work is left. */
+  step(deadline: number, now: number): boolean;
   /** Everything closed at `now`, at once. */
   runAll(now: number): RefreshOutcome;
   /** Retention is deleting raw readings before `before`: a minute there can no longer be rebuilt. */
@@ -55,7 +51,7 @@ export interface RollupRefresher {
 
 export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupRefresher {
   const nextMinute = db
-    .prepare('SELECT bucket FROM rollups_1m_stale WHERE bucket > ? AND bucket <= ? ORDER BY bucket LIMIT 1')
+    .prepare('SELECT bucket FROM rollups_1m_stale WHERE bucket <= ? ORDER BY bucket LIMIT 1')
     .pluck();
   const staleSeries = db.prepare('SELECT series_id FROM rollups_1m_stale WHERE bucket = ?').pluck();
   const scan = db
@@ -71,12 +67,8 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
   let job: MinuteJob | undefined;
   let outcome = emptyOutcome();
 
-  function begin(now: number, quietMs: number): boolean {
-    const closed = minuteAligned(lastClosedMinute(now));
-    let bucket = nextMinute.get(Number.NEGATIVE_INFINITY, closed) as number | undefined;
-    while (bucket !== undefined && quietMs > 0 && !marks.quiet(bucket, now, quietMs)) {
-      bucket = nextMinute.get(bucket, closed) as number | undefined;
-    }
+  function begin(now: number): boolean {
+    const bucket = nextMinute.get(minuteAligned(lastClosedMinute(now))) as number | undefined;
     if (bucket === undefined) return false;
     const series = staleSeries.all(bucket) as number[];
     job = {
@@ -150,9 +142,9 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
 
   const rebuildHours = prepareHourRebuild(db);
 
-  function step(deadline: number, now: number, quietMs = 0): boolean {
+  function step(deadline: number, now: number): boolean {
     do {
-      if (job === undefined && !begin(now, quietMs)) {
+      if (job === undefined && !begin(now)) {
         const done = rebuildHours(now);
         outcome.hourRows += done;
         return done > 0;

@@ -18,8 +18,6 @@ export interface StaleMarks {
   cleared(bucket: number, seriesId: number): void;
   /** Retention deleted raw readings before `before`, and their marks with them. */
   prunedBefore(before: number): void;
-  /** True when no reading this writer committed went into `bucket` within the `quietMs` before `now` (Date.now()). */
-  quiet(bucket: number, now: number, quietMs: number): boolean;
 }
 
 export function prepareStaleMarks(db: Database): StaleMarks {
@@ -30,29 +28,16 @@ export function prepareStaleMarks(db: Database): StaleMarks {
   const known = new Map<number, Set<number>>();
   const pending: number[] = [];
   let watched: { bucket: number; touched: Set<number> } | undefined;
-  // minute -> when a commit last stored a reading there (Date.now()). The
-  // batch's minutes are collected cheaply: most readings share the previous one's.
-  const lastWritten = new Map<number, number>();
-  const batchBuckets = new Set<number>();
-  let previousBucket = Number.NaN;
 
   return {
     note(seriesId, ts) {
       const bucket = ts - (ts % MINUTE_MS);
-      if (bucket !== previousBucket) {
-        previousBucket = bucket;
-        batchBuckets.add(bucket);
-      }
       if (watched !== undefined && watched.bucket === bucket) watched.touched.add(seriesId);
       if (known.get(bucket)?.has(seriesId) === true) return;
       insertMark.run(bucket, seriesId);
       pending.push(bucket, seriesId);
     },
     committed() {
-      const now = Date.now();
-      for (const bucket of batchBuckets) lastWritten.set(bucket, now);
-      batchBuckets.clear();
-      previousBucket = Number.NaN;
       for (let i = 0; i < pending.length; i += 2) {
         const bucket = pending[i]!;
         let set = known.get(bucket);
@@ -66,8 +51,6 @@ export function prepareStaleMarks(db: Database): StaleMarks {
     },
     rolledBack() {
       pending.length = 0;
-      batchBuckets.clear();
-      previousBucket = Number.NaN;
     },
     watch(bucket) {
       watched = { bucket, touched: new Set() };
@@ -84,14 +67,6 @@ export function prepareStaleMarks(db: Database): StaleMarks {
     },
     prunedBefore(before) {
       for (const bucket of known.keys()) if (bucket < before) known.delete(bucket);
-      for (const bucket of lastWritten.keys()) if (bucket < before) lastWritten.delete(bucket);
-    },
-    quiet(bucket, now, quietMs) {
-      const at = lastWritten.get(bucket);
-      if (at === undefined) return true;
-      if (now - at < quietMs) return false;
-      lastWritten.delete(bucket);
-      return true;
     },
   };
 }
