@@ -35,6 +35,8 @@ export interface StartGatewayOptions {
   script?: string;
   /** default: this process's */
   cwd?: string;
+  /** Node's own flags, before the script: e.g. --cpu-prof, which NODE_OPTIONS refuses */
+  nodeArgs?: readonly string[];
   /** SIGKILL it and reject when no ready line came within this time; default: wait as long as it runs */
   readyTimeoutMs?: number;
   /**
@@ -126,6 +128,7 @@ function parseLine(line: string): LogLine | null {
 export function startGatewayProcess(options: StartGatewayOptions = {}): Promise<GatewayProcess> {
   const { logPath } = options;
   const args = [
+    ...(options.nodeArgs ?? []),
     options.script ?? GATEWAY_MAIN,
     '--host',
     options.host ?? '127.0.0.1',
@@ -254,6 +257,10 @@ function handle(
  * root on free loopback ports, `env` added to the environment, every JSON log
  * line kept in `logs`.
  */
-export function spawnGateway(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
-  return startGatewayProcess({ args, env, cwd: ROOT });
+export function spawnGateway(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
+): Promise<GatewayProcess> {
+  return startGatewayProcess({ args, env, cwd: ROOT, nodeArgs });
 }
