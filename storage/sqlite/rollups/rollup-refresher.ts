@@ -76,32 +76,17 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
   const markHour = db.prepare('INSERT OR IGNORE INTO rollups_1h_stale (bucket, series_id) VALUES (?, ?)');
   let job: MinuteJob | undefined;
   let outcome = emptyOutcome();
-  // minute -> when the patient job first left it for later
-  const deferredSince = new Map<number, number>();
-
-  /** Still filling: rewriting it now would be redone, unless it has waited long enough already. */
-  function busy(bucket: number, now: number): boolean {
-    const at = marks.lastStoredAt(bucket);
-    if (at === undefined || now - at >= REFRESH_QUIET_MS) return false;
-    const since = deferredSince.get(bucket);
-    if (since === undefined) {
-      deferredSince.set(bucket, now);
-      return true;
-    }
-    return now - since < REFRESH_MAX_DEFER_MS;
-  }
+  const patience = createPatience(marks);
 
   function begin(now: number, patient: boolean): boolean {
     const last = minuteAligned(lastClosedMinute(now));
     let bucket = nextMinute.get(last) as number | undefined;
     // One index seek per minute passed over: the stale minutes are few, the marks many.
-    while (patient && bucket !== undefined && busy(bucket, now)) {
+    while (patient && bucket !== undefined && patience.busy(bucket, now)) {
       bucket = minuteAfter.get(bucket, last) as number | undefined;
     }
     if (bucket === undefined) return false;
-    deferredSince.delete(bucket);
-    // Readings stored from here on are the job's `touched`, and make the minute busy again.
-    marks.forget(bucket);
+    patience.begun(bucket);
     const series = staleSeries.all(bucket) as number[];
     job = {
       bucket,
@@ -203,7 +188,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
     },
     prunedBefore(before) {
       marks.prunedBefore(before);
-      for (const bucket of deferredSince.keys()) if (bucket < before) deferredSince.delete(bucket);
+      patience.prunedBefore(before);
       if (job !== undefined && job.bucket < before) {
         marks.unwatch();
         job = undefined;
@@ -213,6 +198,33 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       const done = outcome;
       outcome = emptyOutcome();
       return done;
+    },
+  };
+}
+
+/** Which stale minutes the patient job leaves for later: those still taking readings, for a while. */
+function createPatience(marks: StaleMarks) {
+  // minute -> when the patient job first left it for later
+  const deferredSince = new Map<number, number>();
+  return {
+    /** Still filling: rewriting it now would be redone, unless it has waited long enough already. */
+    busy(bucket: number, now: number): boolean {
+      const at = marks.lastStoredAt(bucket);
+      if (at === undefined || now - at >= REFRESH_QUIET_MS) return false;
+      const since = deferredSince.get(bucket);
+      if (since === undefined) {
+        deferredSince.set(bucket, now);
+        return true;
+      }
+      return now - since < REFRESH_MAX_DEFER_MS;
+    },
+    begun(bucket: number): void {
+      deferredSince.delete(bucket);
+      // Readings stored from here on are the job's `touched`, and make the minute busy again.
+      marks.forget(bucket);
+    },
+    prunedBefore(before: number): void {
+      for (const bucket of deferredSince.keys()) if (bucket < before) deferredSince.delete(bucket);
     },
   };
 }
