@@ -92,8 +92,10 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const from = generation;
     opts.log.page(readSeq, opts.pageReadings).then(
       (page) => {
+        // A read from before a restart: restartFromCursor() let a new read begin, which `reading` now belongs to.
+        if (from !== generation) return;
         reading = false;
-        if (from !== generation || !running) return;
+        if (!running) return;
         const last = page.batches.at(-1);
         if (last === undefined) {
           schedule(opts.idlePollMs);
@@ -111,6 +113,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
         pump();
       },
       (err: unknown) => {
+        if (from !== generation) return;
         reading = false;
         opts.onError(err);
         schedule(opts.idlePollMs);
