@@ -17,6 +17,7 @@ import { type GatewayProcess, spawnGateway } from '../simulators/gateway-process
 import { emptyWriteBatch } from '../storage/empty-batch.js';
 import { prepareBatchApplier } from '../storage/sqlite/apply-batch.js';
 import { prepareForwardLog } from '../storage/sqlite/forward-log.js';
+import { prepareRollupRefresher } from '../storage/sqlite/rollups/rollup-refresher.js';
 import { prepareStaleMarks } from '../storage/sqlite/rollups/stale-marks.js';
 import { migrate } from '../storage/sqlite/schema.js';
 import { startPacedFleet } from './lib/paced-fleet.js';
@@ -36,6 +37,8 @@ export const options = {
   /** extra flags for the central gateway, e.g. "--connection-rate 1000" */
   'central-args': { type: 'string', default: '--connection-rate 0' },
   'edge-args': { type: 'string', default: '' },
+  /** a folder: both gateways run with node --cpu-prof, writing one profile per thread to {folder}/edge and {folder}/central */
+  profile: { type: 'string', default: '' },
 } satisfies ScenarioOptions;
 
 export async function main(argv: string[]): Promise<void> {
@@ -55,15 +58,19 @@ export async function main(argv: string[]): Promise<void> {
     say(
       `seeded ${seeded.readings.toLocaleString('en')} readings (${devices} devices × ${seconds} s × 3 metrics) in ${seeded.batches} batches, ${(seeded.ms / 1000).toFixed(1)} s`,
     );
-    const central = await spawnGateway(['--db', join(dir, 'central.db'), ...words(values['central-args'])]);
+    const nodeArgs = (name: string): string[] =>
+      values.profile === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(values.profile, name)}`];
+    const central = await spawnGateway(
+      ['--db', join(dir, 'central.db'), ...words(values['central-args'])],
+      {},
+      nodeArgs('central'),
+    );
     started.push(central);
-    const edge = await spawnGateway([
-      '--db',
-      edgeDb,
-      '--forward',
-      `mqtt://127.0.0.1:${central.mqttPort}`,
-      ...words(values['edge-args']),
-    ]);
+    const edge = await spawnGateway(
+      ['--db', edgeDb, '--forward', `mqtt://127.0.0.1:${central.mqttPort}`, ...words(values['edge-args'])],
+      {},
+      nodeArgs('edge'),
+    );
     started.push(edge);
     const fleet =
       Number(values.live) > 0
@@ -101,7 +108,17 @@ interface Drain {
   forwarded: number;
   edgeCpu: number;
   centralCpu: number;
+  /** readings the central stored, per second of the drain */
   perSecond: number[];
+  /** the central's counters over the drain (/metrics) */
+  central: CentralCounters;
+}
+
+interface CentralCounters {
+  stored: number;
+  writerBusyS: number;
+  /** raw readings the rollup re-aggregation read again */
+  rollupRead: number;
 }
 
 /** From the edge's first upstream connection until the cursor is past the seeded backlog. */
@@ -109,34 +126,60 @@ async function measureDrain(edge: GatewayProcess, central: GatewayProcess, lastS
   const first = await pollUntil(edge, (s) => s.connected);
   const edgeCpu0 = cpuSeconds(edge.pid);
   const centralCpu0 = cpuSeconds(central.pid);
+  const central0 = await centralCounters(central);
   const t0 = performance.now();
   const perSecond: number[] = [];
-  let last = first.forwardedReadings;
+  // The edge's figures move a page at a time (the cursor); the central's stored count moves per commit.
+  let last = central0.stored;
   let lastAt = t0;
-  const done = await pollUntil(edge, (s) => {
+  const done = await pollUntil(edge, async (s) => {
     const now = performance.now();
     if (now - lastAt >= 1000) {
-      perSecond.push(((s.forwardedReadings - last) * 1000) / (now - lastAt));
-      last = s.forwardedReadings;
+      const { stored } = await centralCounters(central);
+      perSecond.push(((stored - last) * 1000) / (now - lastAt));
+      last = stored;
       lastAt = now;
     }
     // Live readings keep coming, so the backlog is rarely empty: the seeded part is done when the cursor passes it.
     return s.cursor >= lastSeq;
   });
+  const ms = performance.now() - t0;
+  const central1 = await centralCounters(central);
   return {
-    ms: performance.now() - t0,
+    ms,
     forwarded: done.forwardedReadings - first.forwardedReadings,
     edgeCpu: cpuSeconds(edge.pid) - edgeCpu0,
     centralCpu: cpuSeconds(central.pid) - centralCpu0,
     perSecond,
+    central: {
+      stored: central1.stored - central0.stored,
+      writerBusyS: central1.writerBusyS - central0.writerBusyS,
+      rollupRead: central1.rollupRead - central0.rollupRead,
+    },
   };
 }
 
-async function pollUntil(edge: GatewayProcess, done: (s: ForwardState) => boolean): Promise<ForwardState> {
+async function centralCounters(central: GatewayProcess): Promise<CentralCounters> {
+  const text = await (await fetch(`http://127.0.0.1:${central.httpPort}/metrics`)).text();
+  const read = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? 0 : Number(line.slice(name.length + 1));
+  };
+  return {
+    stored: read('gateway_readings_stored_total'),
+    writerBusyS: read('gateway_writer_busy_seconds_total'),
+    rollupRead: read('gateway_rollup_readings_read_total'),
+  };
+}
+
+async function pollUntil(
+  edge: GatewayProcess,
+  done: (s: ForwardState) => boolean | Promise<boolean>,
+): Promise<ForwardState> {
   for (;;) {
     const res = await fetch(`http://127.0.0.1:${edge.httpPort}/api/stats`);
     const { forward } = (await res.json()) as { forward: ForwardState };
-    if (done(forward)) return forward;
+    if (await done(forward)) return forward;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -147,7 +190,8 @@ function report(d: Drain, backlog: number, live: { acked: number; p99: number } 
   say(
     [
       `drained ${backlog.toLocaleString('en')} readings of backlog (${d.forwarded.toLocaleString('en')} forwarded in all, live ones included) in ${(d.ms / 1000).toFixed(1)} s`,
-      `  drain rate: ${Math.round((d.forwarded * 1000) / d.ms).toLocaleString('en')} readings/s on average; per second p50 ${Math.round(at(0.5)).toLocaleString('en')}, min ${Math.round(at(0)).toLocaleString('en')}, max ${Math.round(at(1)).toLocaleString('en')}`,
+      `  drain rate: ${Math.round((d.forwarded * 1000) / d.ms).toLocaleString('en')} readings/s on average; stored by the central per second: p50 ${Math.round(at(0.5)).toLocaleString('en')}, min ${Math.round(at(0)).toLocaleString('en')}, max ${Math.round(at(1)).toLocaleString('en')}`,
+      `  central: ${d.central.stored.toLocaleString('en')} readings stored, writer thread busy ${d.central.writerBusyS.toFixed(1)} s of ${(d.ms / 1000).toFixed(1)} s, rollup re-aggregation read ${d.central.rollupRead.toLocaleString('en')} raw readings (${(d.central.rollupRead / Math.max(1, d.central.stored)).toFixed(2)} per stored)`,
       `  CPU over the drain: edge ${d.edgeCpu.toFixed(1)} s, central ${d.centralCpu.toFixed(1)} s (all threads); per forwarded reading: edge ${((d.edgeCpu / d.forwarded) * 1e6).toFixed(1)} µs, central ${((d.centralCpu / d.forwarded) * 1e6).toFixed(1)} µs`,
       live === undefined
         ? ''
@@ -164,7 +208,8 @@ function seedBacklog(path: string, devices: number, seconds: number, batchReadin
   db.pragma('synchronous = NORMAL');
   migrate(db);
   const forward = prepareForwardLog(db, { maxBacklogReadings: 0 });
-  const apply = prepareBatchApplier(db, prepareStaleMarks(db), () => {}, forward);
+  const marks = prepareStaleMarks(db);
+  const apply = prepareBatchApplier(db, marks, () => {}, forward);
   const names = Array.from({ length: devices }, (_, i) => `edge-${i}`);
   const start = Date.now() - (seconds + 60) * 1000;
   const total = devices * seconds * 3;
@@ -190,6 +235,8 @@ function seedBacklog(path: string, devices: number, seconds: number, batchReadin
     apply({ ...emptyWriteBatch(), readings });
     batches++;
   }
+  // The edge rewrote its own rollups during the outage: the drain should not pay for that.
+  prepareRollupRefresher(db, marks).runAll(Date.now());
   const lastSeq = db.prepare('SELECT max(seq) FROM forward_log').pluck().get() as number;
   db.close();
   return { readings: total, batches, lastSeq, ms: performance.now() - t };

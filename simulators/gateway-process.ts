@@ -33,10 +33,10 @@ export interface StartGatewayOptions {
   logPath?: string;
   /** default: the built gateway/main.js */
   script?: string;
-  /** flags for node itself, before the script (profiling: --cpu-prof) */
-  nodeArgs?: readonly string[];
   /** default: this process's */
   cwd?: string;
+  /** Node's own flags, before the script: e.g. --cpu-prof, which NODE_OPTIONS refuses */
+  nodeArgs?: readonly string[];
   /** SIGKILL it and reject when no ready line came within this time; default: wait as long as it runs */
   readyTimeoutMs?: number;
   /**
@@ -257,6 +257,10 @@ function handle(
  * root on free loopback ports, `env` added to the environment, every JSON log
  * line kept in `logs`.
  */
-export function spawnGateway(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
-  return startGatewayProcess({ args, env, cwd: ROOT });
+export function spawnGateway(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: readonly string[] = [],
+): Promise<GatewayProcess> {
+  return startGatewayProcess({ args, env, cwd: ROOT, nodeArgs });
 }

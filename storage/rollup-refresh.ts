@@ -21,6 +21,17 @@ export const HOUR_MS = 3_600_000;
  */
 export const REFRESH_GRACE_MS = 5_000;
 
+/**
+ * The background job leaves a closed minute that took readings this recently
+ * for later, and rewrites the older quiet ones first: while a backlog or a
+ * late device is still filling a minute, a rewrite would be redone at once
+ * (its series keep their marks). Runs that rewrite everything (runAll) wait
+ * for nothing.
+ */
+export const REFRESH_QUIET_MS = 2_000;
+/** ...but a minute left for later this long is rewritten anyway, busy or not. */
+export const REFRESH_MAX_DEFER_MS = 60_000;
+
 /** Work of one slice, so that an ingest commit waits behind at most one. */
 export const REFRESH_SLICE_MS = 4;
 /** raw readings read per statement while rebuilding a minute */

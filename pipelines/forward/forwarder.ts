@@ -51,7 +51,9 @@ export interface Forwarder {
 interface PageInFlight {
   lastSeq: number;
   readings: number;
-  unsent: UpstreamMessage[];
+  /** the page's messages, in order; those from `sent` on are still to publish */
+  messages: UpstreamMessage[];
+  sent: number;
   unacked: number;
 }
 
@@ -74,13 +76,13 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   function pump(): void {
     if (!running || !opts.upstream.connected) return;
     while (stats.inFlight < opts.window) {
-      const page = pages.find((p) => p.unsent.length > 0);
-      if (page === undefined) {
-        readMore();
-        return;
-      }
-      send(page, page.unsent.shift()!);
+      const page = pages.find((p) => p.sent < p.messages.length);
+      if (page === undefined) break;
+      send(page, page.messages[page.sent++]!);
     }
+    // The next page is read and encoded while this one is in flight: otherwise
+    // the upstream idles for a read and an encode at every page boundary.
+    readMore();
   }
 
   function readMore(): void {
@@ -90,19 +92,28 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const from = generation;
     opts.log.page(readSeq, opts.pageReadings).then(
       (page) => {
+        // A read from before a restart: restartFromCursor() let a new read begin, which `reading` now belongs to.
+        if (from !== generation) return;
         reading = false;
-        if (from !== generation || !running) return;
+        if (!running) return;
         const last = page.batches.at(-1);
         if (last === undefined) {
           schedule(opts.idlePollMs);
           return;
         }
-        const unsent = encodeMessages(page.batches, opts.topicPrefix, opts.limits);
-        pages.push({ lastSeq: last.seq, readings: page.readings, unsent, unacked: unsent.length });
+        const messages = encodeMessages(page.batches, opts.topicPrefix, opts.limits);
+        pages.push({
+          lastSeq: last.seq,
+          readings: page.readings,
+          messages,
+          sent: 0,
+          unacked: messages.length,
+        });
         readSeq = last.seq;
         pump();
       },
       (err: unknown) => {
+        if (from !== generation) return;
         reading = false;
         opts.onError(err);
         schedule(opts.idlePollMs);
@@ -134,7 +145,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   /** Pages leave in order; the cursor moves to the last one fully acknowledged. */
   function settleDonePages(): void {
     let seq: number | undefined;
-    while (pages[0] !== undefined && pages[0].unacked === 0 && pages[0].unsent.length === 0) {
+    while (pages[0] !== undefined && pages[0].unacked === 0 && pages[0].sent === pages[0].messages.length) {
       const done = pages.shift()!;
       stats.forwardedReadings += done.readings;
       seq = done.lastSeq;

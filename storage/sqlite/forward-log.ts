@@ -3,10 +3,10 @@
 // transaction, so a batch is owed upstream exactly when it is acked; page()
 // and advance() between batches, so the main thread never waits on a read.
 
-import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { ForwardBatch, ForwardLogOptions, ForwardPage, ForwardStatus } from '../forward-port.js';
 import type { ReadingColumns } from '../port.js';
+import { ensureStableId, storedStableId } from './stable-id.js';
 
 const CURSOR = 'forward_cursor';
 const FORWARDED = 'forward_forwarded';
@@ -45,7 +45,7 @@ export function prepareForwardLog(db: Database, opts: ForwardLogOptions): Sqlite
   const state = stateAccess(db);
   const totals = db.prepare('SELECT coalesce(sum(count), 0) AS readings, count(*) AS rows FROM forward_log');
   const backlog = totals.get() as { readings: number; rows: number };
-  const clientId = ensureClientId(state);
+  const clientId = clientIdOf(ensureStableId(db, CLIENT_ID));
 
   // Over the cap, the oldest whole batches go first, counted, in the same transaction.
   const dropOldest = (): void => {
@@ -126,7 +126,7 @@ export function readForwardStatus(db: Database): ForwardStatus {
         | number
         | undefined)
     : undefined;
-  const id = state.get(CLIENT_ID);
+  const id = storedStableId(db, CLIENT_ID);
   return {
     cursor: state.get(CURSOR),
     backlogReadings: totals.readings,
@@ -134,7 +134,7 @@ export function readForwardStatus(db: Database): ForwardStatus {
     oldestCommittedAt: oldestAt ?? null,
     forwardedReadings: state.get(FORWARDED),
     droppedReadings: state.get(DROPPED),
-    clientId: id === 0 ? '' : clientIdOf(id),
+    clientId: id === undefined ? '' : clientIdOf(id),
   };
 }
 
@@ -161,16 +161,6 @@ function stateAccess(db: Database): StateAccess {
       if (delta !== 0) set(key, ((get.get(key) as number | undefined) ?? 0) + delta);
     },
   };
-}
-
-/** A random 48-bit number, drawn once per database: the session survives restarts and upgrades. */
-function ensureClientId(state: StateAccess): string {
-  let id = state.get(CLIENT_ID);
-  if (id === 0) {
-    id = randomBytes(6).readUIntBE(0, 6) || 1;
-    state.set(CLIENT_ID, id);
-  }
-  return clientIdOf(id);
 }
 
 function clientIdOf(id: number): string {

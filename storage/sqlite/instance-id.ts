@@ -1,9 +1,7 @@
 // A stable id of this gateway instance, kept in its own SQLite database
-// (gateway_state), so that each instance's default ingest ClientId is its
-// own: two gateways on one host, each with its database, never take over
-// each other's broker sessions, and a restart finds its sessions again.
-import { randomInt } from 'node:crypto';
+// (stable-id.ts), so that each instance's default ingest ClientId is its own.
 import Database from 'better-sqlite3';
+import { ensureStableId } from './stable-id.js';
 
 const KEY = 'ingest_instance_id';
 
@@ -12,10 +10,7 @@ export function sqliteInstanceId(path: string, busyTimeoutMs = 5000): string {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-    // 48 random bits: collisions between instances are not a practical concern.
-    db.prepare('INSERT OR IGNORE INTO gateway_state (key, value) VALUES (?, ?)').run(KEY, randomInt(2 ** 47));
-    const row = db.prepare('SELECT value FROM gateway_state WHERE key = ?').get(KEY) as { value: number };
-    return row.value.toString(36);
+    return ensureStableId(db, KEY).toString(36);
   } finally {
     db.close();
   }

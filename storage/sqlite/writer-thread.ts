@@ -161,7 +161,7 @@ function startBackgroundRefresh(
     let more = false;
     const started = performance.now();
     try {
-      more = refresher.step(started + REFRESH_SLICE_MS, Date.now());
+      more = refresher.step(started + REFRESH_SLICE_MS, Date.now(), true);
     } catch (err) {
       // A failed slice (a full disk) is retried at the next poll; ingest goes on.
       send(port, { type: 'refresh-failed', error: toThreadError(err) });

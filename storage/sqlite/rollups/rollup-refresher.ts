@@ -15,6 +15,8 @@ import {
   lastClosedMinute,
   MINUTE_MS,
   REFRESH_HOUR_ROWS,
+  REFRESH_MAX_DEFER_MS,
+  REFRESH_QUIET_MS,
   REFRESH_SCAN_ROWS,
   REFRESH_WRITE_ROWS,
   rowOf,
@@ -39,8 +41,13 @@ interface MinuteJob {
 }
 
 export interface RollupRefresher {
-  /** Works until `deadline` (performance.now()) or until nothing closed is stale; true when work is left. */
-  step(deadline: number, now: number): boolean;
+  /**
+   * Works until `deadline` (performance.now()) or until nothing closed is
+   * stale; true when work is left. With `patient`, the background job's way,
+   * a minute still taking readings waits (REFRESH_QUIET_MS) while quiet ones
+   * are rewritten.
+   */
+  step(deadline: number, now: number, patient?: boolean): boolean;
   /** Everything closed at `now`, at once. */
   runAll(now: number): RefreshOutcome;
   /** Retention is deleting raw readings before `before`: a minute there can no longer be rebuilt. */
@@ -52,6 +59,9 @@ export interface RollupRefresher {
 export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupRefresher {
   const nextMinute = db
     .prepare('SELECT bucket FROM rollups_1m_stale WHERE bucket <= ? ORDER BY bucket LIMIT 1')
+    .pluck();
+  const minuteAfter = db
+    .prepare('SELECT bucket FROM rollups_1m_stale WHERE bucket > ? AND bucket <= ? ORDER BY bucket LIMIT 1')
     .pluck();
   const staleSeries = db.prepare('SELECT series_id FROM rollups_1m_stale WHERE bucket = ?').pluck();
   const scan = db
@@ -66,10 +76,17 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
   const markHour = db.prepare('INSERT OR IGNORE INTO rollups_1h_stale (bucket, series_id) VALUES (?, ?)');
   let job: MinuteJob | undefined;
   let outcome = emptyOutcome();
+  const patience = createPatience(marks);
 
-  function begin(now: number): boolean {
-    const bucket = nextMinute.get(minuteAligned(lastClosedMinute(now))) as number | undefined;
+  function begin(now: number, patient: boolean): boolean {
+    const last = minuteAligned(lastClosedMinute(now));
+    let bucket = nextMinute.get(last) as number | undefined;
+    // One index seek per minute passed over: the stale minutes are few, the marks many.
+    while (patient && bucket !== undefined && patience.busy(bucket, now)) {
+      bucket = minuteAfter.get(bucket, last) as number | undefined;
+    }
     if (bucket === undefined) return false;
+    patience.begun(bucket);
     const series = staleSeries.all(bucket) as number[];
     job = {
       bucket,
@@ -142,9 +159,9 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
 
   const rebuildHours = prepareHourRebuild(db);
 
-  function step(deadline: number, now: number): boolean {
+  function step(deadline: number, now: number, patient = false): boolean {
     do {
-      if (job === undefined && !begin(now)) {
+      if (job === undefined && !begin(now, patient)) {
         const done = rebuildHours(now);
         outcome.hourRows += done;
         return done > 0;
@@ -171,6 +188,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
     },
     prunedBefore(before) {
       marks.prunedBefore(before);
+      patience.prunedBefore(before);
       if (job !== undefined && job.bucket < before) {
         marks.unwatch();
         job = undefined;
@@ -180,6 +198,33 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       const done = outcome;
       outcome = emptyOutcome();
       return done;
+    },
+  };
+}
+
+/** Which stale minutes the patient job leaves for later: those still taking readings, for a while. */
+function createPatience(marks: StaleMarks) {
+  // minute -> when the patient job first left it for later
+  const deferredSince = new Map<number, number>();
+  return {
+    /** Still filling: rewriting it now would be redone, unless it has waited long enough already. */
+    busy(bucket: number, now: number): boolean {
+      const at = marks.lastStoredAt(bucket);
+      if (at === undefined || now - at >= REFRESH_QUIET_MS) return false;
+      const since = deferredSince.get(bucket);
+      if (since === undefined) {
+        deferredSince.set(bucket, now);
+        return true;
+      }
+      return now - since < REFRESH_MAX_DEFER_MS;
+    },
+    begun(bucket: number): void {
+      deferredSince.delete(bucket);
+      // Readings stored from here on are the job's `touched`, and make the minute busy again.
+      marks.forget(bucket);
+    },
+    prunedBefore(before: number): void {
+      for (const bucket of deferredSince.keys()) if (bucket < before) deferredSince.delete(bucket);
     },
   };
 }

@@ -18,26 +18,46 @@ export interface StaleMarks {
   cleared(bucket: number, seriesId: number): void;
   /** Retention deleted raw readings before `before`, and their marks with them. */
   prunedBefore(before: number): void;
+  /** When a committed batch last stored a reading in `bucket` (the clock's time), if this writer saw one. */
+  lastStoredAt(bucket: number): number | undefined;
+  /** `bucket` was rewritten or given up: forget when it last took readings. */
+  forget(bucket: number): void;
 }
 
-export function prepareStaleMarks(db: Database): StaleMarks {
+/** `clock`: epoch ms, the time the refresher's `now` is in. */
+export function prepareStaleMarks(db: Database, clock: () => number = Date.now): StaleMarks {
   const insertMark = db.prepare('INSERT OR IGNORE INTO rollups_1m_stale (bucket, series_id) VALUES (?, ?)');
   // minute -> series marked by this writer and not cleared since. A miss only
   // costs an INSERT OR IGNORE: after a restart the table may hold marks this
   // set does not. At 15k series that is ~250 inserts a second, not one per reading.
   const known = new Map<number, Set<number>>();
   const pending: number[] = [];
+  // minute -> when a committed batch last stored a reading there
+  const storedAt = new Map<number, number>();
+  // the minutes the open batch stores readings in; a batch's readings mostly share a few
+  const batchBuckets = new Set<number>();
+  let lastBucket = Number.NaN;
   let watched: { bucket: number; touched: Set<number> } | undefined;
 
   return {
     note(seriesId, ts) {
       const bucket = ts - (ts % MINUTE_MS);
+      if (bucket !== lastBucket) {
+        batchBuckets.add(bucket);
+        lastBucket = bucket;
+      }
       if (watched !== undefined && watched.bucket === bucket) watched.touched.add(seriesId);
       if (known.get(bucket)?.has(seriesId) === true) return;
       insertMark.run(bucket, seriesId);
       pending.push(bucket, seriesId);
     },
     committed() {
+      if (batchBuckets.size > 0) {
+        const at = clock();
+        for (const bucket of batchBuckets) storedAt.set(bucket, at);
+        batchBuckets.clear();
+        lastBucket = Number.NaN;
+      }
       for (let i = 0; i < pending.length; i += 2) {
         const bucket = pending[i]!;
         let set = known.get(bucket);
@@ -51,6 +71,8 @@ export function prepareStaleMarks(db: Database): StaleMarks {
     },
     rolledBack() {
       pending.length = 0;
+      batchBuckets.clear();
+      lastBucket = Number.NaN;
     },
     watch(bucket) {
       watched = { bucket, touched: new Set() };
@@ -67,6 +89,11 @@ export function prepareStaleMarks(db: Database): StaleMarks {
     },
     prunedBefore(before) {
       for (const bucket of known.keys()) if (bucket < before) known.delete(bucket);
+      for (const bucket of storedAt.keys()) if (bucket < before) storedAt.delete(bucket);
+    },
+    lastStoredAt: (bucket) => storedAt.get(bucket),
+    forget(bucket) {
+      storedAt.delete(bucket);
     },
   };
 }
