@@ -51,6 +51,8 @@ export interface PromResult {
   series: PromSeries[];
   /** which stored data answered: a rollup tier with its bucket, or the raw readings */
   tier: 'raw' | '1m' | '1h';
+  /** answered from the fleet tier (promql-fleet.ts), a row per minute rather than per series */
+  fleet?: boolean;
 }
 
 /** A stored series as the label API sees it. */

@@ -34,4 +34,16 @@ export interface PromSource {
   readings(ids: readonly number[], after: number, upTo: number, each: SeriesReading): Maybe<void>;
   /** raw readings of these series at exactly these times */
   readingsAt(ids: readonly number[], times: readonly number[], each: SeriesReading): Maybe<void>;
+  /**
+   * The fleet tier of one metric (storage/fleet-rollup.ts), windows ending in
+   * [from, to]: its rows (window end, then FLEET_COLUMNS), and the windows a
+   * stale mark touches, whose rows must not be used. Absent on a backend
+   * without the tier: the evaluator then aggregates per series.
+   */
+  fleet?(metric: string, from: number, to: number): Maybe<FleetRead>;
+}
+
+export interface FleetRead {
+  rows: number[][];
+  stale: number[];
 }

@@ -2,7 +2,8 @@
 // reader for whole buckets, and the raw readings at bucket edges and where
 // no tier tiles the windows. One read transaction per answer: one snapshot.
 import type { Database } from 'better-sqlite3';
-import { checkDeviceGlob } from '../../query/bucket-aggregates.js';
+import { FLEET_COLUMNS } from '../../fleet-rollup.js';
+import { checkDeviceGlob, MINUTE_MS } from '../../query/bucket-aggregates.js';
 import { evaluatePromQL } from '../../query/promql/promql-evaluate.js';
 import type { PromEvaluation, PromResult, PromSeriesLabels } from '../../query/promql/promql-plan.js';
 import type { PromSource, StoredSeries } from '../../query/promql/promql-source.js';
@@ -66,15 +67,41 @@ export function createSqlitePromQL(db: Database, pacer?: Pacer) {
         pacer?.tick();
       }
     },
+    fleet(metric, from, to) {
+      const rows = prepare(
+        `SELECT window_end, ${FLEET_COLUMNS.join(', ')} FROM rollups_fleet_1m
+           WHERE metric = ? AND window_end >= ? AND window_end <= ?`,
+      )
+        .raw(true)
+        .all(metric, from, to) as number[][];
+      const stale = new Set(
+        prepare(
+          `SELECT window_end FROM rollups_fleet_1m_stale
+             WHERE window_end >= ? AND window_end <= ? AND metric = ?`,
+        )
+          .pluck()
+          .all(from, to, metric) as number[],
+      );
+      // A stale minute's readings fall in the window it ends and in the next.
+      const minutes = prepare(
+        `SELECT DISTINCT st.bucket FROM rollups_1m_stale st JOIN series s ON s.id = st.series_id
+           WHERE st.bucket >= ? AND st.bucket <= ? AND s.metric = ?`,
+      )
+        .pluck()
+        .all(from - MINUTE_MS, to, metric) as number[];
+      for (const m of minutes) stale.add(m).add(m + MINUTE_MS);
+      pacer?.tick();
+      return { rows, stale: [...stale] };
+    },
   };
 
   return {
-    async evaluate(ev: PromEvaluation): Promise<PromResult> {
+    async evaluate(ev: PromEvaluation, options: { perSeries?: boolean } = {}): Promise<PromResult> {
       pacer?.reset();
       // Manual BEGIN: the evaluator awaits its source, which better-sqlite3's transaction() does not allow.
       db.exec('BEGIN');
       try {
-        return await evaluatePromQL(source, ev);
+        return await evaluatePromQL(source, ev, options);
       } finally {
         db.exec('COMMIT');
       }
