@@ -55,6 +55,16 @@ export interface PromResult {
   fleet?: boolean;
 }
 
+/**
+ * Times of /api/v1/series and the label routes (epoch ms, inclusive): only
+ * series with readings then, at the granularity of the tier that still holds
+ * them (a minute, past the 1-minute tier's retention an hour).
+ */
+export interface PromSeriesRange {
+  from: number;
+  to: number;
+}
+
 /** A stored series as the label API sees it. */
 export interface PromSeriesLabels {
   device: string;

@@ -2,7 +2,9 @@
 // backend's query worker implements it over its tier reader, inside one read
 // snapshot, so the tier rows, the stale marks and the raw readings agree.
 
+import { HOUR_MS, MINUTE_MS } from '../bucket-aggregates.js';
 import type { TierSink } from '../tier-range.js';
+import type { PromSeriesRange } from './promql-plan.js';
 
 export interface StoredSeries {
   id: number;
@@ -46,4 +48,17 @@ export interface PromSource {
 export interface FleetRead {
   rows: number[][];
   stale: number[];
+}
+
+/**
+ * The parameters of the series-in-range statement both backends run: the
+ * range's minutes (from, to) twice, then its hours (from, to) and the oldest
+ * minute row, before which only hours say when a series had data.
+ */
+export function seriesRangeParams(range: PromSeriesRange, oldestMinute: number | null): number[] {
+  const from = Math.max(range.from, -8.64e15);
+  const to = Math.min(range.to, 8.64e15);
+  const minute = Math.floor(from / MINUTE_MS) * MINUTE_MS;
+  const hour = Math.floor(from / HOUR_MS) * HOUR_MS;
+  return [minute, to, minute, to, hour, to, oldestMinute ?? 8.64e15];
 }

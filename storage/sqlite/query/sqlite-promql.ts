@@ -5,8 +5,13 @@ import type { Database } from 'better-sqlite3';
 import { FLEET_COLUMNS } from '../../fleet-rollup.js';
 import { checkDeviceGlob, MINUTE_MS } from '../../query/bucket-aggregates.js';
 import { evaluatePromQL } from '../../query/promql/promql-evaluate.js';
-import type { PromEvaluation, PromResult, PromSeriesLabels } from '../../query/promql/promql-plan.js';
-import type { PromSource, StoredSeries } from '../../query/promql/promql-source.js';
+import type {
+  PromEvaluation,
+  PromResult,
+  PromSeriesLabels,
+  PromSeriesRange,
+} from '../../query/promql/promql-plan.js';
+import { type PromSource, type StoredSeries, seriesRangeParams } from '../../query/promql/promql-source.js';
 import type { Pacer } from '../../query/query-pacer.js';
 import { statementCache } from './statement-cache.js';
 import { createTierReader } from './tier-reader.js';
@@ -106,9 +111,21 @@ export function createSqlitePromQL(db: Database, pacer?: Pacer) {
         db.exec('COMMIT');
       }
     },
-    seriesLabels: (): PromSeriesLabels[] =>
-      prepare(
-        'SELECT device_id AS device, metric, unit FROM series ORDER BY metric, device_id',
-      ).all() as PromSeriesLabels[],
+    seriesLabels(range?: PromSeriesRange): PromSeriesLabels[] {
+      if (range === undefined)
+        return prepare(
+          'SELECT device_id AS device, metric, unit FROM series ORDER BY metric, device_id',
+        ).all() as PromSeriesLabels[];
+      // One index seek per series and tier: a row or a stale mark of a minute
+      // in the range, or, before the oldest minute row, an hour's row.
+      const horizon = prepare('SELECT min(bucket) FROM rollups_1m').pluck().get() as number | null;
+      return prepare(
+        `SELECT device_id AS device, metric, unit FROM series s
+           WHERE EXISTS (SELECT 1 FROM rollups_1m r WHERE r.series_id = s.id AND r.bucket >= ? AND r.bucket <= ?)
+             OR EXISTS (SELECT 1 FROM rollups_1m_stale m WHERE m.series_id = s.id AND m.bucket >= ? AND m.bucket <= ?)
+             OR EXISTS (SELECT 1 FROM rollups_1h h WHERE h.series_id = s.id AND h.bucket >= ? AND h.bucket <= ? AND h.bucket < ?)
+           ORDER BY metric, device_id`,
+      ).all(...seriesRangeParams(range, horizon)) as PromSeriesLabels[];
+    },
   };
 }
