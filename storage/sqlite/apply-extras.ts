@@ -59,7 +59,7 @@ export function prepareExtrasApplier(db: Database, onRawPruned: (before: number)
     }
     if (step.tier === '1m') {
       deleted += pruneAnomalies.run(step.before, limit).changes;
-      pruneFleet.run(step.before, limit);
+      deleted += pruneFleet.run(step.before, limit).changes;
     }
     return deleted;
   }
