@@ -208,8 +208,9 @@ export function promqlContract(
             for (const t of await checkPromQLEqualsRaw(query, [...stored.values()], base, now)) tiers.add(t);
             await store.writer.refreshRollups({ now });
             for (const t of await checkPromQLEqualsRaw(query, [...stored.values()], base, now)) tiers.add(t);
-            // Late readings into minutes and windows already rewritten, then rewritten again.
-            if (late.length > 0) {
+            // Late readings into minutes and windows already rewritten, then rewritten again: the
+            // fleet tier's marks. (tiers-contract.ts covers late readings for the series tiers.)
+            if (fleetTier && late.length > 0) {
               await store.writer.write(makeBatch(late));
               store_(late);
               await checkPromQLEqualsRaw(query, [...stored.values()], base, now);

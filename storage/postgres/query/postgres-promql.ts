@@ -73,7 +73,7 @@ export function createPostgresPromQL(db: Connectable, pacer?: Pacer) {
         );
         return rows;
       }
-      // As on SQLite: a minute's row or stale mark in the range, or, before the oldest minute row, an hour's row.
+      // As on SQLite: a minute's row or stale mark in the range, or an hour's row wholly before the oldest minute row.
       return readSnapshot(db, async (client) => {
         const oldest = await client.query<{ b: string | null }>('SELECT min(bucket) AS b FROM rollups_1m');
         const b = oldest.rows[0]?.b;
@@ -81,7 +81,7 @@ export function createPostgresPromQL(db: Connectable, pacer?: Pacer) {
           `SELECT device_id AS device, metric, unit FROM series s
              WHERE EXISTS (SELECT 1 FROM rollups_1m r WHERE r.series_id = s.id AND r.bucket >= $1 AND r.bucket <= $2)
                OR EXISTS (SELECT 1 FROM rollups_1m_stale m WHERE m.series_id = s.id AND m.bucket >= $3 AND m.bucket <= $4)
-               OR EXISTS (SELECT 1 FROM rollups_1h h WHERE h.series_id = s.id AND h.bucket >= $5 AND h.bucket <= $6 AND h.bucket < $7)
+               OR EXISTS (SELECT 1 FROM rollups_1h h WHERE h.series_id = s.id AND h.bucket >= $5 AND h.bucket <= $6 AND h.bucket <= $7)
              ${order}`,
           seriesRangeParams(range, b == null ? null : Number(b)),
         );

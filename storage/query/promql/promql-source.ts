@@ -53,12 +53,13 @@ export interface FleetRead {
 /**
  * The parameters of the series-in-range statement both backends run: the
  * range's minutes (from, to) twice, then its hours (from, to) and the oldest
- * minute row, before which only hours say when a series had data.
+ * minute row. Only an hour wholly before that minute is asked: after it, the
+ * minutes say more exactly whether a series had data in the range.
  */
 export function seriesRangeParams(range: PromSeriesRange, oldestMinute: number | null): number[] {
   const from = Math.max(range.from, -8.64e15);
   const to = Math.min(range.to, 8.64e15);
   const minute = Math.floor(from / MINUTE_MS) * MINUTE_MS;
   const hour = Math.floor(from / HOUR_MS) * HOUR_MS;
-  return [minute, to, minute, to, hour, to, oldestMinute ?? 8.64e15];
+  return [minute, to, minute, to, hour, to, (oldestMinute ?? 8.64e15) - HOUR_MS];
 }

@@ -117,13 +117,13 @@ export function createSqlitePromQL(db: Database, pacer?: Pacer) {
           'SELECT device_id AS device, metric, unit FROM series ORDER BY metric, device_id',
         ).all() as PromSeriesLabels[];
       // One index seek per series and tier: a row or a stale mark of a minute
-      // in the range, or, before the oldest minute row, an hour's row.
+      // in the range, or an hour's row wholly before the oldest minute row.
       const horizon = prepare('SELECT min(bucket) FROM rollups_1m').pluck().get() as number | null;
       return prepare(
         `SELECT device_id AS device, metric, unit FROM series s
            WHERE EXISTS (SELECT 1 FROM rollups_1m r WHERE r.series_id = s.id AND r.bucket >= ? AND r.bucket <= ?)
              OR EXISTS (SELECT 1 FROM rollups_1m_stale m WHERE m.series_id = s.id AND m.bucket >= ? AND m.bucket <= ?)
-             OR EXISTS (SELECT 1 FROM rollups_1h h WHERE h.series_id = s.id AND h.bucket >= ? AND h.bucket <= ? AND h.bucket < ?)
+             OR EXISTS (SELECT 1 FROM rollups_1h h WHERE h.series_id = s.id AND h.bucket >= ? AND h.bucket <= ? AND h.bucket <= ?)
            ORDER BY metric, device_id`,
       ).all(...seriesRangeParams(range, horizon)) as PromSeriesLabels[];
     },
