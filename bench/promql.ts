@@ -94,7 +94,8 @@ export async function main(argv: string[]): Promise<void> {
         `| ${name} | ${label} | ${median(ls).toFixed(0)} | ${Math.min(...ls).toFixed(0)}–${Math.max(...ls).toFixed(0)} | ${ls.length} |`,
       );
   }
-  await underLoad(seeded, values);
+  // --repeats 0: the queries alone, without the steady-load half.
+  if (Number(values.repeats) > 0) await underLoad(seeded, values);
 }
 
 async function underLoad(

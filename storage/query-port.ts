@@ -2,7 +2,12 @@
 // data. Implementations run queries off the gateway's main thread.
 
 import type { AnomalyRecord, DeadLetterRow, DeviceRow, ReadingRow, ReadingsQuery } from './port.js';
-import type { PromEvaluation, PromResult, PromSeriesLabels } from './query/promql/promql-plan.js';
+import type {
+  PromEvaluation,
+  PromResult,
+  PromSeriesLabels,
+  PromSeriesRange,
+} from './query/promql/promql-plan.js';
 
 export type { AnomalyRecord, DeadLetterRow, ReadingRow, ReadingsQuery };
 
@@ -137,7 +142,7 @@ export interface QueryService {
   exportPage(query: ExportQuery, after: ExportCursor | undefined, limit: number): Promise<ExportPage>;
   /** the PromQL subset of the Prometheus-compatible API (storage/query/promql/); absent on test doubles */
   promql?(evaluation: PromEvaluation): Promise<PromResult>;
-  /** every stored (device, metric) series, for /api/v1/series and the label routes */
-  promSeries?(): Promise<PromSeriesLabels[]>;
+  /** the stored (device, metric) series, with data in `range` when given, for /api/v1/series and the label routes */
+  promSeries?(range?: PromSeriesRange): Promise<PromSeriesLabels[]>;
   close(): Promise<void>;
 }

@@ -56,7 +56,8 @@ export function pooledQueryService(pool: Piscina, where: string): PooledQuerySer
     deadLetters: (query) => run<DeadLetterRow[]>({ op: 'deadLetters', query }),
     exportPage: (query, after, limit) => run<ExportPage>({ op: 'exportPage', query, after, limit }),
     promql: (evaluation) => run<PromResult>({ op: 'promql', evaluation }),
-    promSeries: () => run<PromSeriesLabels[]>({ op: 'promSeries' }),
+    promSeries: (range) =>
+      run<PromSeriesLabels[]>(range === undefined ? { op: 'promSeries' } : { op: 'promSeries', range }),
     get utilization() {
       return pool.utilization;
     },

@@ -8,7 +8,7 @@ import type {
   ReadingsQuery,
   SeriesQuery,
 } from '../query-port.js';
-import type { PromEvaluation } from './promql/promql-plan.js';
+import type { PromEvaluation, PromSeriesRange } from './promql/promql-plan.js';
 
 export type QueryTask =
   | { op: 'devices' }
@@ -20,7 +20,7 @@ export type QueryTask =
   | { op: 'deadLetters'; query: DeadLetterQuery }
   | { op: 'exportPage'; query: ExportQuery; after: ExportCursor | undefined; limit: number }
   | { op: 'promql'; evaluation: PromEvaluation }
-  | { op: 'promSeries' };
+  | { op: 'promSeries'; range?: PromSeriesRange };
 
 export type QueryReply =
   | { ok: true; value: unknown }

@@ -37,6 +37,12 @@ export function prepareExtrasApplier(db: Database, onRawPruned: (before: number)
   // A minute whose raw readings retention took can no longer be rebuilt: its
   // row stays as it is, and so must the answer, so the mark goes too.
   const pruneMarks = db.prepare('DELETE FROM rollups_1m_stale WHERE bucket < ?');
+  const pruneFleetMarks = db.prepare('DELETE FROM rollups_fleet_1m_stale WHERE window_end <= ?');
+  // The fleet tier lives as long as the 1-minute tier it summarises.
+  const pruneFleet = db.prepare(
+    `DELETE FROM rollups_fleet_1m WHERE (metric, window_end) IN
+       (SELECT metric, window_end FROM rollups_fleet_1m WHERE window_end < ? ORDER BY window_end LIMIT ?)`,
+  );
   // Anomalies live as long as the 1-minute tier they annotate.
   const pruneAnomalies = db.prepare(
     `DELETE FROM anomalies WHERE (ts, series_id) IN
@@ -48,9 +54,16 @@ export function prepareExtrasApplier(db: Database, onRawPruned: (before: number)
     let deleted = prune[step.tier].run(step.before, limit).changes;
     if (step.tier === 'raw') {
       pruneMarks.run(step.before - (step.before % 60_000));
+      pruneFleetMarks.run(step.before - (step.before % 60_000));
       onRawPruned(step.before);
     }
-    if (step.tier === '1m') deleted += pruneAnomalies.run(step.before, limit).changes;
+    if (step.tier === '1m') {
+      deleted += pruneAnomalies.run(step.before, limit).changes;
+      // A window per metric for each minute with readings, and one more for
+      // readings on a minute's edge: at most twice the 1-minute rows, so
+      // this keeps pace with them. Not counted: the port counts tier rows.
+      pruneFleet.run(step.before, 2 * limit);
+    }
     return deleted;
   }
 

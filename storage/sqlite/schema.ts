@@ -181,6 +181,34 @@ export const MIGRATIONS: readonly string[] = [
     value        BLOB NOT NULL  -- Float64 per reading
   );
   `,
+  // The fleet tier (storage/fleet-rollup.ts): per metric and window
+  // (window_end − 1 min, window_end], statistics across series of each
+  // series' window value, so a fleet-wide aggregation reads a row a minute
+  // instead of one per series. A (window, metric) is listed in the stale log
+  // from the rewrite of a minute it touches until its row is rebuilt from
+  // raw; until then, and while a minute it touches is stale, queries answer
+  // the window from raw. Every window that holds readings is listed once here.
+  `
+  CREATE TABLE rollups_fleet_1m (
+    metric     TEXT NOT NULL,
+    window_end INTEGER NOT NULL,
+    series     INTEGER NOT NULL,
+    avg_sum REAL NOT NULL, avg_min REAL NOT NULL, avg_max REAL NOT NULL,
+    min_sum REAL NOT NULL, min_min REAL NOT NULL, min_max REAL NOT NULL,
+    max_sum REAL NOT NULL, max_min REAL NOT NULL, max_max REAL NOT NULL,
+    sum_sum REAL NOT NULL, sum_min REAL NOT NULL, sum_max REAL NOT NULL,
+    count_sum REAL NOT NULL, count_min REAL NOT NULL, count_max REAL NOT NULL,
+    PRIMARY KEY (metric, window_end)
+  ) WITHOUT ROWID;
+  CREATE INDEX rollups_fleet_1m_window ON rollups_fleet_1m (window_end);
+  CREATE TABLE rollups_fleet_1m_stale (
+    window_end INTEGER NOT NULL,
+    metric     TEXT NOT NULL,
+    PRIMARY KEY (window_end, metric)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO rollups_fleet_1m_stale (window_end, metric)
+    SELECT DISTINCT (r.ts + 59999) / 60000 * 60000, s.metric FROM readings r JOIN series s ON s.id = r.series_id;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -31,6 +31,12 @@ const QUERIES = [
   'sum by (device) (count_over_time(temp[1m]))',
   'max(max_over_time({"temp", device=~"d.*"}[1h]))',
   'count(last_over_time(temp[2m]))',
+  // The fleet tier's own (promql-fleet.ts): one-minute windows, and what k minutes combine into exactly.
+  'min(max_over_time(temp[1m]))',
+  'count(sum_over_time(temp[1m]))',
+  'max(min_over_time({"temp", device=~".*"}[1m]))',
+  'sum(count_over_time(temp[5m]))',
+  'min(min_over_time(temp[10m]))',
 ];
 
 function readingArb(base: number, now: number): fc.Arbitrary<ReadingSpec> {
@@ -166,6 +172,7 @@ export async function checkPromQLEqualsRaw(
     for (const ev of evaluations(plan, base, now)) {
       const result = await query.promql!(ev);
       tiers.add(result.tier);
+      if (result.fleet === true) tiers.add('fleet');
       expect(result.tier).toBe({ [HOUR]: '1h', [MINUTE]: '1m', 0: 'raw' }[tierBucket(ev)]);
       check(result, stored, ev, `${text} ${JSON.stringify({ ...ev, plan: undefined })}`);
     }
@@ -173,30 +180,51 @@ export async function checkPromQLEqualsRaw(
   return tiers;
 }
 
-export function promqlContract(name: string, make: () => Promise<TierStoreUnderTest>, numRuns: number): void {
-  it(`PromQL answers equal raw on ${name}: every tier, edges, before and after re-aggregation`, async () => {
+/** `fleetTier`: the backend keeps the fleet tier, so fleet-wide aggregations must have been answered from it. */
+export function promqlContract(
+  name: string,
+  make: () => Promise<TierStoreUnderTest>,
+  numRuns: number,
+  fleetTier = false,
+): void {
+  it(`PromQL answers equal raw on ${name}: every tier, edges, late readings, before and after re-aggregation`, async () => {
     const now = Date.now();
     const base = Math.floor(now / HOUR) * HOUR - 3 * HOUR;
     const tiers = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(fc.array(readingArb(base, now), { minLength: 1, maxLength: 60 }), async (readings) => {
-        const store = await make();
-        const query = store.query();
-        try {
-          await store.writer.write(makeBatch(readings));
+      fc.asyncProperty(
+        fc.array(readingArb(base, now), { minLength: 1, maxLength: 60 }),
+        fc.array(readingArb(base, now), { maxLength: 12 }),
+        async (readings, late) => {
+          const store = await make();
+          const query = store.query();
           const stored = new Map<string, ReadingSpec>();
-          for (const r of readings)
-            stored.set(`${r.device}\0${r.ts}`, stored.get(`${r.device}\0${r.ts}`) ?? r);
-          for (const t of await checkPromQLEqualsRaw(query, [...stored.values()], base, now)) tiers.add(t);
-          await store.writer.refreshRollups({ now });
-          await checkPromQLEqualsRaw(query, [...stored.values()], base, now);
-        } finally {
-          await query.close();
-          await store.cleanup();
-        }
-      }),
+          const store_ = (rs: ReadingSpec[]) => {
+            for (const r of rs) stored.set(`${r.device}\0${r.ts}`, stored.get(`${r.device}\0${r.ts}`) ?? r);
+          };
+          try {
+            await store.writer.write(makeBatch(readings));
+            store_(readings);
+            for (const t of await checkPromQLEqualsRaw(query, [...stored.values()], base, now)) tiers.add(t);
+            await store.writer.refreshRollups({ now });
+            for (const t of await checkPromQLEqualsRaw(query, [...stored.values()], base, now)) tiers.add(t);
+            // Late readings into minutes and windows already rewritten, then rewritten again: the
+            // fleet tier's marks. (tiers-contract.ts covers late readings for the series tiers.)
+            if (fleetTier && late.length > 0) {
+              await store.writer.write(makeBatch(late));
+              store_(late);
+              await checkPromQLEqualsRaw(query, [...stored.values()], base, now);
+              await store.writer.refreshRollups({ now });
+              await checkPromQLEqualsRaw(query, [...stored.values()], base, now);
+            }
+          } finally {
+            await query.close();
+            await store.cleanup();
+          }
+        },
+      ),
       { numRuns },
     );
-    expect([...tiers].sort()).toEqual(['1h', '1m', 'raw']);
+    expect([...tiers].sort()).toEqual(fleetTier ? ['1h', '1m', 'fleet', 'raw'] : ['1h', '1m', 'raw']);
   }, 300_000);
 }

@@ -28,6 +28,7 @@ describe('PromQL on SQLite', () => {
       };
     },
     15,
+    true,
   );
 });
 

@@ -1,7 +1,8 @@
 // The unit a payload format stated for a series (docs/sensors.md) is a
 // PromQL label: selectable, listed by the label routes, and carried in the
-// answer; series without one have no unit label. Real stores, both backends,
-// behind the /api/v1 routes.
+// answer; series without one have no unit label. And the series and label
+// routes keep to start and end, as Prometheus' do. Real stores, both
+// backends, behind the /api/v1 routes.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +96,52 @@ describe.each(Object.keys(stores))('the unit label on %s', (name) => {
     expect((await get(`/api/v1/series?match[]=${encodeURIComponent('{unit="°C"}')}`)).data).toEqual([
       { __name__: 'temperature', device: 'tas-1', unit: '°C' },
     ]);
+  });
+});
+
+describe.each(Object.keys(stores))('start and end of the series and label routes on %s', (name) => {
+  it('list only series with readings in the range, before and after the re-aggregation', async () => {
+    const store = await stores[name]!();
+    cleanup = store.cleanup;
+    const now = Date.now();
+    const old = Math.floor(now / 1000) * 1000 - 3 * 3_600_000;
+    const recent = Math.floor(now / 1000) * 1000 - 30_000;
+    await store.writer.write(
+      makeBatch([
+        { device: 'old-1', metric: 'temperature', ts: old, value: 20 },
+        { device: 'new-1', metric: 'humidity', ts: recent, value: 40 },
+      ]),
+    );
+    app = httpServerWith({ query: store.query, now: () => now });
+    const get = async (url: string) => (await app!.inject({ method: 'GET', url })).json();
+    const s = (ms: number) => String(ms / 1000);
+    const series = (range: string) =>
+      get(`/api/v1/series?match[]=${encodeURIComponent('{device=~".+"}')}${range}`);
+
+    const check = async () => {
+      expect((await series('')).data.map((x: { device: string }) => x.device)).toEqual(['new-1', 'old-1']);
+      expect((await series(`&start=${s(now - 600_000)}&end=${s(now)}`)).data).toEqual([
+        { __name__: 'humidity', device: 'new-1' },
+      ]);
+      expect((await series(`&start=${s(old - 3_600_000)}&end=${s(old + 3_600_000)}`)).data).toEqual([
+        { __name__: 'temperature', device: 'old-1' },
+      ]);
+      // start alone leaves the end open, as Prometheus' maxTime.
+      expect((await series(`&start=${s(now - 600_000)}`)).data).toHaveLength(1);
+      expect((await series(`&end=${s(old + 60_000)}`)).data).toHaveLength(1);
+      expect((await get(`/api/v1/label/__name__/values?start=${s(now - 600_000)}`)).data).toEqual([
+        'humidity',
+      ]);
+      expect(
+        (await get(`/api/v1/label/device/values?start=${s(old - 60_000)}&end=${s(old + 60_000)}`)).data,
+      ).toEqual(['old-1']);
+      expect((await get(`/api/v1/labels?start=${s(old + 600_000)}&end=${s(old + 1_200_000)}`)).data).toEqual(
+        [],
+      );
+      expect((await get(`/api/v1/labels?start=${s(now)}&end=${s(now - 1000)}`)).errorType).toBe('bad_data');
+    };
+    await check();
+    await store.writer.refreshRollups({ now });
+    await check();
   });
 });

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageWriter, WriteBatch, WriteResult } from '../../storage/port.js';
 import { parseRetention, retentionPolicy } from '../../storage/retention-policy.js';
@@ -77,5 +78,34 @@ describe('retention', () => {
     const reader = openSqliteReader({ path });
     expect(await reader.countReadings()).toBe(100);
     await reader.close();
+  });
+
+  it('deletes the fleet tier with the 1-minute tier it summarises', async () => {
+    const path = join(dir, 'gw.db');
+    const writer = await openSqliteWriter({ path });
+    // Two minutes of a reading a second from each start: windows m, m + 1 min and m + 2 min, old and new.
+    await writer.write(makeBatch(series('dev-1', 'temp', NOW - 9 * DAY, 120, 1000)));
+    await writer.write(makeBatch(series('dev-2', 'temp', NOW - DAY, 120, 1000)));
+    await writer.refreshRollups({ now: NOW });
+    const windows = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare('SELECT window_end FROM rollups_fleet_1m ORDER BY window_end').pluck().all();
+      } finally {
+        db.close();
+      }
+    };
+    expect(windows()).toHaveLength(6);
+    const retention = createRetention({
+      writer,
+      policy: { raw: null, '1m': 7 * DAY, '1h': null },
+      stepRows: 1000,
+      pauseMs: 0,
+      now: () => NOW,
+    });
+    await retention.runOnce();
+    await retention.stop();
+    expect(windows()).toEqual([NOW - DAY, NOW - DAY + 60_000, NOW - DAY + 120_000]);
+    await writer.close();
   });
 });

@@ -7,7 +7,11 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { GatewayError } from '../../../core/errors.js';
 import { matcherTest, seriesLabel } from '../../../storage/query/promql/promql-aggregate.js';
 import { parsePromQL, parseSeriesSelector } from '../../../storage/query/promql/promql-parser.js';
-import type { PromEvaluation, PromSeriesLabels } from '../../../storage/query/promql/promql-plan.js';
+import type {
+  PromEvaluation,
+  PromSeriesLabels,
+  PromSeriesRange,
+} from '../../../storage/query/promql/promql-plan.js';
 import type { QueryService } from '../../../storage/query-port.js';
 import { ANOMALY_METRIC, anomalySeries } from './anomaly-series.js';
 import { matrix, promError, success, vector } from './prometheus-envelope.js';
@@ -87,7 +91,6 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
     });
 
     route('/labels', async (p) => {
-      checkTimes(p);
       const found = await matching(p);
       if (found.length === 0) return [];
       // Every stored series has these two; unit where a payload format stated one.
@@ -96,7 +99,6 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
 
     app.get<{ Params: { name: string } }>('/label/:name/values', async (req) => {
       const p = merged(req);
-      checkTimes(p);
       const values = new Set<string>();
       for (const s of await matching(p)) {
         const v = labelOf(s, req.params.name);
@@ -106,7 +108,6 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
     });
 
     route('/series', async (p) => {
-      checkTimes(p);
       if (params(p, 'match[]').length === 0) throw badData('no match[] parameter provided');
       return (await matching(p)).map((s) => ({
         __name__: s.metric,
@@ -135,10 +136,11 @@ export function prometheusRoutes(deps: PrometheusDeps): FastifyPluginAsync {
     }));
   };
 
-  /** The stored series matched by any match[] (all of them without one). */
+  /** The stored series matched by any match[] (all of them without one), with data between start and end. */
   async function matching(p: PromParams): Promise<PromSeriesLabels[]> {
+    const range = timeRange(p);
     const selectors = params(p, 'match[]').map(parseSeriesSelector);
-    const all = await query().promSeries();
+    const all = await query().promSeries(range);
     if (selectors.length === 0) return all;
     const tests = selectors.map((matchers) => matchers.map((m) => matcherTest(m, labelOf)));
     return all.filter((s) => tests.some((all) => all.every((test) => test(s))));
@@ -149,10 +151,19 @@ function labelOf(s: PromSeriesLabels, name: string): string {
   return name === '__name__' ? s.metric : seriesLabel(s, name);
 }
 
-/** Series and label routes take start and end but list every stored series: see docs/grafana.md. */
-function checkTimes(p: PromParams): void {
-  if (param(p, 'start') !== undefined) timeParam(p, 'start');
-  if (param(p, 'end') !== undefined) timeParam(p, 'end');
+/**
+ * start and end of the series and label routes; either alone leaves the
+ * other side open, as Prometheus' minTime and maxTime do. Neither: every
+ * stored series, without a look at the tiers.
+ */
+function timeRange(p: PromParams): PromSeriesRange | undefined {
+  const start = param(p, 'start');
+  const end = param(p, 'end');
+  if ((start === undefined || start === '') && (end === undefined || end === '')) return undefined;
+  const from = timeParam(p, 'start', Number.NEGATIVE_INFINITY);
+  const to = timeParam(p, 'end', Number.POSITIVE_INFINITY);
+  if (to < from) throw badData('end timestamp must not be before start time');
+  return { from, to };
 }
 
 function required(p: PromParams, name: string): string {

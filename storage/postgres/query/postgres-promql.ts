@@ -4,8 +4,18 @@
 // windows, every statement of one answer in one snapshot.
 import type pg from 'pg';
 import { evaluatePromQL } from '../../query/promql/promql-evaluate.js';
-import type { PromEvaluation, PromResult, PromSeriesLabels } from '../../query/promql/promql-plan.js';
-import type { PromSource, SeriesReading, StoredSeries } from '../../query/promql/promql-source.js';
+import type {
+  PromEvaluation,
+  PromResult,
+  PromSeriesLabels,
+  PromSeriesRange,
+} from '../../query/promql/promql-plan.js';
+import {
+  type PromSource,
+  type SeriesReading,
+  type StoredSeries,
+  seriesRangeParams,
+} from '../../query/promql/promql-source.js';
 import type { Pacer } from '../../query/query-pacer.js';
 import { likePattern } from './postgres-queries.js';
 import { type Connectable, readSnapshot } from './snapshot.js';
@@ -55,11 +65,28 @@ export function createPostgresPromQL(db: Connectable, pacer?: Pacer) {
       pacer?.reset();
       return readSnapshot(db, (client) => evaluatePromQL(sourceOn(client, pacer), ev));
     },
-    async seriesLabels(): Promise<PromSeriesLabels[]> {
-      const { rows } = await db.query<PromSeriesLabels>(
-        'SELECT device_id AS device, metric, unit FROM series ORDER BY metric COLLATE "C", device_id COLLATE "C"',
-      );
-      return rows;
+    async seriesLabels(range?: PromSeriesRange): Promise<PromSeriesLabels[]> {
+      const order = 'ORDER BY metric COLLATE "C", device_id COLLATE "C"';
+      if (range === undefined) {
+        const { rows } = await db.query<PromSeriesLabels>(
+          `SELECT device_id AS device, metric, unit FROM series ${order}`,
+        );
+        return rows;
+      }
+      // As on SQLite: a minute's row or stale mark in the range, or an hour's row wholly before the oldest minute row.
+      return readSnapshot(db, async (client) => {
+        const oldest = await client.query<{ b: string | null }>('SELECT min(bucket) AS b FROM rollups_1m');
+        const b = oldest.rows[0]?.b;
+        const { rows } = await client.query<PromSeriesLabels>(
+          `SELECT device_id AS device, metric, unit FROM series s
+             WHERE EXISTS (SELECT 1 FROM rollups_1m r WHERE r.series_id = s.id AND r.bucket >= $1 AND r.bucket <= $2)
+               OR EXISTS (SELECT 1 FROM rollups_1m_stale m WHERE m.series_id = s.id AND m.bucket >= $3 AND m.bucket <= $4)
+               OR EXISTS (SELECT 1 FROM rollups_1h h WHERE h.series_id = s.id AND h.bucket >= $5 AND h.bucket <= $6 AND h.bucket <= $7)
+             ${order}`,
+          seriesRangeParams(range, b == null ? null : Number(b)),
+        );
+        return rows;
+      });
     },
   };
 }

@@ -17,6 +17,7 @@ import { HOUR_MS, MINUTE_MS } from '../bucket-aggregates.js';
 import type { TierSink } from '../tier-range.js';
 import { aggregateSeries, type Selected, selectSeries } from './promql-aggregate.js';
 import { type CellState, createCells, emptyState, needsSketch, windowValue } from './promql-cells.js';
+import { fleetAnswers, fleetWindows } from './promql-fleet.js';
 import type { PromEvaluation, PromPlan, PromResult, PromSeries } from './promql-plan.js';
 import { rawWindows } from './promql-raw.js';
 import type { PromSource, StoredSeries } from './promql-source.js';
@@ -26,17 +27,35 @@ export const MAX_POINTS = 11_000;
 /** (series × bucket) cells one tier answer may hold: ~16 bytes each for avg_over_time. */
 export const MAX_CELLS = 20_000_000;
 
-/** `rawOnly`: a source without tiers (the anomaly records behind gateway/http/prometheus/anomaly-series.ts). */
+/**
+ * `rawOnly`: a source without tiers (the anomaly records behind
+ * gateway/http/prometheus/anomaly-series.ts). `perSeries`: never the fleet
+ * tier (promql-fleet.ts), the path it is checked against.
+ */
 export async function evaluatePromQL(
   source: PromSource,
   ev: PromEvaluation,
-  options: { rawOnly?: boolean } = {},
+  options: { rawOnly?: boolean; perSeries?: boolean } = {},
 ): Promise<PromResult> {
   checkSteps(ev);
-  const selected = selectSeries(await source.seriesOf(ev.plan.metric), ev.plan);
+  const stored = await source.seriesOf(ev.plan.metric);
+  const selected = selectSeries(stored, ev.plan);
   const bucketMs = options.rawOnly === true ? 0 : tierBucket(ev);
   const tier = bucketMs === HOUR_MS ? '1h' : bucketMs === MINUTE_MS ? '1m' : 'raw';
   if (selected.length === 0) return { series: [], tier };
+  const fleet = source.fleet;
+  if (
+    fleet !== undefined &&
+    bucketMs !== 0 &&
+    options.perSeries !== true &&
+    selected.length === stored.length &&
+    fleetAnswers(ev.plan)
+  )
+    return {
+      series: await fleetWindows({ ...source, fleet }, selected, ev, stepTimes(ev)),
+      tier,
+      fleet: true,
+    };
   const perSeries =
     bucketMs === 0
       ? await rawWindows(source, selected, ev)

@@ -51,6 +51,18 @@ export interface PromResult {
   series: PromSeries[];
   /** which stored data answered: a rollup tier with its bucket, or the raw readings */
   tier: 'raw' | '1m' | '1h';
+  /** answered from the fleet tier (promql-fleet.ts), a row per minute rather than per series */
+  fleet?: boolean;
+}
+
+/**
+ * Times of /api/v1/series and the label routes (epoch ms, inclusive): only
+ * series with readings then, at the granularity of the tier that still holds
+ * them (a minute, past the 1-minute tier's retention an hour).
+ */
+export interface PromSeriesRange {
+  from: number;
+  to: number;
 }
 
 /** A stored series as the label API sees it. */

@@ -46,7 +46,7 @@ export default async function queryTask(task: QueryTask): Promise<QueryReply> {
       case 'promql':
         return { ok: true, value: await promql.evaluate(task.evaluation) };
       case 'promSeries':
-        return { ok: true, value: promql.seriesLabels() };
+        return { ok: true, value: promql.seriesLabels(task.range) };
     }
   } catch (err) {
     if (err instanceof GatewayError)

@@ -23,6 +23,7 @@ import {
   type StoredRollupRow,
   stateOf,
 } from '../../rollup-refresh.js';
+import { type FleetRefresher, prepareFleetRefresher } from './fleet-refresher.js';
 import type { StaleMarks } from './stale-marks.js';
 
 /** One minute being rebuilt. */
@@ -74,6 +75,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
   const deleteMinute = db.prepare('DELETE FROM rollups_1m WHERE series_id = ? AND bucket = ?');
   const clearMinute = db.prepare('DELETE FROM rollups_1m_stale WHERE bucket = ? AND series_id = ?');
   const markHour = db.prepare('INSERT OR IGNORE INTO rollups_1h_stale (bucket, series_id) VALUES (?, ?)');
+  const fleet: FleetRefresher = prepareFleetRefresher(db);
   let job: MinuteJob | undefined;
   let outcome = emptyOutcome();
   const patience = createPatience(marks);
@@ -128,6 +130,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
 
   const writeSome = db.transaction((j: MinuteJob): number[] => {
     const cleared: number[] = [];
+    const markFleet = fleet.marker();
     const end = Math.min(j.series.length, j.written + REFRESH_WRITE_ROWS);
     const hour = hourOf(j.bucket);
     for (; j.written < end; j.written++) {
@@ -142,6 +145,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       else upsertMinute.run(seriesId, j.bucket, ...rowOf(state));
       clearMinute.run(j.bucket, seriesId);
       markHour.run(hour, seriesId);
+      markFleet(j.bucket, seriesId);
       cleared.push(seriesId);
       outcome.minuteRows++;
     }
@@ -161,10 +165,15 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
 
   function step(deadline: number, now: number, patient = false): boolean {
     do {
+      if (fleet.busy()) {
+        fleet.step(deadline, now);
+        continue;
+      }
       if (job === undefined && !begin(now, patient)) {
         const done = rebuildHours(now);
         outcome.hourRows += done;
-        return done > 0;
+        // The fleet windows last: each is read across every series, so once for all the minutes rewritten.
+        return done > 0 || fleet.step(deadline, now);
       }
       const j = job!;
       if (!j.scanned) scanSome(j);
@@ -189,6 +198,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
     prunedBefore(before) {
       marks.prunedBefore(before);
       patience.prunedBefore(before);
+      fleet.prunedBefore(before);
       if (job !== undefined && job.bucket < before) {
         marks.unwatch();
         job = undefined;
