@@ -14,7 +14,6 @@ import type { HandleConnection } from '../listeners/mqtt-listener.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { createPublishAuthorizer } from '../publish-authorizer.js';
 import { createResendMemory } from '../resend-memory.js';
-import { skipUnroutedTelemetry } from '../telemetry-routing.js';
 import type { Started } from './lifecycle.js';
 
 export interface BrokerStepDeps {
@@ -93,8 +92,6 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
     drainTimeout: config.drainTimeoutMs,
     maxInflightInbound: config.maxInflightQos2,
   });
-  // Before any client connects: every subscription must be counted.
-  skipUnroutedTelemetry(broker);
   adapters.attach(broker);
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
