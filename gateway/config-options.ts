@@ -113,6 +113,13 @@ export const OPTION_SPECS = [
     doc: "Page cache of SQLite's write connection, in MiB: the largest single share of the gateway's memory. 16 suits a small box.",
   },
   {
+    key: 'heapGrowthPercent',
+    type: 'int',
+    default: 50,
+    min: 0,
+    doc: "How far V8 lets each thread's heap grow past what was live after its last full GC before the next one, in percent (V8's --heap-growing-percent). 0 leaves it to V8, which let the main heap grow to three times its live objects at 5000 devices. Lower means less memory and more full GCs.",
+  },
+  {
     key: 'batchMaxReadings',
     type: 'int',
     default: 2000,

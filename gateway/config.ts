@@ -27,6 +27,8 @@ export interface GatewayConfig {
   maxDbBytes: number;
   /** SQLite write connection page cache, MiB */
   sqliteCacheMb: number;
+  /** V8's --heap-growing-percent for every thread; 0: V8's own */
+  heapGrowthPercent: number;
   batchMaxReadings: number;
   batchMaxDelayMs: number;
   writeMaxInFlight: number;

@@ -3,6 +3,7 @@
 // The composition root: read and validate config, then wire storage, the
 // pipeline, the broker and the HTTP server. Nothing else reads process.env.
 
+import { setFlagsFromString } from 'node:v8';
 import { GatewayError } from '../core/errors.js';
 import { openDeviceRegistry } from '../devices/device-registry.js';
 import { isPostgresUrl, openWriter } from '../storage/open-storage.js';
@@ -23,6 +24,10 @@ async function main(): Promise<number> {
     process.stdout.write(`${helpText()}\n`);
     return 0;
   }
+  // Before the heaps grow and before any worker thread starts: V8 reads the
+  // factor each time it sets a heap's next full-GC limit, and the flag is
+  // process-wide, so every thread's heap follows it.
+  if (config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const logger = createLogger({
     level: config.logLevel,
     format: config.logFormat,
