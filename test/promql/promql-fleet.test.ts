@@ -50,23 +50,33 @@ function fleet(devices: number, from: number, minutes: number, seed: number): Re
   return out;
 }
 
+/** A fresh database and its writer; `reader()` opens a read-only connection, closed by the cleanup with the rest. */
+async function openStore() {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-promql-fleet-'));
+  const path = join(dir, 'gw.db');
+  const writer = await openSqliteWriter({ path });
+  let db: Database.Database | undefined;
+  cleanup = async () => {
+    db?.close();
+    await writer.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  const reader = () => {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return db;
+  };
+  return { writer, reader };
+}
+
 describe('the fleet tier on SQLite', () => {
   it('answers as the per-series evaluation does, late readings and the open minute included', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gw-promql-fleet-'));
-    const path = join(dir, 'gw.db');
-    const writer = await openSqliteWriter({ path });
-    let db: Database.Database | undefined;
-    cleanup = async () => {
-      db?.close();
-      await writer.close();
-      await rm(dir, { recursive: true, force: true });
-    };
+    const { writer, reader } = await openStore();
     const now = Date.now();
     const end = Math.floor(now / MINUTE) * MINUTE + MINUTE;
     const from = end - 45 * MINUTE;
     // The newest minutes reach into the open one.
     await writer.write(makeBatch(fleet(25, from, 45, 7).filter((r) => r.ts <= now)));
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    const db = reader();
     const promql = createSqlitePromQL(db);
 
     const queries = [
@@ -121,19 +131,11 @@ describe('the fleet tier on SQLite', () => {
   });
 
   it('leaves a selector that matches part of the fleet, and grouping by device, to the per-series path', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gw-promql-fleet-'));
-    const path = join(dir, 'gw.db');
-    const writer = await openSqliteWriter({ path });
-    let db: Database.Database | undefined;
-    cleanup = async () => {
-      db?.close();
-      await writer.close();
-      await rm(dir, { recursive: true, force: true });
-    };
+    const { writer, reader } = await openStore();
     const end = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * MINUTE;
     await writer.write(makeBatch(fleet(6, end - 20 * MINUTE, 20, 3)));
     await writer.refreshRollups();
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    const db = reader();
     const promql = createSqlitePromQL(db);
     const ev = (text: string): PromEvaluation => ({
       plan: parsePromQL(text),
