@@ -110,22 +110,8 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       number,
       number,
     ][];
-    for (const [ts, seriesId, value] of rows) {
-      if (!j.stale.has(seriesId)) continue;
-      let state = j.states.get(seriesId);
-      if (state === undefined) {
-        state = emptyState();
-        j.states.set(seriesId, state);
-      }
-      addReading(state, ts, value);
-    }
+    foldRows(j, rows);
     outcome.readings += rows.length;
-    const last = rows[rows.length - 1];
-    if (last !== undefined) {
-      j.cursorTs = last[0];
-      j.cursorSeries = last[1];
-    }
-    if (rows.length < REFRESH_SCAN_ROWS) j.scanned = true;
   }
 
   const writeSome = db.transaction((j: MinuteJob): number[] => {
@@ -210,6 +196,25 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       return done;
     },
   };
+}
+
+/** Adds a scanned page of raw rows to the job's states (stale series only) and moves its cursor past them. */
+function foldRows(j: MinuteJob, rows: [number, number, number][]): void {
+  for (const [ts, seriesId, value] of rows) {
+    if (!j.stale.has(seriesId)) continue;
+    let state = j.states.get(seriesId);
+    if (state === undefined) {
+      state = emptyState();
+      j.states.set(seriesId, state);
+    }
+    addReading(state, ts, value);
+  }
+  const last = rows[rows.length - 1];
+  if (last !== undefined) {
+    j.cursorTs = last[0];
+    j.cursorSeries = last[1];
+  }
+  if (rows.length < REFRESH_SCAN_ROWS) j.scanned = true;
 }
 
 /** Which stale minutes the patient job leaves for later: those still taking readings, for a while. */
