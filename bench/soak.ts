@@ -17,6 +17,8 @@ import { lineChartSvg } from './lib/svg-chart.js';
 
 interface StatsLine {
   eventLoopMaxMs?: number;
+  eventLoopBusyMaxMs?: number;
+  cpuWaitMaxMs?: number;
   ackHoldP50Ms?: number;
   ackHoldP99Ms?: number;
   writerLongestMs?: number;
@@ -30,6 +32,9 @@ interface MinuteRow {
   rssMb: number;
   heapUsedMb: number;
   eventLoopMaxMs: number;
+  /** the part of the longest stall that was not a wait for a core (gateway/cpu-wait.ts) */
+  busyMaxMs: number;
+  cpuWaitMaxMs: number;
   ackHoldP50Ms: number;
   ackHoldP99Ms: number;
   writerLongestMs: number;
@@ -49,19 +54,25 @@ export const options = {
   svg: { type: 'string' },
   windows: { type: 'string' },
   extra: { type: 'string', default: '' },
+  'node-args': { type: 'string', default: '' },
 } satisfies ScenarioOptions;
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options });
   const devices = Number(values.devices);
   const minutes = Number(values.minutes);
-  const gw = await spawnGateway([
-    '--db',
-    join(tempDir('gw-soak-'), 'gateway.db'),
-    '--stats-interval-ms',
-    '10000',
-    ...values.extra.split(' ').filter((a) => a !== ''),
-  ]);
+  const gw = await spawnGateway(
+    [
+      '--db',
+      join(tempDir('gw-soak-'), 'gateway.db'),
+      '--stats-interval-ms',
+      '10000',
+      ...values.extra.split(' ').filter((a) => a !== ''),
+    ],
+    undefined,
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to find what a long window ran
+    values['node-args'].split(' ').filter((a) => a !== ''),
+  );
   const pid = gw.proc.pid!;
   const rows: MinuteRow[] = [];
   try {
@@ -76,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
     });
     fleet.window();
     process.stdout.write(
-      '| minute | RSS MB | heap MB | event-loop max ms | ack hold p50 ms | ack hold p99 ms | writer longest ms | rollup slice longest ms | writer busy % | acks/s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
+      '| minute | RSS MB | heap MB | event-loop max ms | of it busy, max ms | wait for a core, max ms | ack hold p50 ms | ack hold p99 ms | writer longest ms | rollup slice longest ms | writer busy % | acks/s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n',
     );
     for (let m = 1; m <= minutes; m++) {
       const before = gw.logs.length;
@@ -93,6 +104,8 @@ export async function main(argv: string[]): Promise<void> {
         rssMb: rssBytes(pid) / 2 ** 20,
         heapUsedMb: Math.max(0, ...pick('heapUsedMb')),
         eventLoopMaxMs: Math.max(0, ...pick('eventLoopMaxMs')),
+        busyMaxMs: Math.max(0, ...pick('eventLoopBusyMaxMs')),
+        cpuWaitMaxMs: Math.max(0, ...pick('cpuWaitMaxMs')),
         ackHoldP50Ms: median(pick('ackHoldP50Ms')),
         ackHoldP99Ms: Math.max(0, ...pick('ackHoldP99Ms')),
         writerLongestMs: Math.max(0, ...pick('writerLongestMs')),
@@ -103,7 +116,7 @@ export async function main(argv: string[]): Promise<void> {
       rows.push(row);
       const f = (n: number) => n.toFixed(1);
       process.stdout.write(
-        `| ${m} | ${f(row.rssMb)} | ${f(row.heapUsedMb)} | ${f(row.eventLoopMaxMs)} | ${f(row.ackHoldP50Ms)} | ${f(row.ackHoldP99Ms)} | ${f(row.writerLongestMs)} | ${f(row.rollupLongestMs)} | ${f(row.writerBusyPct)} | ${row.acked.toFixed(0)} |\n`,
+        `| ${m} | ${f(row.rssMb)} | ${f(row.heapUsedMb)} | ${f(row.eventLoopMaxMs)} | ${f(row.busyMaxMs)} | ${f(row.cpuWaitMaxMs)} | ${f(row.ackHoldP50Ms)} | ${f(row.ackHoldP99Ms)} | ${f(row.writerLongestMs)} | ${f(row.rollupLongestMs)} | ${f(row.writerBusyPct)} | ${row.acked.toFixed(0)} |\n`,
       );
     }
     if (values.windows !== undefined) {

@@ -1,10 +1,13 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type CpuWaitReader, createStallSplitter, type StallSplit } from './cpu-wait.js';
 
 export interface EventLoopWindow {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
   meanMs: number;
+  /** where the thread's run-queue wait is known (Linux): how much of the delay was a wait for a core */
+  split?: StallSplit;
 }
 
 export interface EventLoopMonitor {
@@ -17,9 +20,19 @@ export interface EventLoopMonitor {
 
 // Windows rather than one lifetime histogram: a stall an hour ago should not
 // hide in the p99 of now, nor should a good hour hide a stall now.
-export function createEventLoopMonitor(resolutionMs = 10): EventLoopMonitor {
+export function createEventLoopMonitor(
+  resolutionMs = 10,
+  cpuWait?: CpuWaitReader,
+  splitIntervalMs = 20,
+): EventLoopMonitor {
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
+  const splitter = cpuWait === undefined ? undefined : createStallSplitter(splitIntervalMs);
+  const splitTimer =
+    cpuWait === undefined || splitter === undefined
+      ? undefined
+      : setInterval(() => splitter.tick(performance.now(), cpuWait()), splitIntervalMs);
+  splitTimer?.unref();
   let previous: EventLoopWindow = { p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
   // The histogram records whole timer intervals, so the sampling period itself
   // is subtracted to leave the delay (as fastify's under-pressure does).
@@ -31,11 +44,16 @@ export function createEventLoopMonitor(resolutionMs = 10): EventLoopMonitor {
         p99Ms: ms(histogram.percentile(99)),
         maxMs: ms(histogram.max),
         meanMs: ms(histogram.mean),
+        ...(splitter === undefined ? {} : { split: splitter.rotate() }),
       };
       histogram.reset();
       return previous;
     },
     last: () => previous,
-    stop: () => histogram.disable(),
+    stop: () => {
+      histogram.disable();
+      if (splitTimer !== undefined) clearInterval(splitTimer);
+      cpuWait?.close();
+    },
   };
 }

@@ -303,6 +303,27 @@ function registerGauges(
     },
   });
   new Gauge({
+    name: 'gateway_event_loop_cpu_wait_seconds',
+    help: 'Over the last stats window, how long the main thread was ready to run but waited for a core (Linux): the total and the longest wait within one 20 ms tick',
+    labelNames: ['stat'],
+    registers,
+    collect() {
+      const split = probes.eventLoop?.last().split;
+      if (split === undefined) return;
+      this.set({ stat: 'sum' }, split.cpuWaitMs / 1000);
+      this.set({ stat: 'max' }, split.cpuWaitMaxMs / 1000);
+    },
+  });
+  new Gauge({
+    name: 'gateway_event_loop_busy_max_seconds',
+    help: 'Over the last stats window, the longest event-loop stall that was not a wait for a core: the loop itself was busy (Linux)',
+    registers,
+    collect() {
+      const split = probes.eventLoop?.last().split;
+      if (split !== undefined) this.set(split.busyMaxMs / 1000);
+    },
+  });
+  new Gauge({
     name: 'gateway_connected_clients',
     help: 'Connected MQTT clients',
     registers,

@@ -46,6 +46,15 @@ export function createStatsReporter(deps: StatsReporterDeps) {
           eventLoopP50Ms: round(loop.p50Ms),
           eventLoopP99Ms: round(loop.p99Ms),
           eventLoopMaxMs: round(loop.maxMs),
+          ...(loop.split === undefined
+            ? {}
+            : {
+                // A stall is either the loop being busy or the thread waiting
+                // for a core that other threads or processes held (gateway/cpu-wait.ts).
+                eventLoopBusyMaxMs: round(loop.split.busyMaxMs),
+                cpuWaitMs: round(loop.split.cpuWaitMs),
+                cpuWaitMaxMs: round(loop.split.cpuWaitMaxMs),
+              }),
           ...(held === undefined || held.count === 0
             ? {}
             : {

@@ -20,6 +20,28 @@ describe('metrics gauges', () => {
     );
   });
 
+  it("the event loop's stalls split into waits for a core and busy time", async () => {
+    const metrics = createMetrics();
+    const window = {
+      p50Ms: 1,
+      p99Ms: 20,
+      maxMs: 60,
+      meanMs: 2,
+      split: { cpuWaitMs: 250, cpuWaitMaxMs: 45, busyMaxMs: 15 },
+    };
+    metrics.probe({ eventLoop: { rotate: () => window, last: () => window, stop() {} } });
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'gateway_event_loop_cpu_wait_seconds{stat="sum"}')).toBe(
+      'gateway_event_loop_cpu_wait_seconds{stat="sum"} 0.25',
+    );
+    expect(sample(text, 'gateway_event_loop_cpu_wait_seconds{stat="max"}')).toBe(
+      'gateway_event_loop_cpu_wait_seconds{stat="max"} 0.045',
+    );
+    expect(sample(text, 'gateway_event_loop_busy_max_seconds')).toBe(
+      'gateway_event_loop_busy_max_seconds 0.015',
+    );
+  });
+
   it("Node's default metrics and the writer's load", async () => {
     const metrics = createMetrics();
     metrics.writerLoad({
