@@ -139,13 +139,13 @@ async function underLoad(
     `\nsteady load: ${values.devices} devices × 1 msg/s, QoS 1, ${values.duration} s per run, interleaved\n`,
   );
   console.log(
-    '| variant | ack p50 (ms) | ack p99 (ms) | gateway ack hold p99 (ms) | event-loop p99 (ms) | gateway CPU (%) | runs |',
+    '| variant | ack p50 (ms) | ack p99 (ms) | gateway ack hold p99 (ms) | event-loop p99 (ms) | longest busy stall (ms) | main thread waiting for a core (%) | gateway CPU (%) | runs |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const [label, rs] of results) {
     const m = (f: (r: SteadyResult) => number) => median(rs.map(f)).toFixed(1);
     console.log(
-      `| ${label} | ${m((r) => r.ackP50Ms)} | ${m((r) => r.ackP99Ms)} | ${m((r) => r.ackHoldP99MsMedian)} | ${m((r) => r.eventLoopP99MsMedian)} | ${m((r) => r.gatewayCpuPct)} | ${rs.length} |`,
+      `| ${label} | ${m((r) => r.ackP50Ms)} | ${m((r) => r.ackP99Ms)} | ${m((r) => r.ackHoldP99MsMedian)} | ${m((r) => r.eventLoopP99MsMedian)} | ${m((r) => r.eventLoopBusyMaxMs)} | ${m((r) => r.mainCpuWaitPct)} | ${m((r) => r.gatewayCpuPct)} | ${rs.length} |`,
     );
   }
   const [off, on] = variants.map((v) => results.get(v.label)!);

@@ -10,6 +10,8 @@ import { startPacedFleet } from './lib/paced-fleet.js';
 import { cpuMeter, median, rssBytes } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';
 
+const STATS_INTERVAL_MS = 2000;
+
 export interface SteadyResult {
   devices: number;
   rate: number;
@@ -26,6 +28,10 @@ export interface SteadyResult {
   /** the gateway's own view of the acks (gateway/ack-latency.ts), per 2 s stats window */
   ackHoldP99MsMedian: number;
   ackHoldP99MsMax: number;
+  /** share of the run the gateway's main thread waited for a core (Linux; gateway/cpu-wait.ts), % */
+  mainCpuWaitPct: number;
+  /** the longest event-loop stall that was not such a wait, ms */
+  eventLoopBusyMaxMs: number;
   gatewayCpuPct: number;
   gatewayRssMb: number;
   idleRssMb: number;
@@ -57,7 +63,7 @@ export async function runSteady(
     '--db',
     db,
     '--stats-interval-ms',
-    '2000',
+    String(STATS_INTERVAL_MS),
     ...(opts.batchMaxDelayMs === undefined ? [] : ['--batch-max-delay-ms', String(opts.batchMaxDelayMs)]),
     ...(opts.extraArgs ?? []),
   ]);
@@ -87,13 +93,14 @@ export async function runSteady(
     const gatewayCpuPct = gwCpu.stop();
     const benchCpuPct = benchCpu.stop();
     const rss = rssBytes(pid);
-    const statsField = (field: 'eventLoopP99Ms' | 'ackHoldP99Ms') =>
+    const statsField = (field: 'eventLoopP99Ms' | 'ackHoldP99Ms' | 'cpuWaitMs' | 'eventLoopBusyMaxMs') =>
       gw.logs
         .slice(logsBefore)
         .map((l) => (l.stats as Record<string, unknown> | undefined)?.[field])
         .filter((v): v is number => typeof v === 'number');
     const loops = statsField('eventLoopP99Ms');
     const holds = statsField('ackHoldP99Ms');
+    const waits = statsField('cpuWaitMs');
     await fleet.stop();
     return {
       devices: opts.devices,
@@ -110,6 +117,8 @@ export async function runSteady(
       eventLoopP99MsMax: Math.max(...loops),
       ackHoldP99MsMedian: median(holds),
       ackHoldP99MsMax: Math.max(...holds),
+      mainCpuWaitPct: (waits.reduce((a, b) => a + b, 0) / (waits.length * STATS_INTERVAL_MS)) * 100,
+      eventLoopBusyMaxMs: Math.max(0, ...statsField('eventLoopBusyMaxMs')),
       gatewayCpuPct,
       gatewayRssMb: rss / 2 ** 20,
       idleRssMb: idleRss / 2 ** 20,
@@ -165,7 +174,7 @@ export function formatSteady(r: SteadyResult): string {
     `steady: ${r.devices} devices × ${r.rate} msg/s, QoS 1, 3 metrics/msg, batch delay ${Number.isNaN(r.batchMaxDelayMs) ? 'default' : `${r.batchMaxDelayMs} ms`}, ${f(r.seconds, 0)} s measured`,
     `  sent ${r.sent}, acked ${r.acked}, failed ${r.failed}  (${f(r.acked / r.seconds, 0)} acks/s)`,
     `  ack latency p50 ${f(r.ackP50Ms, 2)} ms, p99 ${f(r.ackP99Ms, 2)} ms, max ${f(r.ackMaxMs, 2)} ms`,
-    `  gateway event-loop p99 (2 s windows) median ${f(r.eventLoopP99MsMedian, 2)} ms, max ${f(r.eventLoopP99MsMax, 2)} ms`,
+    `  gateway event-loop p99 (2 s windows) median ${f(r.eventLoopP99MsMedian, 2)} ms, max ${f(r.eventLoopP99MsMax, 2)} ms; longest busy stall ${f(r.eventLoopBusyMaxMs, 1)} ms; main thread waiting for a core ${f(r.mainCpuWaitPct, 1)} % of the time`,
     `  gateway ack hold p99 (2 s windows) median ${f(r.ackHoldP99MsMedian, 2)} ms, max ${f(r.ackHoldP99MsMax, 2)} ms`,
     `  gateway CPU ${f(r.gatewayCpuPct)} %, RSS ${f(r.gatewayRssMb)} MB (idle ${f(r.idleRssMb)} MB, ${f(r.rssPerConnectionKb)} KB/connection); load generator CPU ${f(r.benchCpuPct)} %`,
   ].join('\n');
