@@ -226,6 +226,44 @@ describe('analytics', () => {
     expect(gate.tasks).toHaveLength(2);
   });
 
+  it('starts a task no sooner than the interval after the last one started, and gathers what commits meanwhile', async () => {
+    let h!: ReturnType<typeof harness>;
+    const pauses: Array<{ ms: number; end: () => void }> = [];
+    h = harness({
+      minTaskIntervalMs: 50,
+      pause: (ms) =>
+        new Promise<void>((resolve) => {
+          pauses.push({ ms, end: resolve });
+          h.notify();
+        }),
+      runTask: async (task) => {
+        tasks.push(task);
+        h.advance(10); // the task took 10 ms
+        return scoreReadings(task);
+      },
+    });
+    const tasks: ScoreTask[] = [];
+    h.analytics.committed(settled('pi-1', normal(0, 3)));
+    await h.until(() => pauses.length === 1);
+    expect(tasks).toHaveLength(1);
+    // 10 ms of the interval went to the task: it waits out the other 40.
+    expect(pauses[0]!.ms).toBe(40);
+    h.analytics.committed(settled('pi-1', normal(3, 2)));
+    h.analytics.committed(settled('pi-1', normal(5, 2)));
+    expect(tasks).toHaveLength(1);
+    h.advance(40);
+    pauses[0]!.end();
+    await h.until(() => pauses.length === 2);
+    expect(tasks).toHaveLength(2);
+    expect(Array.from(tasks[1]!.ts)).toEqual(normal(3, 4).map((r) => r.ts));
+    // drain resolves once the pause after the last task is over
+    h.advance(40);
+    pauses[1]!.end();
+    await h.analytics.drain();
+    expect(pauses).toHaveLength(2);
+    expect(h.failures).toEqual([]);
+  });
+
   it('judges a late reading without learning from it, and leaves out probable retransmits', async () => {
     const h = harness();
     h.analytics.committed(settled('pi-1', normal(0, 60)));
