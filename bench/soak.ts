@@ -167,6 +167,7 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(`chart: ${values.svg}\n`);
     }
   } finally {
-    await gw.stop('SIGTERM');
+    // An overloaded gateway may take minutes to drain; the next run must not share the cores with it.
+    await gw.stop('SIGTERM', 60_000);
   }
 }
