@@ -14,7 +14,7 @@ export type CpuWaitReader = (() => number) & { close(): void };
 
 /**
  * The main thread's run-queue wait, read from one file descriptor kept open
- * (one pread per call: about 5 µs). Call it on the thread to be measured.
+ * (one pread per call, no open or close). Call it on the thread to be measured.
  * Undefined off Linux or when schedstat is unavailable.
  */
 export function openCpuWaitReader(): CpuWaitReader | undefined {
