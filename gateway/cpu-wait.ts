@@ -13,7 +13,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 export type CpuWaitReader = (() => number) & { close(): void };
 
 /**
- * The main thread's run-queue wait, read from one file descriptor kept open
+ * The calling thread's run-queue wait, read from one file descriptor kept open
  * (one pread per call, no open or close). Call it on the thread to be measured.
  * Undefined off Linux or when schedstat is unavailable.
  */
@@ -77,6 +77,32 @@ export function createStallSplitter(intervalMs: number): StallSplitter {
       const closed = window;
       window = { cpuWaitMs: 0, cpuWaitMaxMs: 0, busyMaxMs: 0 };
       return closed;
+    },
+  };
+}
+
+export interface StallSampler {
+  /** closes the current window */
+  rotate(): StallSplit;
+  /** stops the timer and closes the file */
+  stop(): void;
+}
+
+/**
+ * Ticks a splitter every intervalMs with the calling thread's run-queue wait.
+ * Call it on the thread to be measured; undefined where the kernel does not tell.
+ */
+export function startStallSampler(intervalMs = 20): StallSampler | undefined {
+  const read = openCpuWaitReader();
+  if (read === undefined) return undefined;
+  const splitter = createStallSplitter(intervalMs);
+  const timer = setInterval(() => splitter.tick(performance.now(), read()), intervalMs);
+  timer.unref();
+  return {
+    rotate: () => splitter.rotate(),
+    stop() {
+      clearInterval(timer);
+      read.close();
     },
   };
 }

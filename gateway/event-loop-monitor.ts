@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { type CpuWaitReader, createStallSplitter, type StallSplit } from './cpu-wait.js';
+import type { StallSampler, StallSplit } from './cpu-wait.js';
 
 export interface EventLoopWindow {
   p50Ms: number;
@@ -22,17 +22,11 @@ export interface EventLoopMonitor {
 // hide in the p99 of now, nor should a good hour hide a stall now.
 export function createEventLoopMonitor(
   resolutionMs = 10,
-  cpuWait?: CpuWaitReader,
-  splitIntervalMs = 20,
+  /** where given, each window also says how much of its delay was a wait for a core; stopped with the monitor */
+  stalls?: StallSampler,
 ): EventLoopMonitor {
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
-  const splitter = cpuWait === undefined ? undefined : createStallSplitter(splitIntervalMs);
-  const splitTimer =
-    cpuWait === undefined || splitter === undefined
-      ? undefined
-      : setInterval(() => splitter.tick(performance.now(), cpuWait()), splitIntervalMs);
-  splitTimer?.unref();
   let previous: EventLoopWindow = { p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
   // The histogram records whole timer intervals, so the sampling period itself
   // is subtracted to leave the delay (as fastify's under-pressure does).
@@ -44,7 +38,7 @@ export function createEventLoopMonitor(
         p99Ms: ms(histogram.percentile(99)),
         maxMs: ms(histogram.max),
         meanMs: ms(histogram.mean),
-        ...(splitter === undefined ? {} : { split: splitter.rotate() }),
+        ...(stalls === undefined ? {} : { split: stalls.rotate() }),
       };
       histogram.reset();
       return previous;
@@ -52,8 +46,7 @@ export function createEventLoopMonitor(
     last: () => previous,
     stop: () => {
       histogram.disable();
-      if (splitTimer !== undefined) clearInterval(splitTimer);
-      cpuWait?.close();
+      stalls?.stop();
     },
   };
 }

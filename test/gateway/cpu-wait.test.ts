@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStallSplitter, openCpuWaitReader } from '../../gateway/cpu-wait.js';
+import { createStallSplitter, openCpuWaitReader, startStallSampler } from '../../gateway/cpu-wait.js';
 import { createEventLoopMonitor } from '../../gateway/event-loop-monitor.js';
 
 describe('stall splitter', () => {
@@ -39,7 +39,7 @@ describe.runIf(process.platform === 'linux')('cpu wait reader on Linux', () => {
     };
     // the timers phase runs the due 5 ms tick before this zero timeout
     const nextTimers = () => new Promise((resolve) => setTimeout(resolve, 0));
-    const monitor = createEventLoopMonitor(10, openCpuWaitReader(), 5);
+    const monitor = createEventLoopMonitor(10, startStallSampler(5));
     spin(10);
     await nextTimers(); // the first tick: the origin
     spin(60);
