@@ -1,6 +1,7 @@
 // Every setting, declared once as data. The flag, the GATEWAY_* variable, the
 // config-file key, validation and the README's table all come from this list.
 
+import { DEFAULT_ROLLUP_CPU_PERCENT } from '../storage/background-refresh.js';
 import { DEFAULT_QUERY_CPU_PERCENT } from '../storage/query/query-pacer.js';
 
 export type OptionType = 'string' | 'port' | 'int' | 'enum' | 'boolean';
@@ -111,6 +112,14 @@ export const OPTION_SPECS = [
     default: 32,
     min: 1,
     doc: "Page cache of SQLite's write connection, in MiB: the largest single share of the gateway's memory. 16 suits a small box.",
+  },
+  {
+    key: 'rollupCpuPercent',
+    type: 'int',
+    default: DEFAULT_ROLLUP_CPU_PERCENT,
+    min: 1,
+    max: 100,
+    doc: 'Share of one core the background rewrite of closed minutes and hours may take; it rests between slices so ingest keeps the CPU. Until a minute is rewritten, queries answer it from raw. 100 = no cap.',
   },
   {
     key: 'heapGrowthPercent',

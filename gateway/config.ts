@@ -27,6 +27,7 @@ export interface GatewayConfig {
   maxDbBytes: number;
   /** SQLite write connection page cache, MiB */
   sqliteCacheMb: number;
+  rollupCpuPercent: number;
   /** V8's --heap-growing-percent for every thread; 0: V8's own */
   heapGrowthPercent: number;
   batchMaxReadings: number;

@@ -55,6 +55,7 @@ async function main(): Promise<number> {
     synchronous: config.synchronous,
     maxDbBytes: config.maxDbBytes,
     cacheMb: config.sqliteCacheMb,
+    rollupCpuPercent: config.rollupCpuPercent,
     log: (message, fields) => logger.info(fields ?? {}, message),
     onDeath: (err) => {
       writerDeath = err;

@@ -30,6 +30,8 @@ export interface OpenWriterOptions {
   maxDbBytes?: number;
   /** SQLite only: the write connection's page cache, MiB */
   cacheMb?: number;
+  /** share of one core the background re-aggregation may take, 1–100 (storage/background-refresh.ts) */
+  rollupCpuPercent?: number;
   /** start-up notes, e.g. PostgreSQL's plain-table or hypertable choice */
   log?: (message: string, fields?: Record<string, unknown>) => void;
   /** SQLite only: the writer thread died unasked; every later write fails (sqlite-writer.ts) */
@@ -57,6 +59,7 @@ export async function openWriter(db: string, opts: OpenWriterOptions = {}): Prom
       url: db,
       ...(opts.log === undefined ? {} : { log: opts.log }),
       ...(opts.onRefreshError === undefined ? {} : { onRefreshError: opts.onRefreshError }),
+      ...(opts.rollupCpuPercent === undefined ? {} : { rollupCpuPercent: opts.rollupCpuPercent }),
     });
     return { writer, describe: { db: redactUrl(db), backend: 'postgres', ...writer.settings } };
   }
@@ -65,6 +68,7 @@ export async function openWriter(db: string, opts: OpenWriterOptions = {}): Prom
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
     ...(opts.maxDbBytes !== undefined && opts.maxDbBytes > 0 ? { maxDbBytes: opts.maxDbBytes } : {}),
     ...(opts.cacheMb === undefined ? {} : { cacheMb: opts.cacheMb }),
+    ...(opts.rollupCpuPercent === undefined ? {} : { rollupCpuPercent: opts.rollupCpuPercent }),
     ...(opts.onDeath === undefined ? {} : { onDeath: opts.onDeath }),
     ...(opts.onRefreshError === undefined ? {} : { onRefreshError: opts.onRefreshError }),
     ...(opts.forward === undefined ? {} : { forward: opts.forward }),

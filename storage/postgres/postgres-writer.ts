@@ -7,6 +7,12 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { GatewayError } from '../../core/errors.js';
+import {
+  type BackgroundRefresh,
+  checkRollupCpuPercent,
+  DEFAULT_ROLLUP_CPU_PERCENT,
+  startBackgroundRefresh,
+} from '../background-refresh.js';
 import type {
   RefreshOutcome,
   StorageHealth,
@@ -21,7 +27,6 @@ import { applyPgBatch, type WriterCaches } from './apply-batch.js';
 import { gatewayCodeForPostgres } from './error-map.js';
 import { createPgPool } from './pg-pool.js';
 import { redactUrl } from './pg-url.js';
-import { type BackgroundRefresh, startBackgroundRefresh } from './rollups/background-refresh.js';
 import { refreshStep } from './rollups/rollup-refresher.js';
 import { migratePostgres } from './schema.js';
 
@@ -35,6 +40,8 @@ export interface PostgresWriterOptions {
   connectionTimeoutMs?: number;
   /** a background re-aggregation step failed; it is retried (storage/rollup-refresh.ts) */
   onRefreshError?: (err: GatewayError) => void;
+  /** share of one core the background re-aggregation may take, 1–100 (storage/background-refresh.ts) */
+  rollupCpuPercent?: number;
 }
 
 export interface PostgresSettings {
@@ -62,7 +69,8 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
     applicationName: 'sensor-gateway writer',
     ...(opts.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: opts.connectionTimeoutMs }),
   });
-  const writer = new PgWriter(pool, where, opts.onRefreshError);
+  const rollupCpuPercent = checkRollupCpuPercent(opts.rollupCpuPercent ?? DEFAULT_ROLLUP_CPU_PERCENT);
+  const writer = new PgWriter(pool, where, rollupCpuPercent, opts.onRefreshError);
   let client: pg.PoolClient | undefined;
   try {
     client = await pool.connect();
@@ -115,10 +123,17 @@ class PgWriter implements PostgresWriter {
   #load: WriterLoad = { busyMs: 0, longestMs: 0, refreshLongestMs: 0, refresh: emptyOutcome() };
   #background: BackgroundRefresh | undefined;
   readonly #onRefreshError: ((err: GatewayError) => void) | undefined;
+  readonly #rollupCpuPercent: number;
 
-  constructor(pool: pg.Pool, where: string, onRefreshError?: (err: GatewayError) => void) {
+  constructor(
+    pool: pg.Pool,
+    where: string,
+    rollupCpuPercent: number,
+    onRefreshError?: (err: GatewayError) => void,
+  ) {
     this.#pool = pool;
     this.#where = where;
+    this.#rollupCpuPercent = rollupCpuPercent;
     this.#onRefreshError = onRefreshError;
     // An idle connection the server dropped (restart, failover) is reported
     // here; without a listener pg's error would end the process.
@@ -159,23 +174,32 @@ class PgWriter implements PostgresWriter {
 
   /** The background re-aggregation, from when the schema is current until close. */
   startRefresh(): void {
-    this.#background ??= startBackgroundRefresh(
-      () => this.#refreshStep(Date.now(), emptyOutcome()),
-      (err) => {
+    this.#background ??= startBackgroundRefresh({
+      cpuPercent: this.#rollupCpuPercent,
+      step: async () => {
+        let workMs = 0;
+        const more = await this.#refreshStep(Date.now(), emptyOutcome(), (ms) => {
+          workMs = ms;
+        });
+        return { more, workMs };
+      },
+      onError: (err) => {
         const coded =
           err instanceof GatewayError
             ? err
             : new GatewayError('GW_ERR_STORAGE_WRITE', [this.#where], { cause: err });
         this.#onRefreshError?.(coded);
       },
-    );
+    });
   }
 
   /** One re-aggregation step in the queue; its work is added to `into` and to the load. */
-  #refreshStep(now: number, into: RefreshOutcome): Promise<boolean> {
+  #refreshStep(now: number, into: RefreshOutcome, worked?: (ms: number) => void): Promise<boolean> {
     return this.#enqueue(async () => {
       const step = emptyOutcome();
+      const started = performance.now();
       const more = await this.#transaction('refresh', (client) => refreshStep(client, now, step));
+      worked?.(performance.now() - started);
       for (const key of Object.keys(step) as (keyof RefreshOutcome)[]) {
         into[key] += step[key];
         this.#load.refresh[key] += step[key];

@@ -12,6 +12,8 @@ export interface WriterThreadOptions {
   /** negative: KiB, as in PRAGMA cache_size */
   cacheSize: number;
   maxDbBytes?: number;
+  /** share of one core the background re-aggregation may take (storage/background-refresh.ts) */
+  rollupCpuPercent?: number;
   /** with --forward: keep the forward log (forward-log.ts) */
   forward?: ForwardLogOptions;
 }

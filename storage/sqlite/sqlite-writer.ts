@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { GatewayError } from '../../core/errors.js';
 import { resolveWorkerScript } from '../../core/worker-script.js';
+import { checkRollupCpuPercent } from '../background-refresh.js';
 import type { ForwardLog, ForwardLogOptions, ForwardPage, ForwardStatus } from '../forward-port.js';
 import type {
   ReadingColumns,
@@ -35,6 +36,8 @@ export interface SqliteWriterOptions {
    * owner should shut down and let a supervisor restart it.
    */
   onDeath?: (err: GatewayError) => void;
+  /** share of one core the background re-aggregation may take, 1–100 (storage/background-refresh.ts) */
+  rollupCpuPercent?: number;
   /** A background re-aggregation slice failed (it is retried); for the log. */
   onRefreshError?: (err: GatewayError) => void;
   /** With --forward: keep the forward log and offer it as `forward`. */
@@ -69,6 +72,8 @@ export async function openSqliteWriter(opts: SqliteWriterOptions): Promise<Sqlit
     threadOptions.maxDbBytes = opts.maxDbBytes;
   }
   if (opts.forward !== undefined) threadOptions.forward = opts.forward;
+  if (opts.rollupCpuPercent !== undefined)
+    threadOptions.rollupCpuPercent = checkRollupCpuPercent(opts.rollupCpuPercent);
   const script = opts.workerScript ?? resolveWorkerScript(import.meta.url, 'storage/sqlite/writer-thread.js');
   const { worker, settings } = await startWriterThread(script, threadOptions);
   const writer = new ThreadedSqliteWriter(worker, path, settings, opts.onDeath, opts.onRefreshError);

@@ -4,6 +4,11 @@
 import { performance } from 'node:perf_hooks';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
+import {
+  type BackgroundRefresh,
+  DEFAULT_ROLLUP_CPU_PERCENT,
+  startBackgroundRefresh,
+} from '../background-refresh.js';
 import { REFRESH_POLL_MS, REFRESH_SLICE_MS } from '../rollup-refresh.js';
 import { type BatchApplier, prepareBatchApplier } from './apply-batch.js';
 import { openWriteConnection } from './connection.js';
@@ -36,7 +41,12 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
   const { db, settings, apply, refresher, forward } = opened;
   send(port, { type: 'ready', settings });
   const load = createLoadMeter(port, refresher);
-  const background = startBackgroundRefresh(refresher, load, port);
+  const background = startPacedRefresh(
+    refresher,
+    load,
+    port,
+    options.rollupCpuPercent ?? DEFAULT_ROLLUP_CPU_PERCENT,
+  );
 
   // Messages are handled one at a time, synchronously, in arrival order: that is
   // the ordering guarantee per-device order and the ack protocol rely on.
@@ -144,46 +154,37 @@ function createLoadMeter(port: MessagePort, refresher: RollupRefresher): LoadMet
 }
 
 /**
- * The re-aggregation runs in slices of REFRESH_SLICE_MS. setImmediate lets
- * the batches that arrived meanwhile in first, so an ingest commit waits
- * behind one slice at most; with nothing stale it polls for closing minutes.
+ * The re-aggregation runs in slices of REFRESH_SLICE_MS, paced to
+ * --rollup-cpu-percent of a core (storage/background-refresh.ts); the
+ * batches that arrived meanwhile go first, so an ingest commit waits behind
+ * one slice at most.
  */
-function startBackgroundRefresh(
+function startPacedRefresh(
   refresher: RollupRefresher,
   load: LoadMeter,
   port: MessagePort,
-): { stop(): void } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  cpuPercent: number,
+): BackgroundRefresh {
   let lastReport = performance.now();
-  const tick = (): void => {
-    if (stopped) return;
-    let more = false;
-    const started = performance.now();
-    try {
-      more = refresher.step(started + REFRESH_SLICE_MS, Date.now(), true);
-    } catch (err) {
-      // A failed slice (a full disk) is retried at the next poll; ingest goes on.
-      send(port, { type: 'refresh-failed', error: toThreadError(err) });
-    }
-    const ended = performance.now();
-    load.add(ended - started, true);
-    if (ended - lastReport >= REFRESH_POLL_MS) {
-      lastReport = ended;
-      load.report();
-    }
-    timer = more ? setImmediate(tick) : setTimeout(tick, REFRESH_POLL_MS);
-  };
-  timer = setTimeout(tick, 0);
-  return {
-    stop() {
-      stopped = true;
-      if (timer !== undefined) {
-        clearTimeout(timer as NodeJS.Timeout);
-        clearImmediate(timer as NodeJS.Immediate);
+  return startBackgroundRefresh({
+    cpuPercent,
+    step: () => {
+      const started = performance.now();
+      try {
+        return refresher.step(started + REFRESH_SLICE_MS, Date.now(), true);
+      } finally {
+        load.add(performance.now() - started, true);
       }
     },
-  };
+    // A failed slice (a full disk) is retried at the next poll; ingest goes on.
+    onError: (err) => send(port, { type: 'refresh-failed', error: toThreadError(err) }),
+    afterStep: () => {
+      const now = performance.now();
+      if (now - lastReport < REFRESH_POLL_MS) return;
+      lastReport = now;
+      load.report();
+    },
+  });
 }
 
 function send(port: MessagePort, message: FromThread): void {

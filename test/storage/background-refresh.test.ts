@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  checkRollupCpuPercent,
+  restAfterStep,
+  type StepOutcome,
+  startBackgroundRefresh,
+} from '../../storage/background-refresh.js';
+import { REFRESH_POLL_MS } from '../../storage/rollup-refresh.js';
+
+// Virtual time: a step "works" by moving the fake clock on, and the loop's
+// rests are the fake timers it sets.
+describe('startBackgroundRefresh', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A job of `steps` steps of `workMs` each; records when each step began. */
+  function job(steps: number, workMs: number, outcome?: (more: boolean) => StepOutcome) {
+    const began: number[] = [];
+    const step = () => {
+      began.push(Date.now());
+      vi.setSystemTime(Date.now() + workMs);
+      const more = began.length < steps;
+      return outcome === undefined ? more : outcome(more);
+    };
+    return { began, step };
+  }
+
+  it.each([
+    // cpuPercent, a step's work, the gap from one step's start to the next
+    [25, 4, 16],
+    [50, 4, 8],
+  ])('at %i %% of a core, steps of %i ms start %i ms apart', async (cpuPercent, workMs, gap) => {
+    const { began, step } = job(4, workMs);
+    const loop = startBackgroundRefresh({ step, cpuPercent, onError: () => {}, now: () => Date.now() });
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(3 * gap + 1);
+    loop.stop();
+    expect(began.map((t) => t - t0)).toEqual([0, gap, 2 * gap, 3 * gap]);
+  });
+
+  it('at 100 % of a core, runs the steps back to back, one turn of the loop apart', async () => {
+    const { began, step } = job(4, 4);
+    const loop = startBackgroundRefresh({ step, cpuPercent: 100, onError: () => {}, now: () => Date.now() });
+    await vi.advanceTimersByTimeAsync(100);
+    loop.stop();
+    expect(began).toHaveLength(4);
+    // The fake clock counts a setImmediate turn as up to 1 ms.
+    for (let i = 1; i < began.length; i++) expect(began[i]! - began[i - 1]!).toBeLessThanOrEqual(5);
+  });
+
+  it('polls once a second when nothing is stale, and stops', async () => {
+    const { began, step } = job(1, 1);
+    const loop = startBackgroundRefresh({ step, cpuPercent: 25, onError: () => {}, now: () => Date.now() });
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(2 * REFRESH_POLL_MS + 10);
+    loop.stop();
+    await vi.advanceTimersByTimeAsync(5 * REFRESH_POLL_MS);
+    expect(began.map((t) => t - t0)).toEqual([0, REFRESH_POLL_MS + 1, 2 * REFRESH_POLL_MS + 2]);
+  });
+
+  it('rests after the work a step reports, not after its wait in the queue', async () => {
+    // Each step takes 40 ms of wall time but says it worked 4 of them.
+    const { began, step } = job(3, 40, (more) => ({ more, workMs: 4 }));
+    const loop = startBackgroundRefresh({ step, cpuPercent: 25, onError: () => {}, now: () => Date.now() });
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(200);
+    loop.stop();
+    expect(began.map((t) => t - t0)).toEqual([0, 52, 104]);
+  });
+
+  it('reports a failed step and retries it at the next poll', async () => {
+    const errors: unknown[] = [];
+    let calls = 0;
+    const step = () => {
+      calls++;
+      if (calls === 1) throw new Error('disk full');
+      return false;
+    };
+    const loop = startBackgroundRefresh({ step, cpuPercent: 25, onError: (err) => errors.push(err) });
+    await vi.advanceTimersByTimeAsync(REFRESH_POLL_MS - 1);
+    expect(calls).toBe(1);
+    expect(errors).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2);
+    loop.stop();
+    expect(calls).toBe(2);
+  });
+});
+
+describe('restAfterStep and checkRollupCpuPercent', () => {
+  it('rests so that work / (work + rest) is the share', () => {
+    expect(restAfterStep(4, 25)).toBe(12);
+    expect(restAfterStep(4, 100)).toBe(0);
+    expect(restAfterStep(0, 25)).toBe(0);
+  });
+
+  it.each([0, 101, Number.NaN])('refuses %s with GW_ERR_CONFIG_INVALID', (percent) => {
+    expect(() => checkRollupCpuPercent(percent)).toThrow(
+      expect.objectContaining({ code: 'GW_ERR_CONFIG_INVALID' }),
+    );
+  });
+});
