@@ -10,11 +10,19 @@
 // stalls at the minute boundary: docs/benchmarks.md → rollup pacing). Paced,
 // the same work spreads over a few times as long. Queries are unaffected in
 // what they answer: a minute still stale is answered from raw.
+//
+// Pacing must not let the job fall behind for good: at a quarter of a core it
+// has 15 s of work a minute, which a fleet several times larger, or a replay
+// storm, can exceed. A spell of work longer than a minute means the job is not
+// keeping up, so it runs back to back until it has caught up, as it did before
+// pacing.
 import { GatewayError } from '../core/errors.js';
 import { REFRESH_POLL_MS } from './rollup-refresh.js';
 
 /** the default of --rollup-cpu-percent */
 export const DEFAULT_ROLLUP_CPU_PERCENT = 25;
+/** a spell of work (steps with more to do) paced for longer than this runs unpaced until it ends */
+export const MAX_PACED_SPELL_MS = 60_000;
 
 export interface BackgroundRefreshOptions {
   /**
@@ -30,6 +38,8 @@ export interface BackgroundRefreshOptions {
   afterStep?: () => void;
   /** ms, monotonic; performance.now by default */
   now?: () => number;
+  /** MAX_PACED_SPELL_MS by default */
+  maxPacedSpellMs?: number;
 }
 
 export type StepOutcome = boolean | { more: boolean; workMs: number };
@@ -52,6 +62,9 @@ export function checkRollupCpuPercent(percent: number): number {
 
 export function startBackgroundRefresh(options: BackgroundRefreshOptions): BackgroundRefresh {
   const now = options.now ?? (() => performance.now());
+  const maxPacedSpellMs = options.maxPacedSpellMs ?? MAX_PACED_SPELL_MS;
+  // when the current spell of work began; undefined while the job is idle
+  let spellSince: number | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   const schedule = (ms: number) => {
@@ -66,6 +79,7 @@ export function startBackgroundRefresh(options: BackgroundRefreshOptions): Backg
     timer = undefined;
     let more = false;
     const started = now();
+    spellSince ??= started;
     let workMs: number | undefined;
     try {
       const outcome = await options.step();
@@ -75,7 +89,12 @@ export function startBackgroundRefresh(options: BackgroundRefreshOptions): Backg
       if (!stopped) options.onError(err);
     }
     options.afterStep?.();
-    schedule(more ? restAfterStep(workMs ?? now() - started, options.cpuPercent) : REFRESH_POLL_MS);
+    if (!more) {
+      spellSince = undefined;
+      return schedule(REFRESH_POLL_MS);
+    }
+    const behind = now() - spellSince > maxPacedSpellMs;
+    schedule(behind ? 0 : restAfterStep(workMs ?? now() - started, options.cpuPercent));
   };
   schedule(0);
   return {

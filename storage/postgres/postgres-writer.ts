@@ -60,6 +60,7 @@ export interface PostgresWriter extends StorageWriter {
  * GW_ERR_STORAGE_OPEN naming the (password-less) URL and the reason.
  */
 export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<PostgresWriter> {
+  const rollupCpuPercent = checkRollupCpuPercent(opts.rollupCpuPercent ?? DEFAULT_ROLLUP_CPU_PERCENT);
   const where = redactUrl(opts.url);
   // Two connections: the one in a transaction, and a spare so a broken one is
   // replaced without waiting for the pool's connect on the critical path.
@@ -69,7 +70,6 @@ export async function openPostgresWriter(opts: PostgresWriterOptions): Promise<P
     applicationName: 'sensor-gateway writer',
     ...(opts.connectionTimeoutMs === undefined ? {} : { connectionTimeoutMs: opts.connectionTimeoutMs }),
   });
-  const rollupCpuPercent = checkRollupCpuPercent(opts.rollupCpuPercent ?? DEFAULT_ROLLUP_CPU_PERCENT);
   const writer = new PgWriter(pool, where, rollupCpuPercent, opts.onRefreshError);
   let client: pg.PoolClient | undefined;
   try {

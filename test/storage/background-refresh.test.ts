@@ -33,7 +33,7 @@ describe('startBackgroundRefresh', () => {
     // cpuPercent, a step's work, the gap from one step's start to the next
     [25, 4, 16],
     [50, 4, 8],
-  ])('at %i %% of a core, steps of %i ms start %i ms apart', async (cpuPercent, workMs, gap) => {
+  ])('at %i percent of a core, steps of %i ms start %i ms apart', async (cpuPercent, workMs, gap) => {
     const { began, step } = job(4, workMs);
     const loop = startBackgroundRefresh({ step, cpuPercent, onError: () => {}, now: () => Date.now() });
     const t0 = Date.now();
@@ -50,6 +50,37 @@ describe('startBackgroundRefresh', () => {
     expect(began).toHaveLength(4);
     // The fake clock counts a setImmediate turn as up to 1 ms.
     for (let i = 1; i < began.length; i++) expect(began[i]! - began[i - 1]!).toBeLessThanOrEqual(5);
+  });
+
+  it('runs back to back once a spell of work outlasts maxPacedSpellMs, and paces the next spell again', async () => {
+    // Two spells of work with an idle poll between: 11 steps with more to do, then
+    // none left; then, at the next poll, 3 more.
+    const plan = [...Array<boolean>(11).fill(true), false, true, true, true, false];
+    const began: number[] = [];
+    const step = () => {
+      began.push(Date.now());
+      vi.setSystemTime(Date.now() + 4);
+      return plan.shift() ?? false;
+    };
+    const loop = startBackgroundRefresh({
+      step,
+      cpuPercent: 25,
+      maxPacedSpellMs: 100,
+      onError: () => {},
+      now: () => Date.now(),
+    });
+    const t0 = Date.now();
+    await vi.advanceTimersByTimeAsync(2_000);
+    loop.stop();
+    const at = began.map((t) => t - t0);
+    // Paced (16 ms apart) while the spell is within 100 ms: steps at 0, 16, …, 112.
+    expect(at.slice(0, 8)).toEqual([0, 16, 32, 48, 64, 80, 96, 112]);
+    // Past it, back to back until the job is done (the 12th step finds nothing left).
+    for (let i = 8; i < 12; i++) expect(at[i]! - at[i - 1]!).toBeLessThanOrEqual(5);
+    // The poll a second later starts a new spell, paced again.
+    const second = at.slice(12, 16);
+    expect(second[0]).toBe(at[11]! + 4 + REFRESH_POLL_MS);
+    expect(second.map((t) => t - second[0]!)).toEqual([0, 16, 32, 48]);
   });
 
   it('polls once a second when nothing is stale, and stops', async () => {
