@@ -119,7 +119,7 @@ export const OPTION_SPECS = [
     default: DEFAULT_ROLLUP_CPU_PERCENT,
     min: 1,
     max: 100,
-    doc: 'Share of one core the background rewrite of closed minutes and hours may take (PostgreSQL: of the writer\'s transaction time); it rests between slices so ingest keeps the CPU. Until a minute is rewritten, queries answer it from raw. A job that has had work for over a minute runs uncapped until it catches up. 100 = no cap.',
+    doc: "Share of one core the background rewrite of closed minutes and hours may take (PostgreSQL: of the writer's transaction time); it rests between slices so ingest keeps the CPU. Until a minute is rewritten, queries answer it from raw. A job that has had work for over a minute runs uncapped until it catches up. 100 = no cap.",
   },
   {
     key: 'heapGrowthPercent',
