@@ -17,6 +17,7 @@
 // keeping up, so it runs back to back until it has caught up, as it did before
 // pacing.
 import { GatewayError } from '../core/errors.js';
+import { restForShare } from './query/query-pacer.js';
 import { REFRESH_POLL_MS } from './rollup-refresh.js';
 
 /** the default of --rollup-cpu-percent */
@@ -26,9 +27,9 @@ export const MAX_PACED_SPELL_MS = 60_000;
 
 export interface BackgroundRefreshOptions {
   /**
-   * true while work is left; a failed step is reported and retried at the
-   * next poll. A step that waits in a queue first says how long it worked:
-   * the wait is not work to rest from.
+   * `more` while work is left, and how long the step worked: a step that
+   * waited in a queue first does not rest for the wait. A failed step is
+   * reported and retried at the next poll.
    */
   step: () => StepOutcome | Promise<StepOutcome>;
   onError: (err: unknown) => void;
@@ -42,16 +43,13 @@ export interface BackgroundRefreshOptions {
   maxPacedSpellMs?: number;
 }
 
-export type StepOutcome = boolean | { more: boolean; workMs: number };
+export interface StepOutcome {
+  more: boolean;
+  workMs: number;
+}
 
 export interface BackgroundRefresh {
   stop(): void;
-}
-
-/** How long to rest after a step of `workMs` so that work / (work + rest) = cpuPercent. */
-export function restAfterStep(workMs: number, cpuPercent: number): number {
-  if (cpuPercent >= 100 || workMs <= 0) return 0;
-  return (workMs * (100 - cpuPercent)) / cpuPercent;
 }
 
 /** GW_ERR_CONFIG_INVALID unless 1 ≤ percent ≤ 100. */
@@ -78,13 +76,10 @@ export function startBackgroundRefresh(options: BackgroundRefreshOptions): Backg
   const tick = async (): Promise<void> => {
     timer = undefined;
     let more = false;
-    const started = now();
-    spellSince ??= started;
-    let workMs: number | undefined;
+    let workMs = 0;
+    spellSince ??= now();
     try {
-      const outcome = await options.step();
-      if (typeof outcome === 'boolean') more = outcome;
-      else ({ more, workMs } = outcome);
+      ({ more, workMs } = await options.step());
     } catch (err) {
       if (!stopped) options.onError(err);
     }
@@ -94,7 +89,7 @@ export function startBackgroundRefresh(options: BackgroundRefreshOptions): Backg
       return schedule(REFRESH_POLL_MS);
     }
     const behind = now() - spellSince > maxPacedSpellMs;
-    schedule(behind ? 0 : restAfterStep(workMs ?? now() - started, options.cpuPercent));
+    schedule(behind ? 0 : restForShare(workMs, options.cpuPercent / 100));
   };
   schedule(0);
   return {

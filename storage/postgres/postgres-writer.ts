@@ -11,6 +11,7 @@ import {
   type BackgroundRefresh,
   checkRollupCpuPercent,
   DEFAULT_ROLLUP_CPU_PERCENT,
+  type StepOutcome,
   startBackgroundRefresh,
 } from '../background-refresh.js';
 import type {
@@ -160,7 +161,7 @@ class PgWriter implements PostgresWriter {
   async refreshRollups(options: { now?: number } = {}): Promise<RefreshOutcome> {
     const now = options.now ?? Date.now();
     const done = emptyOutcome();
-    while (await this.#refreshStep(now, done)) {
+    while ((await this.#refreshStep(now, done)).more) {
       // Until nothing closed is stale.
     }
     return done;
@@ -176,13 +177,7 @@ class PgWriter implements PostgresWriter {
   startRefresh(): void {
     this.#background ??= startBackgroundRefresh({
       cpuPercent: this.#rollupCpuPercent,
-      step: async () => {
-        let workMs = 0;
-        const more = await this.#refreshStep(Date.now(), emptyOutcome(), (ms) => {
-          workMs = ms;
-        });
-        return { more, workMs };
-      },
+      step: () => this.#refreshStep(Date.now(), emptyOutcome()),
       onError: (err) => {
         const coded =
           err instanceof GatewayError
@@ -193,18 +188,21 @@ class PgWriter implements PostgresWriter {
     });
   }
 
-  /** One re-aggregation step in the queue; its work is added to `into` and to the load. */
-  #refreshStep(now: number, into: RefreshOutcome, worked?: (ms: number) => void): Promise<boolean> {
+  /**
+   * One re-aggregation step in the queue; its work is added to `into` and to
+   * the load. Its time is the transaction's, not the wait in the queue.
+   */
+  #refreshStep(now: number, into: RefreshOutcome): Promise<StepOutcome> {
     return this.#enqueue(async () => {
       const step = emptyOutcome();
       const started = performance.now();
       const more = await this.#transaction('refresh', (client) => refreshStep(client, now, step));
-      worked?.(performance.now() - started);
+      const workMs = performance.now() - started;
       for (const key of Object.keys(step) as (keyof RefreshOutcome)[]) {
         into[key] += step[key];
         this.#load.refresh[key] += step[key];
       }
-      return more;
+      return { more, workMs };
     });
   }
 

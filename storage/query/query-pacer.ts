@@ -36,6 +36,11 @@ export const DEFAULT_QUERY_CPU_PERCENT = 25;
 export const DEFAULT_SLICE_MS = 10;
 const DEFAULT_CHECK_EVERY = 512;
 
+/** How long to rest after `workMs` of work so that work / (work + rest) = share (0 < share ≤ 1). */
+export function restForShare(workMs: number, share: number): number {
+  return (workMs * (1 - share)) / share;
+}
+
 export function createPacer(options: PacerOptions): Pacer {
   const { share } = options;
   if (!(share > 0 && share <= 1)) throw new RangeError(`query CPU share must be in (0, 1], got ${share}`);
@@ -62,7 +67,7 @@ export function createPacer(options: PacerOptions): Pacer {
       sinceCheck = 0;
       const worked = now() - sliceStart;
       if (worked < sliceMs) return;
-      const pause = (worked * (1 - share)) / share;
+      const pause = restForShare(worked, share);
       sleep(pause);
       sleptMs += pause;
       sliceStart = now();

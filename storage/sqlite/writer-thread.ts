@@ -170,11 +170,15 @@ function startPacedRefresh(
     cpuPercent,
     step: () => {
       const started = performance.now();
+      const outcome = { more: false, workMs: 0 };
       try {
-        return refresher.step(started + REFRESH_SLICE_MS, Date.now(), true);
+        outcome.more = refresher.step(started + REFRESH_SLICE_MS, Date.now(), true);
       } finally {
-        load.add(performance.now() - started, true);
+        // A failed slice worked too: it counts in the writer's load.
+        outcome.workMs = performance.now() - started;
+        load.add(outcome.workMs, true);
       }
+      return outcome;
     },
     // A failed slice (a full disk) is retried at the next poll; ingest goes on.
     onError: (err) => send(port, { type: 'refresh-failed', error: toThreadError(err) }),

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   checkRollupCpuPercent,
-  restAfterStep,
   type StepOutcome,
   startBackgroundRefresh,
 } from '../../storage/background-refresh.js';
+import { restForShare } from '../../storage/query/query-pacer.js';
 import { REFRESH_POLL_MS } from '../../storage/rollup-refresh.js';
 
 // Virtual time: a step "works" by moving the fake clock on, and the loop's
@@ -24,7 +24,7 @@ describe('startBackgroundRefresh', () => {
       began.push(Date.now());
       vi.setSystemTime(Date.now() + workMs);
       const more = began.length < steps;
-      return outcome === undefined ? more : outcome(more);
+      return outcome === undefined ? { more, workMs } : outcome(more);
     };
     return { began, step };
   }
@@ -60,7 +60,7 @@ describe('startBackgroundRefresh', () => {
     const step = () => {
       began.push(Date.now());
       vi.setSystemTime(Date.now() + 4);
-      return plan.shift() ?? false;
+      return { more: plan.shift() ?? false, workMs: 4 };
     };
     const loop = startBackgroundRefresh({
       step,
@@ -109,7 +109,7 @@ describe('startBackgroundRefresh', () => {
     const step = () => {
       calls++;
       if (calls === 1) throw new Error('disk full');
-      return false;
+      return { more: false, workMs: 0 };
     };
     const loop = startBackgroundRefresh({ step, cpuPercent: 25, onError: (err) => errors.push(err) });
     await vi.advanceTimersByTimeAsync(REFRESH_POLL_MS - 1);
@@ -121,11 +121,11 @@ describe('startBackgroundRefresh', () => {
   });
 });
 
-describe('restAfterStep and checkRollupCpuPercent', () => {
+describe('restForShare and checkRollupCpuPercent', () => {
   it('rests so that work / (work + rest) is the share', () => {
-    expect(restAfterStep(4, 25)).toBe(12);
-    expect(restAfterStep(4, 100)).toBe(0);
-    expect(restAfterStep(0, 25)).toBe(0);
+    expect(restForShare(4, 0.25)).toBe(12);
+    expect(restForShare(4, 1)).toBe(0);
+    expect(restForShare(0, 0.25)).toBe(0);
   });
 
   it.each([0, 101, Number.NaN])('refuses %s with GW_ERR_CONFIG_INVALID', (percent) => {
