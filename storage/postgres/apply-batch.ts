@@ -62,7 +62,9 @@ export async function applyPgBatch(
       sids[i] = sid;
     }
     // Rows go in in key order: two gateways storing overlapping redeliveries
-    // then take row locks in the same order and cannot deadlock. Each stored
+    // then take row locks in the same order and cannot deadlock. The batch
+    // order breaks ties, since PostgreSQL's sort is not stable: of two
+    // readings with one key in a batch, the first is stored (docs/sensors.md). Each stored
     // reading marks its (series, minute) stale in this transaction, so no
     // crash can separate the two (storage/rollup-refresh.ts); a duplicate
     // changes no minute and marks none. The marks go in in key order too.
@@ -74,8 +76,8 @@ export async function applyPgBatch(
     const res = await client.query<{ n: number }>(
       `WITH stored AS (
          INSERT INTO readings (ts, series_id, value)
-           SELECT ts, sid, v FROM unnest($1::bigint[], $2::integer[], $3::float8[]) AS u(ts, sid, v)
-           ORDER BY ts, sid
+           SELECT ts, sid, v FROM unnest($1::bigint[], $2::integer[], $3::float8[]) WITH ORDINALITY AS u(ts, sid, v, i)
+           ORDER BY ts, sid, i
          ON CONFLICT (ts, series_id) DO NOTHING
          RETURNING ts, series_id
        ), marked AS (

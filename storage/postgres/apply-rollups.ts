@@ -19,8 +19,10 @@ export async function applyPgRollups(
     const a = batch.anomalies;
     const res = await client.query(
       `INSERT INTO anomalies (ts, series_id, value, score, expected_low, expected_high, state)
-         SELECT * FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[])
-           AS u(ts, sid, v, s, lo, hi, st) ORDER BY ts, sid
+         SELECT ts, sid, v, s, lo, hi, st
+           FROM unnest($1::bigint[], $2::integer[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::text[])
+             WITH ORDINALITY AS u(ts, sid, v, s, lo, hi, st, i)
+           ORDER BY ts, sid, i
        ON CONFLICT (ts, series_id) DO NOTHING`,
       [
         a.map((x) => x.ts),

@@ -57,7 +57,5 @@ tiersContract(
     };
     return store;
   },
-  // Fewer runs than SQLite's 40: in the full suite this test has twice run
-  // over ten times slower than alone (not yet explained; docs/development.md).
-  15,
+  40,
 );

@@ -48,9 +48,6 @@ describe('PromQL on PostgreSQL', () => {
         },
       };
     },
-    // Fewer runs than SQLite's: in the full suite a PostgreSQL property test
-    // has twice run over ten times slower than alone (not yet explained; see
-    // docs/development.md), and the evaluator is the same code on both.
-    5,
+    15,
   );
 });
