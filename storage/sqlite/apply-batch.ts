@@ -4,6 +4,7 @@ import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { prepareExtrasApplier } from './apply-extras.js';
 import type { SqliteForwardLog } from './forward-log.js';
+import type { MinuteFolds } from './rollups/minute-folds.js';
 import type { StaleMarks } from './rollups/stale-marks.js';
 
 const CHUNK = 64;
@@ -19,6 +20,7 @@ export function prepareBatchApplier(
   marks: StaleMarks,
   onRawPruned: (before: number) => void,
   forward?: SqliteForwardLog,
+  folds?: MinuteFolds,
 ): BatchApplier {
   const upsertDevice = db.prepare(
     `INSERT INTO devices (device_id, first_seen, last_seen) VALUES (?, ?, ?)
@@ -74,6 +76,7 @@ export function prepareBatchApplier(
         }
         return seriesId;
       };
+      folds?.open(ts);
       let inserted = 0;
       let i = 0;
       for (; i + CHUNK <= ts.length; i += CHUNK) {
@@ -85,12 +88,22 @@ export function prepareBatchApplier(
           // A duplicate marks its minute too: harmless, the rebuild finds the same rows.
           marks.note(seriesId, ts[i + j]!);
         }
-        inserted += insertChunk.run(params).changes;
+        const changes = insertChunk.run(params).changes;
+        inserted += changes;
+        // All stored, or none: the folds know which. Some: the statement does not say which.
+        if (folds !== undefined && changes > 0) {
+          for (let j = 0; j < CHUNK; j++) {
+            if (changes === CHUNK) folds.stored(params[j * 3 + 1]!, params[j * 3]!, params[j * 3 + 2]!);
+            else folds.unsure(params[j * 3 + 1]!, params[j * 3]!);
+          }
+        }
       }
       for (; i < ts.length; i++) {
         const seriesId = seriesOf(i);
-        inserted += insertReading.run(ts[i]!, seriesId, value[i]!).changes;
+        const changes = insertReading.run(ts[i]!, seriesId, value[i]!).changes;
+        inserted += changes;
         marks.note(seriesId, ts[i]!);
+        if (changes === 1) folds?.stored(seriesId, ts[i]!, value[i]!);
       }
 
       for (const sm of batch.seriesMeta ?? [])
@@ -145,9 +158,11 @@ export function prepareBatchApplier(
       result = apply.immediate(batch, created, seen);
     } catch (err) {
       marks.rolledBack();
+      folds?.rolledBack();
       throw err;
     }
     marks.committed();
+    folds?.committed();
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
     for (const [key, id] of created) seriesCache.set(key, id);

@@ -15,6 +15,7 @@ import { openWriteConnection } from './connection.js';
 import { gatewayCodeForSqlite } from './error-map.js';
 import { prepareForwardLog, type SqliteForwardLog } from './forward-log.js';
 import type { FromThread, SqliteSettings, ThreadError, ToThread, WriterThreadOptions } from './protocol.js';
+import { prepareMinuteFolds } from './rollups/minute-folds.js';
 import { prepareRollupRefresher, type RollupRefresher } from './rollups/rollup-refresher.js';
 import { prepareStaleMarks } from './rollups/stale-marks.js';
 
@@ -29,9 +30,10 @@ function run(port: MessagePort, options: WriterThreadOptions): void {
   try {
     const { db, settings } = openWriteConnection(options);
     const marks = prepareStaleMarks(db);
-    const refresher = prepareRollupRefresher(db, marks);
+    const folds = prepareMinuteFolds(db);
+    const refresher = prepareRollupRefresher(db, marks, folds);
     const forward = options.forward === undefined ? undefined : prepareForwardLog(db, options.forward);
-    const apply = prepareBatchApplier(db, marks, (before) => refresher.prunedBefore(before), forward);
+    const apply = prepareBatchApplier(db, marks, (before) => refresher.prunedBefore(before), forward, folds);
     opened = { db, settings, apply, refresher, forward };
   } catch (err) {
     send(port, { type: 'open-failed', error: toThreadError(err) });

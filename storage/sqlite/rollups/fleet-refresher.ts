@@ -4,16 +4,30 @@
 // marked window is then rebuilt from its raw readings across every series,
 // one window at a time, its scan in slices like a minute's. Readings stored
 // while a window is read carry a minute mark of their own, which keeps the
-// window answered from raw and, once rewritten, marks the window again.
+// window answered from raw and, once rewritten, marks the window again. A
+// window the writer folded as it stored it (minute-folds.ts) is not read.
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
-import { addToWindow, FLEET_COLUMNS, type SeriesWindow, statsOf } from '../../fleet-rollup.js';
+import {
+  addSeries,
+  addToWindow,
+  FLEET_COLUMNS,
+  type FleetStats,
+  newFleetStats,
+  type SeriesWindow,
+} from '../../fleet-rollup.js';
 import { MINUTE_MS, REFRESH_GRACE_MS, REFRESH_SCAN_ROWS } from '../../rollup-refresh.js';
+import type { MinuteFolds } from './minute-folds.js';
 
 interface WindowJob {
   end: number;
   metrics: Set<string>;
+  /** scanned from raw: each series' window so far */
   perSeries: Map<number, SeriesWindow>;
+  /** or folded by the writer (minute-folds.ts): the series not yet taken */
+  folded: Iterator<[number, SeriesWindow]> | undefined;
+  /** per stale metric, the series taken from the fold so far */
+  stats: Map<string, FleetStats>;
   cursorTs: number;
   cursorSeries: number;
   scanned: boolean;
@@ -30,7 +44,7 @@ export interface FleetRefresher {
   prunedBefore(before: number): void;
 }
 
-export function prepareFleetRefresher(db: Database): FleetRefresher {
+export function prepareFleetRefresher(db: Database, folds?: MinuteFolds): FleetRefresher {
   const metricOfRow = db.prepare('SELECT metric FROM series WHERE id = ?').pluck();
   const mark = db.prepare('INSERT OR IGNORE INTO rollups_fleet_1m_stale (window_end, metric) VALUES (?, ?)');
   const nextWindow = db
@@ -69,16 +83,33 @@ export function prepareFleetRefresher(db: Database): FleetRefresher {
     const closed = Math.floor((now - REFRESH_GRACE_MS) / MINUTE_MS) * MINUTE_MS;
     const end = nextWindow.get(closed) as number | undefined;
     if (end === undefined) return false;
+    const metrics = new Set(staleMetrics.all(end) as string[]);
     job = {
       end,
-      metrics: new Set(staleMetrics.all(end) as string[]),
+      metrics,
       perSeries: new Map(),
+      folded: folds?.window(end),
+      stats: new Map([...metrics].map((m) => [m, newFleetStats()])),
       // (ts, series) > (end − 1 min, ∞): the window is open at its start.
       cursorTs: end - MINUTE_MS,
       cursorSeries: Number.MAX_SAFE_INTEGER,
       scanned: false,
     };
     return true;
+  }
+
+  /** Takes a slice of series from the fold, as scanSome reads a slice of raw. */
+  function takeSome(j: WindowJob, folded: Iterator<[number, SeriesWindow]>): void {
+    for (let n = 0; n < REFRESH_SCAN_ROWS; n++) {
+      const next = folded.next();
+      if (next.done === true) {
+        j.scanned = true;
+        return;
+      }
+      const [seriesId, w] = next.value;
+      const m = metricOf(seriesId);
+      if (m !== undefined && j.metrics.has(m)) addSeries(j.stats.get(m)!, w);
+    }
   }
 
   function scanSome(j: WindowJob): void {
@@ -97,17 +128,11 @@ export function prepareFleetRefresher(db: Database): FleetRefresher {
   }
 
   const write = db.transaction((j: WindowJob) => {
-    const byMetric = new Map<string, SeriesWindow[]>();
-    for (const [seriesId, w] of j.perSeries) {
-      const m = metricOf(seriesId)!;
-      const list = byMetric.get(m) ?? [];
-      list.push(w);
-      byMetric.set(m, list);
-    }
-    for (const m of j.metrics) {
-      const windows = byMetric.get(m);
-      if (windows === undefined) remove.run(m, j.end);
-      else upsert.run(m, j.end, ...statsOf(windows));
+    for (const [seriesId, w] of j.perSeries) addSeries(j.stats.get(metricOf(seriesId)!)!, w);
+    for (const [m, stats] of j.stats) {
+      // stats[0]: how many series had readings in the window
+      if (stats[0] === 0) remove.run(m, j.end);
+      else upsert.run(m, j.end, ...stats);
       clear.run(j.end, m);
     }
   });
@@ -133,8 +158,10 @@ export function prepareFleetRefresher(db: Database): FleetRefresher {
       do {
         if (job === undefined && !begin(now)) return false;
         const j = job!;
-        if (!j.scanned) scanSome(j);
-        else {
+        if (!j.scanned) {
+          if (j.folded !== undefined) takeSome(j, j.folded);
+          else scanSome(j);
+        } else {
           write.immediate(j);
           job = undefined;
         }

@@ -2,7 +2,9 @@
 // rewrites stale closed minutes from raw readings, then stale closed hours
 // from their minutes, in slices of a few milliseconds that ingest commits
 // pass between. One minute at a time: its raw readings are read once, in key
-// order, for every stale series of that minute together.
+// order, for every stale series of that minute together, unless the writer
+// folded them as it stored them (minute-folds.ts): then only the series the
+// fold cannot vouch for are read.
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import { addReading, emptyState, mergeState, type RollupState } from '../../../core/rollup-state.js';
@@ -24,6 +26,7 @@ import {
   stateOf,
 } from '../../rollup-refresh.js';
 import { type FleetRefresher, prepareFleetRefresher } from './fleet-refresher.js';
+import type { MinuteFolds } from './minute-folds.js';
 import type { StaleMarks } from './stale-marks.js';
 
 /** One minute being rebuilt. */
@@ -57,7 +60,11 @@ export interface RollupRefresher {
   takeOutcome(): RefreshOutcome;
 }
 
-export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupRefresher {
+export function prepareRollupRefresher(
+  db: Database,
+  marks: StaleMarks,
+  folds?: MinuteFolds,
+): RollupRefresher {
   const nextMinute = db
     .prepare('SELECT bucket FROM rollups_1m_stale WHERE bucket <= ? ORDER BY bucket LIMIT 1')
     .pluck();
@@ -75,12 +82,13 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
   const deleteMinute = db.prepare('DELETE FROM rollups_1m WHERE series_id = ? AND bucket = ?');
   const clearMinute = db.prepare('DELETE FROM rollups_1m_stale WHERE bucket = ? AND series_id = ?');
   const markHour = db.prepare('INSERT OR IGNORE INTO rollups_1h_stale (bucket, series_id) VALUES (?, ?)');
-  const fleet: FleetRefresher = prepareFleetRefresher(db);
+  const fleet: FleetRefresher = prepareFleetRefresher(db, folds);
   let job: MinuteJob | undefined;
   let outcome = emptyOutcome();
   const patience = createPatience(marks);
 
   function begin(now: number, patient: boolean): boolean {
+    folds?.evict(now);
     const last = minuteAligned(lastClosedMinute(now));
     let bucket = nextMinute.get(last) as number | undefined;
     // One index seek per minute passed over: the stale minutes are few, the marks many.
@@ -101,6 +109,20 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
       scanned: false,
       written: 0,
     };
+    const folded = folds?.minute(bucket);
+    if (folded !== undefined) {
+      // The fold's states are live: a series that takes a reading from here on is `touched`, and not written.
+      const unsure = new Set<number>();
+      for (const seriesId of series) {
+        if (folded.dirty.has(seriesId)) unsure.add(seriesId);
+        else {
+          const state = folded.states.get(seriesId);
+          if (state !== undefined) job.states.set(seriesId, state);
+        }
+      }
+      job.stale = unsure;
+      job.scanned = unsure.size === 0;
+    }
     return true;
   }
 
@@ -183,6 +205,7 @@ export function prepareRollupRefresher(db: Database, marks: StaleMarks): RollupR
     },
     prunedBefore(before) {
       marks.prunedBefore(before);
+      folds?.prunedBefore(before);
       patience.prunedBefore(before);
       fleet.prunedBefore(before);
       if (job !== undefined && job.bucket < before) {
