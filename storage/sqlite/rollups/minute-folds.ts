@@ -22,12 +22,14 @@ import { lastClosedMinute, MINUTE_MS, minuteOf } from '../../rollup-refresh.js';
 export const MAX_FOLDED_MINUTES = 12;
 /**
  * A folded minute is dropped once it is this long before the newest closed
- * minute, about three minutes after it ended: by then its rewrite and its two
- * fleet windows are done, even when the patient job deferred it
- * (REFRESH_MAX_DEFER_MS). A late reading after that is read from raw with its
- * minute. Each minute held costs about 7 MB of writer heap at 15,000 series.
+ * minute: 0 drops it when the next minute closes, a minute after its own
+ * close. By then its rewrite and its two fleet windows are done, unless the
+ * patient job deferred it (REFRESH_MAX_DEFER_MS), and it is then read from
+ * raw. So is a late reading after that, with its minute. Each minute held
+ * costs about 14 MB of writer heap at 15,000 series (a sketch per series), so
+ * two are held most of the time.
  */
-export const FOLD_KEEP_MS = MINUTE_MS;
+export const FOLD_KEEP_MS = 0;
 /** Minutes known not to be foldable, remembered to save their seek; forgetting one only costs the seek again. */
 const MAX_CLOSED = 10_000;
 
