@@ -174,6 +174,25 @@ describe('a minute folded by the writer', () => {
     p.expectSameTiers();
   });
 
+  it('reads a fleet window from raw when a rollback dropped its minute while the window was being taken', () => {
+    // 1040 series: more than one slice of the window job. The rolled-back
+    // batch lands between two of the job's slices, wherever that is: each
+    // round stops the folding store after one more single-slice step.
+    const failing = (): WriteBatch => ({
+      ...makeBatch([{ device: 'd519', metric: 't', ts: T + 30_500, value: 500 }]),
+      deadLetters: [{ deviceId: 'd0' } as WriteBatch['deadLetters'][number]],
+    });
+    for (let k = 0; k < 40; k++) {
+      const p = pair();
+      const rs = readings(T, 2, 520);
+      for (let i = 0; i < rs.length; i += 2000) p.write(() => makeBatch(rs.slice(i, i + 2000)));
+      for (let n = 0; n < k; n++) p.folded.refresher.step(Number.NEGATIVE_INFINITY, T + 2 * MINUTE_MS);
+      expect(() => p.folded.apply(failing())).toThrow();
+      p.refresh(T + 2 * MINUTE_MS);
+      p.expectSameTiers();
+    }
+  });
+
   it('takes late readings into a folded minute after its rewrite, and reads raw for a minute it dropped', () => {
     const p = pair();
     p.write(() => makeBatch(readings(T, 2)));

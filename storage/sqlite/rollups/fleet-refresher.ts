@@ -17,7 +17,7 @@ import {
   type SeriesWindow,
 } from '../../fleet-rollup.js';
 import { MINUTE_MS, REFRESH_GRACE_MS, REFRESH_SCAN_ROWS } from '../../rollup-refresh.js';
-import type { MinuteFolds } from './minute-folds.js';
+import type { FoldedWindow, MinuteFolds } from './minute-folds.js';
 
 interface WindowJob {
   end: number;
@@ -25,7 +25,7 @@ interface WindowJob {
   /** scanned from raw: each series' window so far */
   perSeries: Map<number, SeriesWindow>;
   /** or folded by the writer (minute-folds.ts): the series not yet taken */
-  folded: Iterator<[number, SeriesWindow]> | undefined;
+  folded: FoldedWindow | undefined;
   /** per stale metric, the series taken from the fold so far */
   stats: Map<string, FleetStats>;
   cursorTs: number;
@@ -83,25 +83,28 @@ export function prepareFleetRefresher(db: Database, folds?: MinuteFolds): FleetR
     const closed = Math.floor((now - REFRESH_GRACE_MS) / MINUTE_MS) * MINUTE_MS;
     const end = nextWindow.get(closed) as number | undefined;
     if (end === undefined) return false;
-    const metrics = new Set(staleMetrics.all(end) as string[]);
-    job = {
+    job = newJob(end, new Set(staleMetrics.all(end) as string[]), folds?.window(end));
+    return true;
+  }
+
+  function newJob(end: number, metrics: Set<string>, folded: FoldedWindow | undefined): WindowJob {
+    return {
       end,
       metrics,
       perSeries: new Map(),
-      folded: folds?.window(end),
+      folded,
       stats: new Map([...metrics].map((m) => [m, newFleetStats()])),
       // (ts, series) > (end − 1 min, ∞): the window is open at its start.
       cursorTs: end - MINUTE_MS,
       cursorSeries: Number.MAX_SAFE_INTEGER,
       scanned: false,
     };
-    return true;
   }
 
   /** Takes a slice of series from the fold, as scanSome reads a slice of raw. */
-  function takeSome(j: WindowJob, folded: Iterator<[number, SeriesWindow]>): void {
+  function takeSome(j: WindowJob, folded: FoldedWindow): void {
     for (let n = 0; n < REFRESH_SCAN_ROWS; n++) {
-      const next = folded.next();
+      const next = folded.series.next();
       if (next.done === true) {
         j.scanned = true;
         return;
@@ -157,7 +160,9 @@ export function prepareFleetRefresher(db: Database, folds?: MinuteFolds): FleetR
     step(deadline, now) {
       do {
         if (job === undefined && !begin(now)) return false;
-        const j = job!;
+        let j = job!;
+        // Between two slices a batch rolled back, or a minute was dropped: start again, from raw.
+        if (j.folded !== undefined && !j.folded.intact()) j = job = newJob(j.end, j.metrics, undefined);
         if (!j.scanned) {
           if (j.folded !== undefined) takeSome(j, j.folded);
           else scanSome(j);

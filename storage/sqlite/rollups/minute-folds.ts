@@ -34,6 +34,8 @@ export const FOLD_KEEP_MS = 0;
 const MAX_CLOSED = 10_000;
 
 interface MinuteFold {
+  /** false once dropped: what it holds may then include readings a rollback took back */
+  held: boolean;
   states: Map<number, RollupState>;
   /** series whose readings here the fold cannot vouch for */
   dirty: Set<number>;
@@ -44,6 +46,11 @@ interface MinuteFold {
    * other series' window is its state's count, sum, min and max.
    */
   edges: Map<number, { value: number; inner: SeriesWindow | undefined }>;
+}
+
+export interface FoldedWindow {
+  series: Iterator<[number, SeriesWindow]>;
+  intact(): boolean;
 }
 
 /** What the re-aggregation may use of a folded minute. */
@@ -70,8 +77,11 @@ export interface MinuteFolds {
    * The fleet window (end − 1 min, end], series by series, if every raw
    * reading in it was folded. Lazy, so that the refresher can take it in
    * slices: a series that takes a reading meanwhile carries a minute mark.
+   * Until `intact()` turns false: a minute of it was dropped meanwhile (a
+   * rollback may have left readings in it that raw does not hold), and the
+   * window must be read from raw instead.
    */
-  window(end: number): Iterator<[number, SeriesWindow]> | undefined;
+  window(end: number): FoldedWindow | undefined;
   /** Drops minutes too old to keep (FOLD_KEEP_MS). */
   evict(now: number): void;
   /** Retention is deleting raw readings before `before`. */
@@ -89,6 +99,8 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
   let lastFold: MinuteFold | undefined;
 
   function close(bucket: number): void {
+    const fold = minutes.get(bucket);
+    if (fold !== undefined) fold.held = false;
     minutes.delete(bucket);
     lastBucket = Number.NaN;
     if (closed.size >= MAX_CLOSED) closed.clear();
@@ -108,7 +120,7 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
         }
         if (closed.has(bucket)) continue;
         if (minutes.size < MAX_FOLDED_MINUTES && anyIn.get(bucket, bucket + MINUTE_MS) === undefined) {
-          minutes.set(bucket, { states: new Map(), dirty: new Set(), edges: new Map() });
+          minutes.set(bucket, { held: true, states: new Map(), dirty: new Set(), edges: new Map() });
           batchMinutes.add(bucket);
         } else close(bucket);
       }
@@ -158,7 +170,7 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
       const at = minutes.get(end);
       if (before === undefined || at === undefined || before.dirty.size > 0 || at.dirty.size > 0)
         return undefined;
-      return windowOf(before, at);
+      return { series: windowOf(before, at), intact: () => before.held && at.held };
     },
     evict(now) {
       const oldest = minuteOf(lastClosedMinute(now)) - FOLD_KEEP_MS;
