@@ -26,7 +26,7 @@ import {
   stateOf,
 } from '../../rollup-refresh.js';
 import { type FleetRefresher, prepareFleetRefresher } from './fleet-refresher.js';
-import type { MinuteFolds } from './minute-folds.js';
+import type { FoldedMinute, MinuteFolds } from './minute-folds.js';
 import type { StaleMarks } from './stale-marks.js';
 
 /** One minute being rebuilt. */
@@ -110,19 +110,7 @@ export function prepareRollupRefresher(
       written: 0,
     };
     const folded = folds?.minute(bucket);
-    if (folded !== undefined) {
-      // The fold's states are live: a series that takes a reading from here on is `touched`, and not written.
-      const unsure = new Set<number>();
-      for (const seriesId of series) {
-        if (folded.dirty.has(seriesId)) unsure.add(seriesId);
-        else {
-          const state = folded.states.get(seriesId);
-          if (state !== undefined) job.states.set(seriesId, state);
-        }
-      }
-      job.stale = unsure;
-      job.scanned = unsure.size === 0;
-    }
+    if (folded !== undefined) takeFromFold(job, folded);
     return true;
   }
 
@@ -219,6 +207,21 @@ export function prepareRollupRefresher(
       return done;
     },
   };
+}
+
+/** Takes the stale series' states from the writer's fold; only the series it cannot vouch for are left to scan. */
+function takeFromFold(j: MinuteJob, folded: FoldedMinute): void {
+  // The fold's states are live: a series that takes a reading from here on is `touched`, and not written.
+  const unsure = new Set<number>();
+  for (const seriesId of j.series) {
+    if (folded.dirty.has(seriesId)) unsure.add(seriesId);
+    else {
+      const state = folded.states.get(seriesId);
+      if (state !== undefined) j.states.set(seriesId, state);
+    }
+  }
+  j.stale = unsure;
+  j.scanned = unsure.size === 0;
 }
 
 /** Adds a scanned page of raw rows to the job's states (stale series only) and moves its cursor past them. */
