@@ -20,6 +20,7 @@ import { prepareMinuteFolds } from '../storage/sqlite/rollups/minute-folds.js';
 import { prepareRollupRefresher } from '../storage/sqlite/rollups/rollup-refresher.js';
 import { prepareStaleMarks } from '../storage/sqlite/rollups/stale-marks.js';
 import { migrate } from '../storage/sqlite/schema.js';
+import { median } from './lib/proc-stats.js';
 import type { ScenarioOptions } from './lib/scenario.js';
 
 export const about =
@@ -96,8 +97,6 @@ function runOnce(devices: number, minutes: number, folding: boolean): RunResult 
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options });

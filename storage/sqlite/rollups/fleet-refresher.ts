@@ -16,7 +16,7 @@ import {
   newFleetStats,
   type SeriesWindow,
 } from '../../fleet-rollup.js';
-import { MINUTE_MS, REFRESH_GRACE_MS, REFRESH_SCAN_ROWS } from '../../rollup-refresh.js';
+import { MINUTE_MS, minuteOf, REFRESH_GRACE_MS, REFRESH_SCAN_ROWS } from '../../rollup-refresh.js';
 import type { FoldedWindow, MinuteFolds } from './minute-folds.js';
 
 interface WindowJob {
@@ -80,7 +80,7 @@ export function prepareFleetRefresher(db: Database, folds?: MinuteFolds): FleetR
   let job: WindowJob | undefined;
 
   function begin(now: number): boolean {
-    const closed = Math.floor((now - REFRESH_GRACE_MS) / MINUTE_MS) * MINUTE_MS;
+    const closed = minuteOf(now - REFRESH_GRACE_MS);
     const end = nextWindow.get(closed) as number | undefined;
     if (end === undefined) return false;
     job = newJob(end, new Set(staleMetrics.all(end) as string[]), folds?.window(end));

@@ -16,6 +16,7 @@ import {
   lastClosedHour,
   lastClosedMinute,
   MINUTE_MS,
+  minuteOf,
   REFRESH_HOUR_ROWS,
   REFRESH_MAX_DEFER_MS,
   REFRESH_QUIET_MS,
@@ -89,7 +90,7 @@ export function prepareRollupRefresher(
 
   function begin(now: number, patient: boolean): boolean {
     folds?.evict(now);
-    const last = minuteAligned(lastClosedMinute(now));
+    const last = minuteOf(lastClosedMinute(now));
     let bucket = nextMinute.get(last) as number | undefined;
     // One index seek per minute passed over: the stale minutes are few, the marks many.
     while (patient && bucket !== undefined && patience.busy(bucket, now)) {
@@ -288,7 +289,7 @@ function prepareHourRebuild(db: Database): (now: number) => number {
     .raw(true);
   const clearHour = db.prepare('DELETE FROM rollups_1h_stale WHERE bucket = ? AND series_id = ?');
   const rebuild = db.transaction((now: number): number => {
-    const hours = nextHours.all(hourAligned(lastClosedHour(now)), REFRESH_HOUR_ROWS) as [number, number][];
+    const hours = nextHours.all(hourOf(lastClosedHour(now)), REFRESH_HOUR_ROWS) as [number, number][];
     let done = 0;
     for (const [bucket, seriesId] of hours) {
       // A minute of it still waits: the hour follows once the minute is rewritten.
@@ -316,12 +317,4 @@ function prepareUpsert(db: Database, table: 'rollups_1m' | 'rollups_1h') {
        first_value = excluded.first_value, last_ts = excluded.last_ts,
        last_value = excluded.last_value, sketch = excluded.sketch`,
   );
-}
-
-function minuteAligned(ts: number): number {
-  return Math.floor(ts / MINUTE_MS) * MINUTE_MS;
-}
-
-function hourAligned(ts: number): number {
-  return Math.floor(ts / HOUR_MS) * HOUR_MS;
 }
