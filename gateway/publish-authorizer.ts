@@ -62,6 +62,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
+    const batchedAck = (packet as { batchedAck?: boolean }).batchedAck === true;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     let receivedAt = now();
     let reported: ((err?: Error) => void) | undefined;
@@ -94,8 +95,9 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       if (!err && qos > 0) acked?.(performance.now() - heldSince);
       // A batch settles many messages of one connection in one loop: corking
       // until the loop is done turns their PUBACKs into one write, not one each.
+      // The publish lane gathers its own (publish-lane.ts).
       const conn = client?.conn;
-      if (conn !== undefined && !conn.writableCorked && !conn.destroyed) {
+      if (!batchedAck && conn !== undefined && !conn.writableCorked && !conn.destroyed) {
         conn.cork();
         process.nextTick(uncork, conn);
       }

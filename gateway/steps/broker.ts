@@ -13,7 +13,9 @@ import { limitSubscriptions } from '../limits/subscription-limit.js';
 import type { HandleConnection } from '../listeners/mqtt-listener.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { createPublishAuthorizer } from '../publish-authorizer.js';
+import { createPublishLane } from '../publish-lane.js';
 import { createResendMemory } from '../resend-memory.js';
+import { skipUnroutedTelemetry } from '../telemetry-routing.js';
 import type { Started } from './lifecycle.js';
 
 export interface BrokerStepDeps {
@@ -93,6 +95,9 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
     maxInflightInbound: config.maxInflightQos2,
   });
   adapters.attach(broker);
+  // Before any client connects: every subscription must be counted.
+  skipUnroutedTelemetry(broker);
+  const lane = createPublishLane(broker);
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
     // aedes' own drain timeout (lib/client.js) ends a subscriber that stopped reading
@@ -109,7 +114,11 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
     logger,
   });
   const handle: HandleConnection = (stream, req) => {
-    connectionGuard.accept(stream, (conn) => broker.handle(conn, req));
+    connectionGuard.accept(stream, (conn) => {
+      const client = broker.handle(conn, req);
+      lane.attach(client);
+      return client;
+    });
   };
   return {
     provides: { broker, handle },
