@@ -31,12 +31,22 @@ export type IsRegistered = (deviceId: string) => boolean;
  */
 export function canPublish(identity: Identity, topic: string, isRegistered: IsRegistered): boolean {
   if (topic.startsWith('$')) return false;
+  // Runs for every message: compared in place, with no string built or split.
   if (identity.kind === 'device')
     return identity.bridge === undefined
-      ? topic.startsWith(`devices/${identity.deviceId}/`)
+      ? isUnder(topic, identity.deviceId)
       : bridgeCanPublish(identity.bridge, identity.deviceId, topic);
-  const levels = topic.split('/', 3);
-  return !(levels[0] === 'devices' && levels.length > 2 && isRegistered(levels[1]!));
+  if (!topic.startsWith(DEVICES)) return true;
+  const idEnd = topic.indexOf('/', DEVICES.length);
+  return idEnd < 0 || !isRegistered(topic.slice(DEVICES.length, idEnd));
+}
+
+const DEVICES = 'devices/';
+
+/** topic starts with devices/{deviceId}/ */
+function isUnder(topic: string, deviceId: string): boolean {
+  const idEnd = DEVICES.length + deviceId.length;
+  return topic.startsWith(DEVICES) && topic.startsWith(deviceId, DEVICES.length) && topic.charCodeAt(idEnd) === 0x2f;
 }
 
 /**

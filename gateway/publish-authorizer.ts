@@ -4,6 +4,7 @@ import type { PayloadAdapter } from '../pipelines/adapters/adapter.js';
 import type { AdapterRegistry } from '../pipelines/adapters/adapter-registry.js';
 import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
+import type { IngestMessage } from '../pipelines/telemetry.js';
 import type { PublishThrottle } from './limits/publish-throttle.js';
 import type { ResendMemory } from './resend-memory.js';
 
@@ -62,10 +63,9 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     if (deps.isDraining()) return callback(gatewayError('GW_ERR_SHUTTING_DOWN'));
 
     const qos = packet.qos;
-    const batchedAck = (packet as { batchedAck?: boolean }).batchedAck === true;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    let receivedAt = now();
-    let reported: ((err?: Error) => void) | undefined;
+    const message = new HeldPublish(packet.topic, payload, qos, now(), client, callback, acked);
+    message.batchedAck = (packet as { batchedAck?: boolean }).batchedAck === true;
     if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
       const seen = deps.resends.admit(
         client.id,
@@ -73,7 +73,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
         packet.dup === true,
         packet.topic,
         payload,
-        receivedAt,
+        message.receivedAt,
       );
       switch (seen.kind) {
         case 'committed':
@@ -82,54 +82,21 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
           return seen.wait((err) => callback(err ?? null));
         case 'new':
         case 'retry':
-          receivedAt = seen.receivedAt;
-          reported = seen.settled;
+          message.receivedAt = seen.receivedAt;
+          message.reported = seen.settled;
       }
     }
-    let called = false;
-    let heldSince = 0;
-    const once = (err?: Error) => {
-      if (called) return;
-      called = true;
-      reported?.(err);
-      if (!err && qos > 0) acked?.(performance.now() - heldSince);
-      // A batch settles many messages of one connection in one loop: corking
-      // until the loop is done turns their PUBACKs into one write, not one each.
-      // The publish lane gathers its own (publish-lane.ts).
-      const conn = client?.conn;
-      if (!batchedAck && conn !== undefined && !conn.writableCorked && !conn.destroyed) {
-        conn.cork();
-        process.nextTick(uncork, conn);
-      }
-      callback(err ?? null);
-    };
-    let route: TopicRoute | ErrorCode | undefined;
     // Read now, not after a hold: a closed session's identity is gone by then.
     const allowedMetrics = deps.allowedMetrics?.(client);
-    const offer = () => {
-      // The ack hold is the gateway's own latency; time spent over a budget is not part of it.
-      if (acked !== undefined) heldSince = performance.now();
-      deps.pipeline.offer(
-        {
-          topic: packet.topic,
-          payload,
-          qos,
-          receivedAt,
-          ...(route === undefined ? {} : { route }),
-          ...(adapter === undefined ? {} : { adapter }),
-          ...withAllowedMetrics(allowedMetrics),
-          // QoS 0 is best effort: it was let through on admission.
-          settle: qos === 0 ? () => {} : once,
-        },
-        qos === 0 ? () => once() : () => {},
-      );
-    };
-    if (deps.throttle === undefined) return offer();
+    if (allowedMetrics !== undefined) message.allowedMetrics = allowedMetrics;
+    if (adapter !== undefined) message.adapter = adapter;
+    if (deps.throttle === undefined) return message.offer(deps.pipeline);
     // An adapter's topic names its device in the adapter's own way (tele/{device}/SENSOR,
     // zigbee2mqtt/{name}, spBv1.0/{group}/…/{edge}/{device}): the topic is the budget's key.
-    route = adapter === undefined ? routeTopic(packet.topic) : { deviceId: packet.topic };
+    const route = adapter === undefined ? routeTopic(packet.topic) : { deviceId: packet.topic };
+    message.route = route;
     // An invalid topic is dead-lettered by decode; it costs no budget.
-    if (typeof route === 'string') return offer();
+    if (typeof route === 'string') return message.offer(deps.pipeline);
     // A will (published after close) has no connection left to pause.
     const paused = client === null || client.closed ? null : client;
     deps.throttle.admit(route.deviceId, paused, () => {
@@ -137,18 +104,70 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       // is still stored: the client sent it, and its DUP resend on a new
       // connection is waiting in the resend memory for this outcome, to be
       // acked when it commits. Only a stopping gateway refuses it (not acked).
-      if (deps.isDraining()) return once(gatewayError('GW_ERR_SHUTTING_DOWN'));
-      offer();
+      if (deps.isDraining()) return message.release(gatewayError('GW_ERR_SHUTTING_DOWN'));
+      message.offer(deps.pipeline);
     });
   };
 }
 
-function uncork(conn: { uncork(): void }): void {
-  conn.uncork();
+/**
+ * One held publish: the pipeline's message and the state of its ack in one
+ * object. Thousands are in flight at saturation and each lives until its
+ * commit, long enough to be copied by the young generation's collections;
+ * closures and spread objects per message were several objects each.
+ */
+class HeldPublish implements IngestMessage {
+  route?: TopicRoute | ErrorCode;
+  allowedMetrics?: ReadonlySet<string>;
+  adapter?: PayloadAdapter;
+  /** the resend memory's report of the outcome */
+  reported: ((err?: Error) => void) | undefined = undefined;
+  /** the publish lane writes the PUBACKs of a commit itself (publish-lane.ts) */
+  batchedAck = false;
+  private called = false;
+  private heldSince = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly payload: Uint8Array,
+    readonly qos: 0 | 1 | 2,
+    public receivedAt: number,
+    private readonly client: Client | null,
+    private readonly callback: (err: Error | null) => void,
+    private readonly acked: ((heldMs: number) => void) | undefined,
+  ) {}
+
+  offer(pipeline: IngestPipeline): void {
+    // The ack hold is the gateway's own latency; time spent over a budget is not part of it.
+    if (this.acked !== undefined) this.heldSince = performance.now();
+    // QoS 0 is best effort: it is let through on admission, and its settle does nothing.
+    pipeline.offer(this, this.qos === 0 ? () => this.release() : noop);
+  }
+
+  settle(err?: Error): void {
+    if (this.qos !== 0) this.release(err);
+  }
+
+  /** Calls aedes back, once: the PUBACK (or PUBREC) goes out, or the error closes the connection. */
+  release(err?: Error): void {
+    if (this.called) return;
+    this.called = true;
+    this.reported?.(err);
+    if (!err && this.qos > 0) this.acked?.(performance.now() - this.heldSince);
+    // A batch settles many messages of one connection in one loop: corking
+    // until the loop is done turns their PUBACKs into one write, not one each.
+    // The publish lane gathers its own (publish-lane.ts).
+    const conn = this.client?.conn;
+    if (!this.batchedAck && conn !== undefined && !conn.writableCorked && !conn.destroyed) {
+      conn.cork();
+      process.nextTick(uncork, conn);
+    }
+    this.callback(err ?? null);
+  }
 }
 
-function withAllowedMetrics(allowed: ReadonlySet<string> | undefined): {
-  allowedMetrics?: ReadonlySet<string>;
-} {
-  return allowed === undefined ? {} : { allowedMetrics: allowed };
+function noop(): void {}
+
+function uncork(conn: { uncork(): void }): void {
+  conn.uncork();
 }

@@ -67,8 +67,10 @@ export function createPublishLane(broker: Aedes): PublishLane {
       const framer = createFramer(
         maxLevels,
         (packet) => {
-          // An earlier packet of the same read (a DISCONNECT) may have closed it.
-          if (c.closed) return;
+          // An earlier packet of the same read (a DISCONNECT) may have closed
+          // it: aedes destroys the socket at once and marks the client closed
+          // later. Such a message could never be acked; it is not stored either.
+          if (c.closed || client.conn.destroyed) return;
           messages++;
           c._parsingBatch++;
           if (c._keepaliveInterval > 0) c._keepaliveTimer?.refresh();
@@ -259,8 +261,12 @@ function createAckBatcher(broker: Aedes): AckBatcher {
     for (const [client, packets] of waiting) {
       const c = client as unknown as ClientInternals;
       const conn = client.conn;
-      // A closed connection has nothing to ack to; the client resends.
-      if (c.closed || conn.destroyed) continue;
+      // A closed connection has nothing to ack to, and the client resends
+      // QoS 1; aedes routes QoS 0 whatever the connection's state, and so does the lane.
+      if (c.closed || conn.destroyed) {
+        for (const p of packets) if (p.qos === 0) route(client, p);
+        continue;
+      }
       let count = 0;
       for (const p of packets) if (p.qos === 1) count++;
       let drained = true;

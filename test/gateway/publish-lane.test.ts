@@ -1,0 +1,509 @@
+// The publish lane reads a sensor's QoS 0/1 PUBLISH straight from the socket's
+// bytes, hands it to authorizePublish with batchedAck and gathers the PUBACKs a
+// commit releases into one write; every other packet must still reach aedes,
+// whole and in order. These tests drive a bare aedes broker with exact bytes
+// over raw TCP, and hold each publish in the hook until the test releases it.
+
+import { type EventEmitter, once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPublishLane, type PublishLane } from '../../gateway/publish-lane.js';
+import { skipUnroutedTelemetry } from '../../gateway/telemetry-routing.js';
+
+/** Items in arrival order; next() takes the oldest, waiting for one if there is none yet. */
+function queue<T>() {
+  const items: T[] = [];
+  const waiters: Array<(item: T) => void> = [];
+  return {
+    push(item: T) {
+      const waiter = waiters.shift();
+      if (waiter !== undefined) waiter(item);
+      else items.push(item);
+    },
+    next(): Promise<T> {
+      if (items.length > 0) return Promise.resolve(items.shift()!);
+      return new Promise<T>((resolve) => waiters.push(resolve));
+    },
+    /** taken without waiting: what has arrived so far */
+    drain(): T[] {
+      return items.splice(0);
+    },
+  };
+}
+
+/** One call of the publish hook, held until the test releases it. */
+interface Held {
+  client: Client | null;
+  packet: PublishPacket & { batchedAck?: boolean };
+  release(err?: Error | null): void;
+}
+
+/** The broker's side of one connection: what it read and wrote. */
+interface ServerSide {
+  client: Client;
+  reads: ReturnType<typeof queue<number>>;
+  writes: Buffer[];
+}
+
+/** A raw MQTT 3.1.1 connection: the test writes exact bytes and reads back every packet and chunk. */
+interface Raw {
+  socket: Socket;
+  /** the broker's packets, in order */
+  next(): Promise<Packet>;
+  /** packets that arrived and were not taken with next() */
+  unread(): Packet[];
+  /** every data chunk the socket delivered, as it came */
+  chunks: Buffer[];
+  closed: Promise<unknown>;
+  /** these packets' bytes in one socket write */
+  send(...packets: Packet[]): void;
+}
+
+const bytes = (...packets: Packet[]) => Buffer.concat(packets.map((p) => mqttPacket.generate(p)));
+
+const connectPacket = (clientId: string): Packet => ({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  clientId,
+  keepalive: 60,
+});
+
+const publish = (
+  topic: string,
+  payload: Buffer | string,
+  qos: 0 | 1 | 2,
+  messageId?: number,
+  flags: { dup?: boolean; retain?: boolean } = {},
+): Packet => ({
+  cmd: 'publish',
+  topic,
+  payload,
+  qos,
+  ...(messageId !== undefined ? { messageId } : {}),
+  dup: flags.dup ?? false,
+  retain: flags.retain ?? false,
+});
+
+const pingreq: Packet = { cmd: 'pingreq' };
+
+describe('the publish lane in front of aedes', () => {
+  let broker: Aedes;
+  let lane: PublishLane;
+  let server: Server;
+  let port: number;
+  let hooks: ReturnType<typeof queue<Held>>;
+  let serverSides: ReturnType<typeof queue<ServerSide>>;
+  const sockets: Socket[] = [];
+  const mqttClients: MqttClient[] = [];
+
+  beforeEach(async () => {
+    hooks = queue<Held>();
+    serverSides = queue<ServerSide>();
+    broker = await Aedes.createBroker({
+      authorizePublish: (client, packet, callback) => {
+        hooks.push({ client, packet, release: (err = null) => callback(err) });
+      },
+    });
+    lane = createPublishLane(broker);
+    server = createServer((conn) => {
+      // Taps on the socket, not on the lane: what aedes read from it and what was written to it.
+      const reads = queue<number>();
+      const writes: Buffer[] = [];
+      const read = conn.read.bind(conn);
+      conn.read = (size?: number) => {
+        const buf = read(size);
+        if (buf !== null) reads.push((buf as Buffer).length);
+        return buf;
+      };
+      const write = conn.write.bind(conn) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      conn.write = ((chunk: unknown, ...rest: unknown[]) => {
+        writes.push(Buffer.from(chunk as Buffer));
+        return write(chunk, ...rest);
+      }) as typeof conn.write;
+      const client = broker.handle(conn);
+      expect(lane.attach(client)).toBe(true);
+      serverSides.push({ client, reads, writes });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as { port: number }).port;
+  });
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await Promise.all(mqttClients.splice(0).map((c) => c.endAsync(true)));
+    server.close();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+  });
+
+  /** A TCP connection with no MQTT on it yet. */
+  const open = async (): Promise<Raw> => {
+    const socket = connect({ host: '127.0.0.1', port });
+    sockets.push(socket);
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const packets = queue<Packet>();
+    const chunks: Buffer[] = [];
+    parser.on('packet', (p) => packets.push(p));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      parser.parse(d);
+    });
+    const closed = once(socket, 'close');
+    await once(socket, 'connect');
+    return {
+      socket,
+      next: packets.next,
+      unread: packets.drain,
+      chunks,
+      closed,
+      send: (...ps) => socket.write(bytes(...ps)),
+    };
+  };
+
+  /**
+   * One byte per socket write, each sent once the broker has read the one
+   * before: every read aedes makes holds a single byte. (Writing them all at
+   * once would let TCP coalesce them into a few reads.)
+   */
+  const trickle = async (raw: Raw, side: ServerSide, buf: Buffer) => {
+    raw.socket.setNoDelay(true);
+    side.reads.drain();
+    for (let i = 0; i < buf.length; i++) {
+      await new Promise<void>((resolve, reject) =>
+        raw.socket.write(buf.subarray(i, i + 1), (err) => (err ? reject(err) : resolve())),
+      );
+      expect(await side.reads.next()).toBe(1);
+    }
+  };
+
+  /** Resolves once aedes has finished this client's CONNECT: CONNACK sent, so the lane is live. */
+  const ready = (clientId: string) =>
+    new Promise<void>((resolve) => {
+      const onReady = (client: Client) => {
+        if (client.id !== clientId) return;
+        broker.off('clientReady', onReady);
+        resolve();
+      };
+      broker.on('clientReady', onReady);
+    });
+
+  /** A connected raw client, and the broker's side of it. */
+  const connectRaw = async (clientId: string) => {
+    const raw = await open();
+    const isReady = ready(clientId);
+    raw.send(connectPacket(clientId));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', returnCode: 0 });
+    await isReady;
+    return { raw, side: await serverSides.next() };
+  };
+
+  /** A round trip: everything the broker wrote before the PINGRESP arrived ahead of it. */
+  const roundTrip = async (raw: Raw) => {
+    raw.send(pingreq);
+    const before: Packet[] = [];
+    for (let p = await raw.next(); p.cmd !== 'pingresp'; p = await raw.next()) before.push(p);
+    return before;
+  };
+
+  it('holds the PUBACK until the hook calls back, then sends exactly one', async () => {
+    const { raw } = await connectRaw('one');
+    const payload = Buffer.from([0, 1, 0xfe, 0xff, 0x7b]);
+    raw.send(publish('devices/s1/telemetry', payload, 1, 4242, { dup: true }));
+
+    const held = await hooks.next();
+    expect(held.client?.id).toBe('one');
+    expect(held.packet).toMatchObject({
+      cmd: 'publish',
+      batchedAck: true,
+      topic: 'devices/s1/telemetry',
+      qos: 1,
+      dup: true,
+      retain: false,
+      messageId: 4242,
+    });
+    expect(Buffer.from(held.packet.payload)).toEqual(payload);
+    expect(lane.messages).toBe(1);
+
+    // Nothing may come before the answer to a ping sent while the hook holds it.
+    expect(await roundTrip(raw)).toEqual([]);
+    held.release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 4242 });
+    // One PUBACK, not two: the next thing the broker writes answers a new ping.
+    expect(await roundTrip(raw)).toEqual([]);
+  });
+
+  it('acks a connection’s messages released in one tick in order, in one write', async () => {
+    const { raw, side } = await connectRaw('batch');
+    const ids = [11, 12, 13, 14];
+    // The PINGREQ rides in the same write: while four messages are held aedes
+    // reads no further (each counts as one of its packets in progress).
+    raw.send(...ids.map((id) => publish(`devices/s${id}/telemetry`, `v${id}`, 1, id)), pingreq);
+    const held: Held[] = [];
+    for (const id of ids) {
+      const h = await hooks.next();
+      expect(h.packet).toMatchObject({ batchedAck: true, messageId: id, topic: `devices/s${id}/telemetry` });
+      held.push(h);
+    }
+    // Nothing acked ahead of the answer to the ping.
+    expect(await raw.next()).toMatchObject({ cmd: 'pingresp' });
+
+    const chunksBefore = raw.chunks.length;
+    const writesBefore = side.writes.length;
+    // As the pipeline settles a commit: every callback in one synchronous loop.
+    for (const h of held) h.release();
+    for (const id of ids) expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: id });
+
+    const pubacks = bytes(...ids.map((messageId): Packet => ({ cmd: 'puback', messageId })));
+    expect(side.writes.slice(writesBefore)).toEqual([pubacks]);
+    expect(raw.chunks.slice(chunksBefore)).toEqual([pubacks]);
+  });
+
+  it('parses CONNECT and PUBLISHes that arrive one byte at a time', async () => {
+    const raw = await open();
+    const side = await serverSides.next();
+    const isReady = ready('trickle');
+    await trickle(raw, side, bytes(connectPacket('trickle')));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', returnCode: 0 });
+    await isReady;
+
+    const sent = [
+      publish('devices/t1/telemetry', '{"temp":21.5}', 1, 1),
+      pingreq,
+      publish('devices/t2/telemetry', Buffer.alloc(300, 0xab), 0),
+      publish('devices/t3/telemetry/humidity', '', 1, 2, { dup: true }),
+    ];
+    // A read then completes at most one packet, so aedes reads on while the hook
+    // holds them (it stops once more packets are in progress than reads came in).
+    await trickle(raw, side, bytes(...sent));
+
+    const handled: Held[] = [await hooks.next(), await hooks.next(), await hooks.next()];
+    expect(handled.map((h) => h.packet)).toMatchObject([
+      { batchedAck: true, topic: 'devices/t1/telemetry', qos: 1, messageId: 1, dup: false },
+      { batchedAck: true, topic: 'devices/t2/telemetry', qos: 0, dup: false },
+      { batchedAck: true, topic: 'devices/t3/telemetry/humidity', qos: 1, messageId: 2, dup: true },
+    ]);
+    expect(handled.map((h) => Buffer.from(h.packet.payload))).toEqual([
+      Buffer.from('{"temp":21.5}'),
+      Buffer.alloc(300, 0xab),
+      Buffer.alloc(0),
+    ]);
+    expect(lane.messages).toBe(3);
+    // The PINGREQ between them reached aedes.
+    expect(await raw.next()).toMatchObject({ cmd: 'pingresp' });
+
+    for (const h of handled) h.release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 2 });
+  });
+
+  it('leaves a PUBLISH over 64 KiB to aedes, whole, and finds the next packet after it', async () => {
+    const { raw, side } = await connectRaw('big');
+    const payload = Buffer.alloc(200 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+    const big = bytes(publish('devices/big/telemetry', payload, 1, 77));
+    const small = bytes(publish('devices/small/telemetry', 'after', 1, 78));
+
+    side.reads.drain(); // the CONNECT
+    // The head in a read of its own, so the packet surely spans reads; the tail
+    // shares a write with the next PUBLISH, which the lane must still find.
+    raw.socket.write(big.subarray(0, 1024));
+    expect(await side.reads.next()).toBe(1024);
+    raw.socket.write(Buffer.concat([big.subarray(1024), small]));
+
+    const first = await hooks.next();
+    expect(first.packet.batchedAck).toBeUndefined();
+    expect(first.packet).toMatchObject({ topic: 'devices/big/telemetry', qos: 1, messageId: 77 });
+    expect(Buffer.from(first.packet.payload).equals(payload)).toBe(true);
+    const second = await hooks.next();
+    expect(second.packet).toMatchObject({
+      batchedAck: true,
+      topic: 'devices/small/telemetry',
+      messageId: 78,
+    });
+    expect(lane.messages).toBe(1);
+
+    // Released in reverse: had either been acked before its release, that
+    // PUBACK would come first.
+    second.release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 78 });
+    first.release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 77 });
+    expect(await roundTrip(raw)).toEqual([]);
+  });
+
+  it('leaves a PUBLISH sent with the CONNECT, before the CONNACK, to aedes', async () => {
+    const raw = await open();
+    raw.send(connectPacket('eager'), publish('devices/e/telemetry', 'early', 1, 5));
+    expect(await raw.next()).toMatchObject({ cmd: 'connack', returnCode: 0 });
+
+    const held = await hooks.next();
+    expect(held.packet.batchedAck).toBeUndefined();
+    expect(held.packet).toMatchObject({ topic: 'devices/e/telemetry', qos: 1, messageId: 5 });
+    expect(Buffer.from(held.packet.payload).toString()).toBe('early');
+    expect(lane.messages).toBe(0);
+
+    expect(await roundTrip(raw)).toEqual([]);
+    held.release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 5 });
+  });
+
+  it('leaves QoS 2 and retained PUBLISHes to aedes and answers a PINGREQ between lane messages', async () => {
+    const { raw } = await connectRaw('mixed');
+    raw.send(
+      publish('devices/m/telemetry', 'a', 1, 1),
+      publish('devices/m/telemetry', 'b', 2, 2),
+      pingreq,
+      publish('devices/m/telemetry', 'c', 1, 3, { retain: true }),
+      publish('devices/m/telemetry', 'd', 0),
+    );
+    const held: Held[] = [];
+    for (let i = 0; i < 4; i++) held.push(await hooks.next());
+    // In the order they were sent, whichever parser read them.
+    expect(held.map((h) => [Buffer.from(h.packet.payload).toString(), h.packet.batchedAck ?? false])).toEqual(
+      [
+        ['a', true],
+        ['b', false],
+        ['c', false],
+        ['d', true],
+      ],
+    );
+    expect(held[1]!.packet).toMatchObject({ qos: 2, messageId: 2 });
+    expect(held[2]!.packet).toMatchObject({ qos: 1, retain: true, messageId: 3 });
+    expect(lane.messages).toBe(2);
+    // Answered while all four are held.
+    expect(await raw.next()).toMatchObject({ cmd: 'pingresp' });
+
+    for (const h of held) h.release();
+    // aedes and the lane write on their own schedules: compare as a set.
+    const answers = [await raw.next(), await raw.next(), await raw.next()];
+    expect(answers.map((p) => `${p.cmd} ${p.messageId}`).sort()).toEqual([
+      'puback 1',
+      'puback 3',
+      'pubrec 2',
+    ]);
+    raw.send({ cmd: 'pubrel', messageId: 2 });
+    expect(await raw.next()).toMatchObject({ cmd: 'pubcomp', messageId: 2 });
+  });
+
+  it('leaves a PUBLISH to a wildcard topic to aedes, which closes the connection', async () => {
+    const { raw } = await connectRaw('wild');
+    const clientError = once(broker, 'clientError');
+    raw.send(publish('devices/+/telemetry', 'x', 1, 1));
+    const [, err] = (await clientError) as [Client, Error];
+    expect(err.message).toBe('+ is not allowed in PUBLISH');
+    await raw.closed;
+    expect(lane.messages).toBe(0);
+    expect(raw.unread()).toEqual([]);
+  });
+
+  it('routes a lane message to a devices/# subscriber only after its ack is released', async () => {
+    // As in the gateway: the routing skip is installed before anyone connects.
+    const routing = skipUnroutedTelemetry(broker);
+    const { raw } = await connectRaw('pub');
+
+    // With no subscriber the lane's message is acked and its routing skipped.
+    raw.send(publish('devices/p/telemetry', 'unheard', 1, 1));
+    (await hooks.next()).release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
+    expect(routing.skipped).toBe(1);
+
+    const sub = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'sub', reconnectPeriod: 0 });
+    mqttClients.push(sub);
+    await once(sub as unknown as EventEmitter, 'connect');
+    await serverSides.next();
+    const got = queue<string>();
+    sub.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
+    await sub.subscribeAsync(['devices/#', 'control/#'], { qos: 1 });
+
+    raw.send(publish('devices/p/telemetry', 'heard', 1, 2));
+    const held = await hooks.next();
+    expect(held.packet.batchedAck).toBe(true);
+    // A message the broker routes now reaches the subscriber ahead of anything routed earlier.
+    broker.publish(
+      { cmd: 'publish', topic: 'control/mark', payload: 'mark', qos: 0, dup: false, retain: false },
+      () => {},
+    );
+    expect(await got.next()).toBe('control/mark mark');
+
+    held.release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 2 });
+    expect(await got.next()).toBe('devices/p/telemetry heard');
+    expect(routing.skipped).toBe(1);
+  });
+
+  it('routes a QoS 0 lane message whose connection closed before the hook called back, as aedes does', async () => {
+    skipUnroutedTelemetry(broker);
+    const sub = mqtt.connect(`mqtt://127.0.0.1:${port}`, { clientId: 'sub0', reconnectPeriod: 0 });
+    mqttClients.push(sub);
+    await once(sub as unknown as EventEmitter, 'connect');
+    await serverSides.next();
+    const got = queue<string>();
+    sub.on('message', (topic, payload) => got.push(`${topic} ${payload.toString()}`));
+    await sub.subscribeAsync('devices/#', { qos: 0 });
+
+    const { raw } = await connectRaw('q0');
+    const disconnected = once(broker, 'clientDisconnect');
+    raw.send(publish('devices/q/telemetry', 'q0', 0), { cmd: 'disconnect' });
+    const held = await hooks.next();
+    expect(held.packet).toMatchObject({ batchedAck: true, qos: 0 });
+    await raw.closed;
+    await disconnected;
+    held.release();
+    expect(await got.next()).toBe('devices/q/telemetry q0');
+  });
+
+  it('closes the connection without a PUBACK when the hook refuses', async () => {
+    const { raw } = await connectRaw('refused');
+    raw.send(publish('devices/r/telemetry', 'x', 1, 9));
+    const held = await hooks.next();
+    expect(held.packet.batchedAck).toBe(true);
+
+    const clientError = once(broker, 'clientError');
+    held.release(new Error('refused'));
+    const [client, err] = (await clientError) as [Client, Error];
+    expect(client.id).toBe('refused');
+    expect(err.message).toBe('refused');
+    await raw.closed;
+    expect(raw.unread()).toEqual([]);
+  });
+
+  it('survives a DISCONNECT right behind a PUBLISH in the same write', async () => {
+    const { raw, side } = await connectRaw('bye');
+    const disconnected = once(broker, 'clientDisconnect');
+    // What follows the DISCONNECT in the same read could never be acked: the lane leaves it.
+    raw.send(
+      publish('devices/b/telemetry', 'last', 1, 3),
+      { cmd: 'disconnect' },
+      publish('devices/b/telemetry', 'after', 1, 5),
+    );
+    const held = await hooks.next();
+    expect(held.packet).toMatchObject({ batchedAck: true, messageId: 3 });
+    await raw.closed;
+    await disconnected;
+    const writes = side.writes.length;
+
+    // The commit lands after the close: nothing to ack to, nothing thrown.
+    held.release();
+    expect(lane.messages).toBe(1);
+
+    // Bytes aedes' parser is handed after the close are not the lane's either.
+    (side.client as unknown as { _parser: { parse(buf: Buffer): void } })._parser.parse(
+      bytes(publish('devices/b/telemetry', 'late', 1, 4)),
+    );
+    expect(lane.messages).toBe(1);
+
+    // The broker goes on serving, and the next hook call is the new client's.
+    const { raw: next } = await connectRaw('next');
+    next.send(publish('devices/n/telemetry', 'x', 1, 1));
+    const after = await hooks.next();
+    expect(after.client?.id).toBe('next');
+    after.release();
+    expect(await next.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
+    expect(side.writes.length).toBe(writes);
+  });
+});
