@@ -46,7 +46,11 @@ const DEVICES = 'devices/';
 /** topic starts with devices/{deviceId}/ */
 function isUnder(topic: string, deviceId: string): boolean {
   const idEnd = DEVICES.length + deviceId.length;
-  return topic.startsWith(DEVICES) && topic.startsWith(deviceId, DEVICES.length) && topic.charCodeAt(idEnd) === 0x2f;
+  return (
+    topic.startsWith(DEVICES) &&
+    topic.startsWith(deviceId, DEVICES.length) &&
+    topic.charCodeAt(idEnd) === 0x2f
+  );
 }
 
 /**

@@ -350,10 +350,13 @@ function registerGauges(
 }
 
 function ingestObserver(m: IngestInstruments, totals: IngestTotals): IngestObserver {
+  // Counted per message, handed to prom-client per batch: its inc() allocates.
+  // Every parsed message is in a settled batch, so the counts catch up there.
+  const byQos = [0, 0, 0];
   return {
     parsed(p: ParsedMessage) {
       totals.messages++;
-      m.messagesByQos[p.message.qos].inc();
+      byQos[p.message.qos]!++;
       if (p.rejectedCount === 0) return;
       totals.rejected += p.rejectedCount;
       // Only the kept rejections carry codes; the rest of a huge batch is
@@ -368,6 +371,11 @@ function ingestObserver(m: IngestInstruments, totals: IngestTotals): IngestObser
       if (rest > 0 && first !== undefined) m.rejections.inc({ code: first }, rest);
     },
     settled(s: SettledBatch) {
+      for (const qos of [0, 1, 2] as const) {
+        if (byQos[qos] === 0) continue;
+        m.messagesByQos[qos].inc(byQos[qos]);
+        byQos[qos] = 0;
+      }
       totals.batches++;
       m.writeSeconds.observe(s.writeMs / 1000);
       m.batchSize.observe(s.readings);

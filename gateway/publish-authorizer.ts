@@ -40,7 +40,6 @@ export interface PublishAuthorizerDeps {
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
-  const acked = deps.acked;
   return (client, packet, callback) => {
     // Keep aedes' own refusal of $SYS publishes, wills included (aedes #597).
     if (packet.topic.startsWith('$SYS/')) return callback(gatewayError('GW_ERR_SYS_TOPIC'));
@@ -64,7 +63,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
 
     const qos = packet.qos;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const message = new HeldPublish(packet.topic, payload, qos, now(), client, callback, acked);
+    const message = new HeldPublish(packet.topic, payload, qos, now(), client, callback, deps);
     message.batchedAck = (packet as { batchedAck?: boolean }).batchedAck === true;
     if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
       const seen = deps.resends.admit(
@@ -83,30 +82,23 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
         case 'new':
         case 'retry':
           message.receivedAt = seen.receivedAt;
-          message.reported = seen.settled;
+          message.reported = seen;
       }
     }
     // Read now, not after a hold: a closed session's identity is gone by then.
     const allowedMetrics = deps.allowedMetrics?.(client);
     if (allowedMetrics !== undefined) message.allowedMetrics = allowedMetrics;
     if (adapter !== undefined) message.adapter = adapter;
-    if (deps.throttle === undefined) return message.offer(deps.pipeline);
+    if (deps.throttle === undefined) return message.offer();
     // An adapter's topic names its device in the adapter's own way (tele/{device}/SENSOR,
     // zigbee2mqtt/{name}, spBv1.0/{group}/…/{edge}/{device}): the topic is the budget's key.
     const route = adapter === undefined ? routeTopic(packet.topic) : { deviceId: packet.topic };
     message.route = route;
     // An invalid topic is dead-lettered by decode; it costs no budget.
-    if (typeof route === 'string') return message.offer(deps.pipeline);
+    if (typeof route === 'string') return message.offer();
     // A will (published after close) has no connection left to pause.
     const paused = client === null || client.closed ? null : client;
-    deps.throttle.admit(route.deviceId, paused, () => {
-      // Released after a hold. If the connection closed meanwhile the message
-      // is still stored: the client sent it, and its DUP resend on a new
-      // connection is waiting in the resend memory for this outcome, to be
-      // acked when it commits. Only a stopping gateway refuses it (not acked).
-      if (deps.isDraining()) return message.release(gatewayError('GW_ERR_SHUTTING_DOWN'));
-      message.offer(deps.pipeline);
-    });
+    deps.throttle.admit(route.deviceId, paused, message);
   };
 }
 
@@ -120,8 +112,8 @@ class HeldPublish implements IngestMessage {
   route?: TopicRoute | ErrorCode;
   allowedMetrics?: ReadonlySet<string>;
   adapter?: PayloadAdapter;
-  /** the resend memory's report of the outcome */
-  reported: ((err?: Error) => void) | undefined = undefined;
+  /** where the resend memory hears the outcome */
+  reported: { settled(err?: Error): void } | undefined = undefined;
   /** the publish lane writes the PUBACKs of a commit itself (publish-lane.ts) */
   batchedAck = false;
   private called = false;
@@ -134,14 +126,24 @@ class HeldPublish implements IngestMessage {
     public receivedAt: number,
     private readonly client: Client | null,
     private readonly callback: (err: Error | null) => void,
-    private readonly acked: ((heldMs: number) => void) | undefined,
+    private readonly deps: Pick<PublishAuthorizerDeps, 'pipeline' | 'isDraining' | 'acked'>,
   ) {}
 
-  offer(pipeline: IngestPipeline): void {
+  /** The rate budgets let it go (gateway/limits/publish-throttle.ts), at once or after a hold. */
+  go(): void {
+    // After a hold the connection may have closed: the message is still stored,
+    // since the client sent it and its DUP resend on a new connection waits in
+    // the resend memory for this outcome, to be acked when it commits. Only a
+    // stopping gateway refuses it (not acked).
+    if (this.deps.isDraining()) this.release(gatewayError('GW_ERR_SHUTTING_DOWN'));
+    else this.offer();
+  }
+
+  offer(): void {
     // The ack hold is the gateway's own latency; time spent over a budget is not part of it.
-    if (this.acked !== undefined) this.heldSince = performance.now();
+    if (this.deps.acked !== undefined) this.heldSince = performance.now();
     // QoS 0 is best effort: it is let through on admission, and its settle does nothing.
-    pipeline.offer(this, this.qos === 0 ? () => this.release() : noop);
+    this.deps.pipeline.offer(this, this.qos === 0 ? () => this.release() : noop);
   }
 
   settle(err?: Error): void {
@@ -152,8 +154,8 @@ class HeldPublish implements IngestMessage {
   release(err?: Error): void {
     if (this.called) return;
     this.called = true;
-    this.reported?.(err);
-    if (!err && this.qos > 0) this.acked?.(performance.now() - this.heldSince);
+    this.reported?.settled(err);
+    if (!err && this.qos > 0) this.deps.acked?.(performance.now() - this.heldSince);
     // A batch settles many messages of one connection in one loop: corking
     // until the loop is done turns their PUBACKs into one write, not one each.
     // The publish lane gathers its own (publish-lane.ts).

@@ -21,13 +21,13 @@ export interface ResendMemoryOptions {
 
 export type ResendDecision =
   /** a first delivery: ingest it, then report its outcome */
-  | { kind: 'new'; receivedAt: number; settled: (err?: Error) => void }
+  | { kind: 'new'; receivedAt: number; settled(err?: Error): void }
   /** the original is committed: acknowledge at once */
   | { kind: 'committed' }
   /** the original is still in the pipeline: its outcome settles this one too */
   | { kind: 'pending'; wait: (settle: (err?: Error) => void) => void }
   /** the original failed to commit: ingest again, with the original receive time */
-  | { kind: 'retry'; receivedAt: number; settled: (err?: Error) => void };
+  | { kind: 'retry'; receivedAt: number; settled(err?: Error): void };
 
 export interface ResendMemory {
   admit(
@@ -94,18 +94,6 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     return ring;
   };
 
-  const settler = (ring: ClientRing, slot: number) => {
-    const generation = ring.generation[slot]!;
-    return (err?: Error) => {
-      if (ring.generation[slot] !== generation) return;
-      ring.state[slot] = STATE_CODE[err === undefined ? 'committed' : 'failed'];
-      const waiters = ring.waiters?.get(slot);
-      if (waiters === undefined) return;
-      ring.waiters!.delete(slot);
-      for (const w of waiters) w(err);
-    };
-  };
-
   return {
     admit(clientId, messageId, dup, topic, payload, now) {
       const hash = fingerprint(topic, payload);
@@ -119,7 +107,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
       ) {
         switch (STATES[known.state[slot]!]!) {
           case 'committed':
-            return { kind: 'committed' };
+            return COMMITTED;
           case 'pending':
             return {
               kind: 'pending',
@@ -132,7 +120,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
             };
           case 'failed':
             known.state[slot] = STATE_CODE.pending;
-            return { kind: 'retry', receivedAt: known.receivedAt[slot]!, settled: settler(known, slot) };
+            return new Ticket('retry', known.receivedAt[slot]!, known, slot);
         }
       }
       const ring = ringOf(clientId);
@@ -150,12 +138,41 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
       ring.length[at] = payload.byteLength;
       ring.receivedAt[at] = now;
       ring.state[at] = STATE_CODE.pending;
-      return { kind: 'new', receivedAt: now, settled: settler(ring, at) };
+      return new Ticket('new', now, ring, at);
     },
     get clients() {
       return byClient.size;
     },
   };
+}
+
+const COMMITTED: ResendDecision = { kind: 'committed' };
+
+/**
+ * A first delivery (or a retry) and where its outcome goes: one object per
+ * message, where a closure over the slot was three.
+ */
+class Ticket {
+  private readonly generation: number;
+
+  constructor(
+    readonly kind: 'new' | 'retry',
+    readonly receivedAt: number,
+    private readonly ring: ClientRing,
+    private readonly slot: number,
+  ) {
+    this.generation = ring.generation[slot]!;
+  }
+
+  settled(err?: Error): void {
+    const { ring, slot } = this;
+    if (ring.generation[slot] !== this.generation) return;
+    ring.state[slot] = STATE_CODE[err === undefined ? 'committed' : 'failed'];
+    const waiters = ring.waiters?.get(slot);
+    if (waiters === undefined) return;
+    ring.waiters!.delete(slot);
+    for (const w of waiters) w(err);
+  }
 }
 
 /** FNV-1a over topic and payload: only compared when ClientId, packet id and DUP already match, with the length. */

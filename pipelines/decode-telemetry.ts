@@ -9,6 +9,7 @@ import type { IngestMessage, TopicRoute, ValidationLimits } from './telemetry.js
 export type { TopicRoute };
 
 const TOPIC_PREFIX = 'devices/';
+const TELEMETRY = '/telemetry';
 // A bare number as mosquitto_pub sends it: no hex, no "Infinity", no spaces inside.
 const BARE_NUMBER = /^\s*-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
@@ -29,14 +30,19 @@ export function isTelemetryTopic(topic: string): boolean {
 }
 
 export function routeTopic(topic: string): TopicRoute | ErrorCode {
-  const parts = topic.split('/');
-  if (parts.length < 3 || parts.length > 4 || parts[0] !== 'devices' || parts[2] !== 'telemetry') {
+  // Runs for every message: levels are found with indexOf, not split into an array.
+  if (!topic.startsWith(TOPIC_PREFIX)) return 'GW_ERR_TOPIC_INVALID';
+  const idEnd = topic.indexOf('/', TOPIC_PREFIX.length);
+  if (idEnd < 0 || !topic.startsWith(TELEMETRY, idEnd)) return 'GW_ERR_TOPIC_INVALID';
+  const kindEnd = idEnd + TELEMETRY.length;
+  // devices/{id}/telemetry, or devices/{id}/telemetry/{metric} with no level after it
+  const perMetric = topic.length > kindEnd;
+  if (perMetric && (topic.charCodeAt(kindEnd) !== 0x2f || topic.indexOf('/', kindEnd + 1) >= 0))
     return 'GW_ERR_TOPIC_INVALID';
-  }
-  const deviceId = parts[1] ?? '';
+  const deviceId = topic.slice(TOPIC_PREFIX.length, idEnd);
   if (!NAME_PATTERN.test(deviceId)) return 'GW_ERR_DEVICE_ID_INVALID';
-  if (parts.length === 3) return { deviceId };
-  const metric = parts[3] ?? '';
+  if (!perMetric) return { deviceId };
+  const metric = topic.slice(kindEnd + 1);
   if (!NAME_PATTERN.test(metric)) return 'GW_ERR_METRIC_NAME_INVALID';
   return { deviceId, metric };
 }

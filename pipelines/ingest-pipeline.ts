@@ -1,4 +1,4 @@
-import { asyncScheduler, map, type SchedulerLike, Subject, tap } from 'rxjs';
+import { asyncScheduler, map, Observable, type SchedulerLike, type Subscriber, tap } from 'rxjs';
 import { gatewayError } from '../core/errors.js';
 import type { WriteBatch, WriteResult } from '../storage/port.js';
 import { parseAdapted } from './adapters/adapt-message.js';
@@ -41,7 +41,12 @@ export interface IngestPipeline {
 // decode → validate → normalise (parseTelemetry) → batch → write → settle.
 // One stream, so settlement follows arrival order and per-device order holds.
 export function createIngestPipeline(options: IngestPipelineOptions): IngestPipeline {
-  const input = new Subject<IngestMessage>();
+  // The pipeline's one subscriber, fed directly: a Subject walks its observer
+  // list with an iterator on every next(), an object per message.
+  let sink: Subscriber<IngestMessage> | undefined;
+  const input = new Observable<IngestMessage>((subscriber) => {
+    sink = subscriber;
+  });
   const parked: Array<{ message: IngestMessage; admitted: () => void }> = [];
   const lowWater = Math.floor(options.highWaterReadings / 2);
   let pending = 0;
@@ -54,7 +59,7 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
   const weight = (p: ParsedMessage) => Math.max(1, p.readings.length);
 
   const admit = (message: IngestMessage, admitted: () => void) => {
-    input.next(message);
+    sink!.next(message);
     admitted();
   };
 
@@ -125,7 +130,7 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
       if (!draining) {
         draining = true;
         release();
-        input.complete();
+        sink!.complete();
       }
       return done;
     },

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../core/errors.js';
 import { NAME_PATTERN } from '../core/names.js';
 import type { Rejection } from '../storage/port.js';
 import type { DecodedMessage } from './decode-telemetry.js';
-import type { IngestMessage, ParsedMessage, Reading, ValidationLimits } from './telemetry.js';
+import type { IngestMessage, ParsedMessage, ValidationLimits } from './telemetry.js';
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 const REJECTIONS_KEPT = 100;
@@ -28,23 +28,35 @@ export function validateMessage(decoded: DecodedMessage, limits: ValidationLimit
 
   if (!Array.isArray(body) && (body === null || typeof body !== 'object'))
     return refuse(decoded, 'GW_ERR_PAYLOAD_SHAPE');
-  const entries: unknown[] = Array.isArray(body) ? body : [body];
+  // Runs for every message, and most carry one object: no array around it,
+  // no closure, and no rejection list until there is a rejection.
+  const out: ParsedMessage = { message, deviceId, readings: [], rejections: NO_REJECTIONS, rejectedCount: 0 };
+  if (!Array.isArray(body)) {
+    readEntry(body, 0, message, limits, out, undefined);
+    if (out.readings.length > limits.maxReadingsPerMessage)
+      return refuse(decoded, 'GW_ERR_TOO_MANY_READINGS');
+    return out;
+  }
+  const entries: unknown[] = body;
   if (entries.length === 0) return refuse(decoded, 'GW_ERR_PAYLOAD_EMPTY');
   if (entries.length > limits.maxReadingsPerMessage) return refuse(decoded, 'GW_ERR_TOO_MANY_READINGS');
-
-  const out: ParsedMessage = { message, deviceId, readings: [], rejections: [], rejectedCount: 0 };
   // Keys of one object cannot repeat, so only a batch needs duplicate tracking.
   const seen = entries.length > 1 ? new Set<string>() : undefined;
-  const reject = (r: Rejection) => {
-    out.rejectedCount++;
-    if (out.rejections.length < REJECTIONS_KEPT) out.rejections.push(r);
-  };
   for (let index = 0; index < entries.length; index++) {
-    readEntry(entries[index], index, message, limits, out.readings, reject, seen);
+    readEntry(entries[index], index, message, limits, out, seen);
     if (out.readings.length > limits.maxReadingsPerMessage)
       return refuse(decoded, 'GW_ERR_TOO_MANY_READINGS');
   }
   return out;
+}
+
+/** Shared by every message with none; the first rejection replaces it (reject below). Frozen: a push elsewhere would throw, not leak. */
+const NO_REJECTIONS = Object.freeze([]) as unknown as Rejection[];
+
+function reject(out: ParsedMessage, r: Rejection): void {
+  out.rejectedCount++;
+  if (out.rejections === NO_REJECTIONS) out.rejections = [];
+  if (out.rejections.length < REJECTIONS_KEPT) out.rejections.push(r);
 }
 
 export function validateTelemetry(limits: ValidationLimits): OperatorFunction<DecodedMessage, ParsedMessage> {
@@ -56,52 +68,54 @@ function readEntry(
   index: number,
   message: IngestMessage,
   limits: ValidationLimits,
-  readings: Reading[],
-  reject: (r: Rejection) => void,
+  out: ParsedMessage,
   seen: Set<string> | undefined,
 ): void {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-    reject({ index, code: 'GW_ERR_READING_SHAPE' });
+    reject(out, { index, code: 'GW_ERR_READING_SHAPE' });
     return;
   }
   const record = entry as Record<string, unknown>;
   const ts = parseTs(record.ts, message.receivedAt, limits);
   if (typeof ts === 'string') {
-    reject({ index, code: ts });
+    reject(out, { index, code: ts });
     return;
   }
   let values: Record<string, unknown> = record;
   if ('values' in record) {
     const v = record.values;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      reject({ index, code: 'GW_ERR_READING_SHAPE' });
+      reject(out, { index, code: 'GW_ERR_READING_SHAPE' });
       return;
     }
     for (const key of Object.keys(record)) {
-      if (key !== 'ts' && key !== 'values') reject({ index, metric: key, code: 'GW_ERR_FIELD_UNKNOWN' });
+      if (key !== 'ts' && key !== 'values') reject(out, { index, metric: key, code: 'GW_ERR_FIELD_UNKNOWN' });
     }
     values = v as Record<string, unknown>;
   }
   let any = false;
-  for (const metric of Object.keys(values)) {
+  // for…in rather than Object.keys: no array per message. JSON.parse makes
+  // plain objects whose prototype has no enumerable keys, so both see the same keys.
+  for (const metric in values) {
     if (values === record && metric === 'ts') continue;
     any = true;
-    const code = checkValue(metric, values[metric], message.allowedMetrics);
+    const value = values[metric];
+    const code = checkValue(metric, value, message.allowedMetrics);
     if (code !== undefined) {
-      reject({ index, metric, code });
+      reject(out, { index, metric, code });
       continue;
     }
     if (seen !== undefined) {
       const key = `${metric}\u0000${ts}`;
       if (seen.has(key)) {
-        reject({ index, metric, code: 'GW_ERR_READING_DUPLICATE' });
+        reject(out, { index, metric, code: 'GW_ERR_READING_DUPLICATE' });
         continue;
       }
       seen.add(key);
     }
-    readings.push({ metric, ts, value: values[metric] as number });
+    out.readings.push({ metric, ts, value: value as number });
   }
-  if (!any) reject({ index, code: 'GW_ERR_READING_EMPTY' });
+  if (!any) reject(out, { index, code: 'GW_ERR_READING_EMPTY' });
 }
 
 function checkValue(

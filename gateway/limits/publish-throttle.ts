@@ -21,7 +21,7 @@ export interface PublishThrottle {
    * returns false) when it fits now, else later (returns true: held). Held
    * messages of one device on one connection are released in arrival order.
    */
-  admit(deviceId: string, connection: object | null, go: () => void): boolean;
+  admit(deviceId: string, connection: object | null, go: Go): boolean;
   /** messages held right now */
   readonly held: number;
 }
@@ -41,10 +41,18 @@ export interface PublishThrottleOptions {
   timers?: ThrottleTimers;
 }
 
+/** What runs when the message may go: a function, or an object with a go() (no closure per message). */
+export type Go = (() => void) | { go(): void };
+
 interface Held {
   due: number;
   seq: number;
-  go: () => void;
+  go: Go;
+}
+
+function run(go: Go): void {
+  if (typeof go === 'function') go();
+  else go.go();
 }
 
 const realTimers: ThrottleTimers = {
@@ -80,7 +88,7 @@ export function createPublishThrottle(options: PublishThrottleOptions): PublishT
     timerDue = Number.POSITIVE_INFINITY;
     const t = now();
     // Timers fire on whole milliseconds; what is due within the next one goes now.
-    while (heap.length > 0 && heap[0]!.due <= t + 1) pop(heap).go();
+    while (heap.length > 0 && heap[0]!.due <= t + 1) run(pop(heap).go);
     arm();
   }
 
@@ -91,7 +99,7 @@ export function createPublishThrottle(options: PublishThrottleOptions): PublishT
       const connectionWait = connection === null ? 0 : connections.reserve(connection, t);
       const wait = Math.max(deviceWait, connectionWait);
       if (wait <= 0) {
-        go();
+        run(go);
         return false;
       }
       onHeld(deviceWait >= connectionWait ? 'device' : 'connection');
