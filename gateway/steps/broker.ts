@@ -98,6 +98,7 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   // Before any client connects: every subscription must be counted.
   skipUnroutedTelemetry(broker);
   const lane = createPublishLane(broker);
+  let laneWarned = false;
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
     // aedes' own drain timeout (lib/client.js) ends a subscriber that stopped reading
@@ -116,7 +117,12 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   const handle: HandleConnection = (stream, req) => {
     connectionGuard.accept(stream, (conn) => {
       const client = broker.handle(conn, req);
-      lane.attach(client);
+      if (!lane.attach(client) && !laneWarned) {
+        laneWarned = true;
+        logger.warn(
+          "aedes' Client is not the one the publish lane knows (aedes 1.2.0): publishes take aedes' own path",
+        );
+      }
       return client;
     });
   };
