@@ -12,6 +12,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPublishLane, type PublishLane } from '../../gateway/publish-lane.js';
 import { skipUnroutedTelemetry } from '../../gateway/telemetry-routing.js';
+import { connectPacket } from '../hostile/support/raw-connection.js';
 
 /** Items in arrival order; next() takes the oldest, waiting for one if there is none yet. */
 function queue<T>() {
@@ -63,15 +64,6 @@ interface Raw {
 }
 
 const bytes = (...packets: Packet[]) => Buffer.concat(packets.map((p) => mqttPacket.generate(p)));
-
-const connectPacket = (clientId: string): Packet => ({
-  cmd: 'connect',
-  protocolId: 'MQTT',
-  protocolVersion: 4,
-  clean: true,
-  clientId,
-  keepalive: 60,
-});
 
 const publish = (
   topic: string,

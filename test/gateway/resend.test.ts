@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createResendMemory } from '../../gateway/resend-memory.js';
+import { connectBytes } from '../hostile/support/raw-connection.js';
 import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
 
 /** A raw MQTT 3.1.1 connection that sends exactly the packets a test writes, DUP flags included. */
@@ -29,16 +30,7 @@ async function rawClient(port: number, clientId: string) {
     }
     return new Promise<mqttPacket.Packet>((resolve) => waiters.push({ match, resolve }));
   };
-  socket.write(
-    mqttPacket.generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
-      protocolVersion: 4,
-      clean: true,
-      clientId,
-      keepalive: 60,
-    }),
-  );
+  socket.write(connectBytes(clientId));
   await next((p) => p.cmd === 'connack');
   return {
     send: (packet: mqttPacket.Packet) => socket.write(mqttPacket.generate(packet)),

@@ -98,8 +98,12 @@ export async function openRaw(port: number, host = '127.0.0.1'): Promise<RawConn
   return conn;
 }
 
-export function connectBytes(clientId: string, extra: Partial<mqttPacket.IConnectPacket> = {}): Buffer {
-  return mqttPacket.generate({
+/** An MQTT 3.1.1 CONNECT with a clean session and a 60 s keepalive. */
+export function connectPacket(
+  clientId: string,
+  extra: Partial<mqttPacket.IConnectPacket> = {},
+): mqttPacket.IConnectPacket {
+  return {
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: 4,
@@ -107,7 +111,11 @@ export function connectBytes(clientId: string, extra: Partial<mqttPacket.IConnec
     clientId,
     keepalive: 60,
     ...extra,
-  });
+  };
+}
+
+export function connectBytes(clientId: string, extra: Partial<mqttPacket.IConnectPacket> = {}): Buffer {
+  return mqttPacket.generate(connectPacket(clientId, extra));
 }
 
 /** A raw connection that has sent CONNECT and received CONNACK 0. */
