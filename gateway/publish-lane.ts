@@ -4,20 +4,20 @@
 // as three small chunks and route it through its emitter, all to reach the
 // one hook (authorizePublish) where the gateway holds the ack until the
 // commit. Here the same hook is called with the fields read straight from the
-// socket's bytes, and the PUBACKs a commit releases leave as one buffer per
+// socket's bytes, and the PUBACKs a commit releases leave in one write per
 // connection.
 //
 // aedes stays the broker for everything else: CONNECT, SUBSCRIBE, PINGREQ,
 // QoS 2, retained messages, wills, takeover. It sees the other packets'
 // bytes in order, and its own per-chunk accounting decides when the socket
 // is read again: each message of the lane counts in it as one of its own
-// packets would (aedes lib/client.js `_parsingBatch`, `_nextBatch`), so
-// backpressure, pause() (the rate limit) and the drain timeout hold as they did.
+// packets would (aedes lib/client.js `_parsingBatch`, `_nextBatch`), so its
+// reads and the drain timeout go on as they did.
 // Routing after the ack is aedes' own `publish`, which the telemetry routing
 // skip (telemetry-routing.ts) makes free when nobody subscribes.
 //
-// The lane reaches into four fields of aedes' Client; `attachPublishLane`
-// checks them and leaves a client on aedes' path if one is missing.
+// The lane reaches into fields of aedes' Client; `attach` checks them and
+// leaves a client on aedes' path if one is missing.
 
 import type { Aedes, Client, PublishPacket } from 'aedes';
 
@@ -108,8 +108,13 @@ function createFramer(
 ): Framer {
   // Bytes of a packet already handed to aedes that are still to come.
   let aedesOwes = 0;
-  // The start of a small packet that did not fit in its read.
-  let gathered: Buffer | undefined;
+  // The start of a small packet that did not fit in its read, kept as the
+  // reads came: joined once the packet is whole, so a packet that arrives a
+  // byte at a time costs its length, not its length squared.
+  const gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  // The gathered packet's length once its header is known; 0 before.
+  let gatheredNeeds = 0;
   // A Remaining Length over four bytes: the stream is aedes' from here (it will refuse it).
   let lost = false;
 
@@ -134,7 +139,9 @@ function createFramer(
         const total = header === INCOMPLETE ? 0 : end - i;
         if (total <= MAX_GATHERED_BYTES) {
           if (from < i) toAedes(buf.subarray(from, i));
-          gathered = Buffer.from(buf.subarray(i));
+          gathered.push(Buffer.from(buf.subarray(i)));
+          gatheredBytes = n - i;
+          gatheredNeeds = total;
           return;
         }
         aedesOwes = end - n;
@@ -153,21 +160,29 @@ function createFramer(
     if (from < i) toAedes(from === 0 && i === n ? buf : buf.subarray(from, i));
   };
 
-  const withGathered = (chunk: Buffer) => {
-    if (gathered === undefined) return chunk;
-    const joined = Buffer.concat([gathered, chunk]);
-    gathered = undefined;
+  /** The bytes to frame now, or undefined while the gathered packet is still short. */
+  const withGathered = (chunk: Buffer): Buffer | undefined => {
+    if (gathered.length === 0) return chunk;
+    gathered.push(chunk);
+    gatheredBytes += chunk.length;
+    if (gatheredNeeds > 0 && gatheredBytes < gatheredNeeds) return undefined;
+    const joined = Buffer.concat(gathered, gatheredBytes);
+    gathered.length = 0;
+    gatheredBytes = 0;
+    gatheredNeeds = 0;
     return joined;
   };
 
   return {
     scan(chunk) {
       if (lost) return void toAedes(chunk);
-      follow(withGathered(chunk), true);
+      const buf = withGathered(chunk);
+      if (buf !== undefined) follow(buf, true);
     },
     passThrough(chunk) {
       if (lost) return void toAedes(chunk);
-      follow(withGathered(chunk), false);
+      const buf = withGathered(chunk);
+      if (buf !== undefined) follow(buf, false);
     },
   };
 }
@@ -240,16 +255,21 @@ function readPublish(
 type RoutePublish = (packet: PublishPacket, client: Client, done: (err?: Error | null) => void) => void;
 
 interface AckBatcher {
-  /** The hook let the message through (committed, for QoS 1): ack it with the others of this tick, then route it. */
+  /** The hook let the message through (committed, for QoS 1): ack it now, route it once this loop is done. */
   release(client: Client, packet: LanePacket): void;
 }
 
 // The acks a commit releases come in one synchronous loop (the pipeline
-// settles a whole batch at once): each connection's are gathered and leave
-// as one write when the loop is done.
+// settles a whole batch at once). Each PUBACK is written as it is released,
+// so it keeps its place among the acks aedes writes for the same connection
+// (a retained message, a packet too big for the lane) [MQTT-4.6.0-2]; the
+// connection is corked until the loop is done, so a connection's PUBACKs
+// leave in one write. Routing, and with it aedes reading the socket again,
+// waits until then too: it can parse and ack more, and those go to the next
+// round, never into the list being walked.
 function createAckBatcher(broker: Aedes): AckBatcher {
-  const waiting = new Map<Client, LanePacket[]>();
-  let scheduled = false;
+  let released: Array<{ client: Client; packet: LanePacket }> = [];
+  const corked: Client['conn'][] = [];
 
   const route = (client: Client, packet: LanePacket) => {
     const c = client as unknown as ClientInternals;
@@ -257,52 +277,46 @@ function createAckBatcher(broker: Aedes): AckBatcher {
   };
 
   const flush = () => {
-    scheduled = false;
-    for (const [client, packets] of waiting) {
+    for (const conn of corked) conn.uncork();
+    corked.length = 0;
+    const round = released;
+    released = [];
+    for (const { client, packet } of round) {
       const c = client as unknown as ClientInternals;
       const conn = client.conn;
-      // A closed connection has nothing to ack to, and the client resends
-      // QoS 1; aedes routes QoS 0 whatever the connection's state, and so does the lane.
-      if (c.closed || conn.destroyed) {
-        for (const p of packets) if (p.qos === 0) route(client, p);
-        continue;
-      }
-      let count = 0;
-      for (const p of packets) if (p.qos === 1) count++;
-      let drained = true;
-      if (count > 0) {
-        const out = Buffer.allocUnsafe(4 * count);
-        let o = 0;
-        for (const p of packets) {
-          if (p.qos !== 1) continue;
-          out[o] = 0x40;
-          out[o + 1] = 2;
-          out.writeUInt16BE(p.messageId!, o + 2);
-          o += 4;
-        }
-        drained = conn.write(out);
-      }
-      // As aedes' write does: a socket that stopped reading holds the next
-      // chunk back, and its drain timeout ends a client that never reads.
-      if (drained) for (const p of packets) route(client, p);
-      else c.waitForDrain((err) => (err ? c._nextBatch(err) : routeAll(client, packets)));
+      // aedes routes QoS 0 whatever the connection's state, and does not wait
+      // for the socket to drain; a QoS 1 PUBACK that could not be written is not
+      // routed (the client resends), and one waiting in a full buffer routes on drain.
+      if (packet.qos === 0) route(client, packet);
+      else if (c.closed || conn.destroyed) continue;
+      else if (conn.writableNeedDrain)
+        c.waitForDrain((err) => (err ? c._nextBatch(err) : route(client, packet)));
+      else route(client, packet);
     }
-    waiting.clear();
-  };
-
-  const routeAll = (client: Client, packets: readonly LanePacket[]) => {
-    for (const p of packets) route(client, p);
   };
 
   return {
     release(client, packet) {
-      const list = waiting.get(client);
-      if (list === undefined) waiting.set(client, [packet]);
-      else list.push(packet);
-      if (!scheduled) {
-        scheduled = true;
-        process.nextTick(flush);
+      const c = client as unknown as ClientInternals;
+      const conn = client.conn;
+      if (packet.qos === 1 && !c.closed && !conn.destroyed) {
+        if (!conn.writableCorked) {
+          conn.cork();
+          corked.push(conn);
+        }
+        conn.write(pubackBytes(packet.messageId!));
       }
+      if (released.length === 0) process.nextTick(flush);
+      released.push({ client, packet });
     },
   };
+}
+
+/** PUBACK [MQTT-3.4]: type 4, remaining length 2, the packet id. */
+function pubackBytes(messageId: number): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out[0] = 0x40;
+  out[1] = 2;
+  out.writeUInt16BE(messageId, 2);
+  return out;
 }
