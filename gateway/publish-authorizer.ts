@@ -64,7 +64,6 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     const qos = packet.qos;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const message = new HeldPublish(packet.topic, payload, qos, now(), client, callback, deps);
-    message.batchedAck = (packet as { batchedAck?: boolean }).batchedAck === true;
     if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
       const seen = deps.resends.admit(
         client.id,
@@ -114,8 +113,6 @@ class HeldPublish implements IngestMessage {
   adapter?: PayloadAdapter;
   /** where the resend memory hears the outcome */
   reported: { settled(err?: Error): void } | undefined = undefined;
-  /** the publish lane writes the PUBACKs of a commit itself (publish-lane.ts) */
-  batchedAck = false;
   private called = false;
   private heldSince = 0;
 
@@ -157,10 +154,10 @@ class HeldPublish implements IngestMessage {
     this.reported?.settled(err);
     if (!err && this.qos > 0) this.deps.acked?.(performance.now() - this.heldSince);
     // A batch settles many messages of one connection in one loop: corking
-    // until the loop is done turns their PUBACKs into one write, not one each.
-    // The publish lane gathers its own (publish-lane.ts).
+    // until the loop is done turns their PUBACKs into one write, not one each,
+    // whether aedes or the publish lane writes them.
     const conn = this.client?.conn;
-    if (!this.batchedAck && conn !== undefined && !conn.writableCorked && !conn.destroyed) {
+    if (conn !== undefined && !conn.writableCorked && !conn.destroyed) {
       conn.cork();
       process.nextTick(uncork, conn);
     }

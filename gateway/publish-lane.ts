@@ -30,7 +30,6 @@ interface ClientInternals {
   _keepaliveTimer: { refresh(): void } | null;
   connackSent: boolean;
   closed: boolean;
-  version: number | null;
   waitForDrain(done: (err: Error | null) => void): void;
 }
 
@@ -38,7 +37,7 @@ interface ClientInternals {
 const MAX_GATHERED_BYTES = 64 * 1024;
 const PUBLISH = 3;
 
-/** A message of the lane as the publish hook sees it; `batchedAck` tells the hook not to cork. */
+/** A message of the lane as the publish hook sees it; `batchedAck` marks it (aedes' own packets have no such field). */
 export type LanePacket = PublishPacket & { batchedAck: true };
 
 export interface PublishLane {
@@ -82,10 +81,7 @@ export function createPublishLane(broker: Aedes): PublishLane {
         },
         aedesParse,
       );
-      c._parser.parse = (buf: Buffer) => {
-        if (!c.connackSent || c.closed) framer.passThrough(buf);
-        else framer.scan(buf);
-      };
+      c._parser.parse = (buf: Buffer) => framer.feed(buf, c.connackSent && !c.closed);
       return true;
     },
     get messages() {
@@ -95,10 +91,12 @@ export function createPublishLane(broker: Aedes): PublishLane {
 }
 
 interface Framer {
-  /** Splits a chunk into packets: the lane's go to `take`, the rest to aedes in order. */
-  scan(chunk: Buffer): void;
-  /** Before CONNACK everything is aedes': only the packet boundaries are followed. */
-  passThrough(chunk: Buffer): void;
+  /**
+   * Splits a chunk into packets: with `lane`, the lane's go to `take`; the
+   * rest go to aedes in order. Before CONNACK (`lane` false) everything is
+   * aedes', and only the packet boundaries are followed.
+   */
+  feed(chunk: Buffer, lane: boolean): void;
 }
 
 function createFramer(
@@ -174,15 +172,10 @@ function createFramer(
   };
 
   return {
-    scan(chunk) {
+    feed(chunk, lane) {
       if (lost) return void toAedes(chunk);
       const buf = withGathered(chunk);
-      if (buf !== undefined) follow(buf, true);
-    },
-    passThrough(chunk) {
-      if (lost) return void toAedes(chunk);
-      const buf = withGathered(chunk);
-      if (buf !== undefined) follow(buf, false);
+      if (buf !== undefined) follow(buf, lane);
     },
   };
 }
