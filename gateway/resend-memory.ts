@@ -61,6 +61,8 @@ interface ClientRing {
   receivedAt: Float64Array;
   state: Uint8Array;
   next: number;
+  /** when it last moved to the recent end of the LRU order */
+  movedAt: number;
   /** resends waiting for the original's outcome, by slot; rare, so made on demand */
   waiters: Map<number, Array<(err?: Error) => void>> | null;
 }
@@ -68,8 +70,12 @@ interface ClientRing {
 export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
   const byClient = new Map<string, ClientRing>();
 
-  const ringOf = (clientId: string): ClientRing => {
+  const ringOf = (clientId: string, now: number): ClientRing => {
     let ring = byClient.get(clientId);
+    // LRU to the second: moving a ring to the recent end is a Map delete and
+    // insert, and doing it on every message was a measurable share of the
+    // main thread at saturation. An active client still moves once a second.
+    if (ring !== undefined && now - ring.movedAt < RECENCY_RESOLUTION_MS && now >= ring.movedAt) return ring;
     if (ring === undefined) {
       if (byClient.size >= options.maxClients) {
         const oldest = byClient.keys().next().value;
@@ -84,11 +90,13 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
         receivedAt: new Float64Array(n),
         state: new Uint8Array(n),
         next: 0,
+        movedAt: now,
         waiters: null,
       };
     } else {
       // Re-insert: Map order is recency order.
       byClient.delete(clientId);
+      ring.movedAt = now;
     }
     byClient.set(clientId, ring);
     return ring;
@@ -123,7 +131,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
             return new Ticket('retry', known.receivedAt[slot]!, known, slot);
         }
       }
-      const ring = ringOf(clientId);
+      const ring = ringOf(clientId, now);
       // A packet id seen again without a match is a new message: it takes the old slot's place.
       const previous = ring.ids.indexOf(messageId);
       let at = previous;
@@ -145,6 +153,8 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     },
   };
 }
+
+const RECENCY_RESOLUTION_MS = 1000;
 
 const COMMITTED: ResendDecision = { kind: 'committed' };
 

@@ -9,6 +9,18 @@ import type { StaleMarks } from './rollups/stale-marks.js';
 
 const CHUNK = 64;
 
+/** device -> metric -> series id */
+type SeriesIds = Map<string, Map<string, number>>;
+
+function addSeries(to: SeriesIds, deviceId: string, metric: string, id: number): void {
+  let ids = to.get(deviceId);
+  if (ids === undefined) {
+    ids = new Map();
+    to.set(deviceId, ids);
+  }
+  ids.set(metric, id);
+}
+
 export type BatchApplier = (batch: WriteBatch) => WriteResult;
 
 /**
@@ -47,14 +59,16 @@ export function prepareBatchApplier(
       WHERE id = @id AND (unit IS NOT coalesce(@unit, unit) OR device_class IS NOT coalesce(@dc, device_class))`,
   );
 
-  // "device\0metric" -> series id; only committed ids enter it.
-  const seriesCache = new Map<string, number>();
+  // device -> metric -> series id; only committed ids enter it. Two levels, not
+  // one "device\0metric" key: a batch's rows are mostly distinct series, and
+  // a key built per row was a string made and hashed per row.
+  const seriesCache: SeriesIds = new Map();
 
   // deviceId -> last_seen as committed; only committed values enter it.
   const lastSeenCache = new Map<string, number>();
 
   const apply = db.transaction(
-    (batch: WriteBatch, created: Map<string, number>, seen: Map<string, number>): WriteResult => {
+    (batch: WriteBatch, created: SeriesIds, seen: Map<string, number>): WriteResult => {
       for (const [deviceId, [first, last]] of seenRanges(batch)) {
         const stored = lastSeenCache.get(deviceId);
         if (stored !== undefined && last < stored + LAST_SEEN_RESOLUTION_MS) continue;
@@ -63,18 +77,13 @@ export function prepareBatchApplier(
       }
 
       const { devices, metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
-      // Per-batch lookup keyed by the dictionary indexes avoids building a string per row.
-      const local = new Map<number, number>();
+      // Each of the batch's devices is looked up once; a row costs one lookup by metric.
+      const known: Array<Map<string, number> | undefined | null> = new Array(devices.length).fill(null);
       const seriesOf = (i: number): number => {
         const d = deviceIndex[i]!;
-        const m = metricIndex[i]!;
-        const localKey = d * metrics.length + m;
-        let seriesId = local.get(localKey);
-        if (seriesId === undefined) {
-          seriesId = internSeries(devices[d]!, metrics[m]!, created);
-          local.set(localKey, seriesId);
-        }
-        return seriesId;
+        let ids = known[d];
+        if (ids === null) ids = known[d] = seriesCache.get(devices[d]!);
+        return ids?.get(metrics[metricIndex[i]!]!) ?? internSeries(devices[d]!, metrics[metricIndex[i]!]!, created);
       };
       folds?.open(ts);
       let inserted = 0;
@@ -139,18 +148,17 @@ export function prepareBatchApplier(
     },
   );
 
-  function internSeries(deviceId: string, metric: string, created: Map<string, number>): number {
-    const key = `${deviceId}\0${metric}`;
-    const known = seriesCache.get(key) ?? created.get(key);
+  function internSeries(deviceId: string, metric: string, created: SeriesIds): number {
+    const known = seriesCache.get(deviceId)?.get(metric) ?? created.get(deviceId)?.get(metric);
     if (known !== undefined) return known;
     const found = findSeries.get(deviceId, metric) as number | undefined;
     const id = found ?? Number(insertSeries.run(deviceId, metric).lastInsertRowid);
-    created.set(key, id);
+    addSeries(created, deviceId, metric, id);
     return id;
   }
 
   return (batch) => {
-    const created = new Map<string, number>();
+    const created: SeriesIds = new Map();
     const seen = new Map<string, number>();
     const started = performance.now();
     let result: WriteResult;
@@ -165,7 +173,7 @@ export function prepareBatchApplier(
     folds?.committed();
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
-    for (const [key, id] of created) seriesCache.set(key, id);
+    for (const [deviceId, ids] of created) for (const [metric, id] of ids) addSeries(seriesCache, deviceId, metric, id);
     for (const [deviceId, last] of seen) lastSeenCache.set(deviceId, last);
     return { ...result, commitMs };
   };

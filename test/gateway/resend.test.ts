@@ -157,4 +157,29 @@ describe('createResendMemory', () => {
     memory.admit('a', 1, false, 't', payload, 1);
     expect(memory.clients).toBe(2);
   });
+
+  it('keeps the clients used in the last second over ones idle longer, to the second', () => {
+    const remembers = (memory: ReturnType<typeof createResendMemory>, client: string, now: number) =>
+      memory.admit(client, 1, true, 't', payload, now).kind === 'committed';
+    const settleNew = (memory: ReturnType<typeof createResendMemory>, client: string, now: number) => {
+      const d = memory.admit(client, 1, false, 't', payload, now);
+      if (d.kind === 'new') d.settled();
+    };
+    // c was used again 1.5 s after b: b is the least recent, and goes.
+    const later = createResendMemory({ perClient: 2, maxClients: 2 });
+    settleNew(later, 'c', 0);
+    settleNew(later, 'b', 0);
+    settleNew(later, 'c', 1500);
+    settleNew(later, 'a', 1500);
+    expect(remembers(later, 'c', 1600)).toBe(true);
+    expect(remembers(later, 'b', 1600)).toBe(false);
+    // Within the same second the order is not refreshed: c, first in, goes first.
+    const sameSecond = createResendMemory({ perClient: 2, maxClients: 2 });
+    settleNew(sameSecond, 'c', 0);
+    settleNew(sameSecond, 'b', 0);
+    settleNew(sameSecond, 'c', 500);
+    settleNew(sameSecond, 'a', 500);
+    expect(remembers(sameSecond, 'b', 600)).toBe(true);
+    expect(remembers(sameSecond, 'c', 600)).toBe(false);
+  });
 });
