@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tempDir } from '../simulators/run-cli.js';
+import { emptyWriteBatch } from '../storage/empty-batch.js';
 import type { WriteBatch } from '../storage/port.js';
 import { openSqliteWriter } from '../storage/sqlite/sqlite-writer.js';
 import { median } from './lib/proc-stats.js';
@@ -30,7 +31,7 @@ function makeBatch(devices: number, metrics: number, rows: number, start: number
   return {
     readings: { devices: deviceNames, metrics: metricNames, deviceIndex, metricIndex, ts, value },
     deadLetters: [],
-    devices: [],
+    devices: emptyWriteBatch().devices,
   };
 }
 

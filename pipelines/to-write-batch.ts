@@ -1,4 +1,4 @@
-import type { DeadLetter, DeviceSeen, SeriesMeta, WriteBatch } from '../storage/port.js';
+import type { DeadLetter, SeriesMeta, WriteBatch } from '../storage/port.js';
 import type { ParsedMessage } from './telemetry.js';
 
 export interface DeadLetterOptions {
@@ -24,7 +24,8 @@ export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLe
   const ts = new Float64Array(rows);
   const value = new Float64Array(rows);
   const deadLetters: DeadLetter[] = [];
-  const seen = new Map<string, number>();
+  // by device index: the newest receive time of its messages
+  const seen: number[] = [];
 
   let row = 0;
   let meta: Map<string, SeriesMeta> | undefined;
@@ -33,8 +34,8 @@ export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLe
     if (d === undefined) {
       d = devices.push(deviceId) - 1;
       deviceIds.set(deviceId, d);
-    }
-    seen.set(deviceId, Math.max(seen.get(deviceId) ?? 0, receivedAt));
+      seen.push(receivedAt);
+    } else if (receivedAt > seen[d]!) seen[d] = receivedAt;
     return d;
   };
   for (const m of messages) {
@@ -64,12 +65,13 @@ export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLe
     if (m.rejectedCount > 0) deadLetters.push(toDeadLetter(m, options));
   }
 
-  const deviceRows: DeviceSeen[] = [];
-  for (const [deviceId, seenAt] of seen) deviceRows.push({ deviceId, seenAt });
+  // Every device in the dictionary was seen: the sightings are the dictionary, in order.
+  const seenIndex = new Uint32Array(devices.length);
+  for (let d = 0; d < seenIndex.length; d++) seenIndex[d] = d;
   const batch: WriteBatch = {
     readings: { devices, metrics, deviceIndex, metricIndex, ts, value },
     deadLetters,
-    devices: deviceRows,
+    devices: { deviceIndex: seenIndex, seenAt: Float64Array.from(seen) },
   };
   if (meta !== undefined) batch.seriesMeta = [...meta.values()];
   return batch;

@@ -10,7 +10,10 @@ export const LAST_SEEN_RESOLUTION_MS = 60_000;
 /** deviceId -> [min seenAt, max seenAt] within a batch: one upsert per device, whichever backend. */
 export function seenRanges(batch: WriteBatch): Map<string, [number, number]> {
   const ranges = new Map<string, [number, number]>();
-  for (const { deviceId, seenAt } of batch.devices) {
+  const { deviceIndex, seenAt: seenAts } = batch.devices;
+  for (let i = 0; i < deviceIndex.length; i++) {
+    const deviceId = batch.readings.devices[deviceIndex[i]!]!;
+    const seenAt = seenAts[i]!;
     const range = ranges.get(deviceId);
     if (range === undefined) ranges.set(deviceId, [seenAt, seenAt]);
     else {

@@ -12,6 +12,6 @@ export function emptyWriteBatch(): WriteBatch {
       value: new Float64Array(0),
     },
     deadLetters: [],
-    devices: [],
+    devices: { deviceIndex: new Uint32Array(0), seenAt: new Float64Array(0) },
   };
 }

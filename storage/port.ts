@@ -45,10 +45,16 @@ export interface DeadLetter {
   payloadBytes: number;
 }
 
-export interface DeviceSeen {
-  deviceId: string;
+/**
+ * Devices heard from, as columns beside the readings: a device is named by its
+ * index into `readings.devices`, which may also hold devices with no reading.
+ * Typed arrays cross to the writer thread by transfer; an object per device
+ * was a structured clone per device per batch.
+ */
+export interface DeviceSightings {
+  deviceIndex: Uint32Array;
   /** epoch ms of the message that carried it */
-  seenAt: number;
+  seenAt: Float64Array;
 }
 
 /** An alert's lifecycle: raised by an anomalous reading, cleared after enough normal ones. */
@@ -79,7 +85,7 @@ export interface WriteBatch {
   /** units and device classes to set on series (created if new) in the same transaction */
   seriesMeta?: SeriesMeta[];
   deadLetters: DeadLetter[];
-  devices: DeviceSeen[];
+  devices: DeviceSightings;
   anomalies?: AnomalyRecord[];
   /** one bounded retention step, run in the same writer so it never races a commit */
   prune?: PruneStep;

@@ -56,7 +56,10 @@ export async function seedHistory(opts: {
         ts,
         value,
       },
-      devices: devices.map((deviceId) => ({ deviceId, seenAt: bucket })),
+      devices: {
+        deviceIndex: Uint32Array.from(devices, (_, d) => d),
+        seenAt: new Float64Array(devices.length).fill(bucket),
+      },
     };
     await writer.write(batch);
     rows += n;

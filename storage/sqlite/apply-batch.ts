@@ -83,7 +83,9 @@ export function prepareBatchApplier(
         const d = deviceIndex[i]!;
         let ids = known[d];
         if (ids === null) ids = known[d] = seriesCache.get(devices[d]!);
-        return ids?.get(metrics[metricIndex[i]!]!) ?? internSeries(devices[d]!, metrics[metricIndex[i]!]!, created);
+        return (
+          ids?.get(metrics[metricIndex[i]!]!) ?? internSeries(devices[d]!, metrics[metricIndex[i]!]!, created)
+        );
       };
       folds?.open(ts);
       let inserted = 0;
@@ -173,7 +175,8 @@ export function prepareBatchApplier(
     folds?.committed();
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
-    for (const [deviceId, ids] of created) for (const [metric, id] of ids) addSeries(seriesCache, deviceId, metric, id);
+    for (const [deviceId, ids] of created)
+      for (const [metric, id] of ids) addSeries(seriesCache, deviceId, metric, id);
     for (const [deviceId, last] of seen) lastSeenCache.set(deviceId, last);
     return { ...result, commitMs };
   };

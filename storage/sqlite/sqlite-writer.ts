@@ -5,7 +5,6 @@ import { resolveWorkerScript } from '../../core/worker-script.js';
 import { checkRollupCpuPercent } from '../background-refresh.js';
 import type { ForwardLog, ForwardLogOptions, ForwardPage, ForwardStatus } from '../forward-port.js';
 import type {
-  ReadingColumns,
   RefreshOutcome,
   StorageHealth,
   StorageWriter,
@@ -133,7 +132,7 @@ class ThreadedSqliteWriter implements SqliteWriter {
 
   write(batch: WriteBatch): Promise<WriteResult> {
     // Transferred, not copied: the caller's typed arrays are detached from here on.
-    return this.#request<WriteResult>((id) => ({ type: 'write', id, batch }), transferables(batch.readings));
+    return this.#request<WriteResult>((id) => ({ type: 'write', id, batch }), transferables(batch));
   }
 
   refreshRollups(options: { now?: number } = {}): Promise<RefreshOutcome> {
@@ -271,9 +270,16 @@ function checkSynchronous(value: string): Synchronous {
 }
 
 /** Only buffers a view covers whole: transferring a shared pool would detach its other users. */
-function transferables(readings: ReadingColumns): ArrayBuffer[] {
+function transferables({ readings, devices }: WriteBatch): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const column of [readings.deviceIndex, readings.metricIndex, readings.ts, readings.value]) {
+  for (const column of [
+    readings.deviceIndex,
+    readings.metricIndex,
+    readings.ts,
+    readings.value,
+    devices.deviceIndex,
+    devices.seenAt,
+  ]) {
     const { buffer } = column;
     if (buffer instanceof ArrayBuffer && column.byteOffset === 0 && column.byteLength === buffer.byteLength) {
       buffers.add(buffer);

@@ -1,4 +1,4 @@
-import type { DeadLetter, DeviceSeen, WriteBatch } from '../../storage/port.js';
+import type { DeadLetter, WriteBatch } from '../../storage/port.js';
 
 export interface ReadingSpec {
   device: string;
@@ -14,7 +14,7 @@ export interface ReadingSpec {
  */
 export function makeBatch(
   readings: readonly ReadingSpec[],
-  extra: { deadLetters?: DeadLetter[]; devices?: DeviceSeen[] } = {},
+  extra: { deadLetters?: DeadLetter[]; devices?: Array<{ deviceId: string; seenAt: number }> } = {},
 ): WriteBatch {
   const devices: string[] = [];
   const metrics: string[] = [];
@@ -31,10 +31,14 @@ export function makeBatch(
     value[i] = r.value;
     seen.set(r.device, Math.max(seen.get(r.device) ?? r.ts, r.ts));
   });
+  const sightings = extra.devices ?? [...seen].map(([deviceId, seenAt]) => ({ deviceId, seenAt }));
   return {
     readings: { devices, metrics, deviceIndex, metricIndex, ts, value },
     deadLetters: extra.deadLetters ?? [],
-    devices: extra.devices ?? [...seen].map(([deviceId, seenAt]) => ({ deviceId, seenAt })),
+    devices: {
+      deviceIndex: Uint32Array.from(sightings, (s) => indexOf(devices, s.deviceId)),
+      seenAt: Float64Array.from(sightings, (s) => s.seenAt),
+    },
   };
 }
 
