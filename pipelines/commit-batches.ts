@@ -1,18 +1,22 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { WriteBatch, WriteResult } from '../storage/port.js';
-import type { ParsedMessage } from './telemetry.js';
-import { type DeadLetterOptions, toWriteBatch } from './to-write-batch.js';
+import type { ReadingColumns, WriteBatch, WriteResult } from '../storage/port.js';
+import type { IngestMessage, ParsedMessage } from './telemetry.js';
+import { type DeadLetterOptions, WriteBatchBuilder } from './to-write-batch.js';
 
 export interface SettledBatch {
-  messages: ParsedMessage[];
+  /** the batch's messages, in arrival order, to settle */
+  messages: IngestMessage[];
+  /** their weight, as CommitBatchesOptions.weight counted it */
+  weight: number;
   readings: number;
+  /** the batch's readings as written (the analytics score the committed ones) */
+  columns: ReadingColumns;
   deadLetters: number;
   result?: WriteResult;
   error?: Error;
   /** main-thread view: from hand-off to the writer until it answered */
   writeMs: number;
 }
-
 export interface CommitBatchesOptions extends DeadLetterOptions {
   write: (batch: WriteBatch) => Promise<WriteResult>;
   /**
@@ -40,35 +44,32 @@ export function commitBatches(
   const now = options.now ?? (() => performance.now());
   return (source) =>
     new Observable<SettledBatch>((subscriber) => {
-      const queue: ParsedMessage[][] = [];
+      // Batches waiting for the writer, already in columns. One that arrives
+      // while the last still has room joins it, up to maxReadings.
+      const queue: WriteBatchBuilder[] = [];
       let inFlight = 0;
       let sourceDone = false;
 
-      const takeMerged = (): ParsedMessage[] => {
-        const merged = queue.shift()!;
+      const enqueue = (messages: ParsedMessage[]) => {
         let weight = 0;
-        for (const m of merged) weight += options.weight(m);
-        while (queue.length > 0) {
-          let next = 0;
-          for (const m of queue[0]!) next += options.weight(m);
-          if (weight + next > options.maxReadings) break;
-          merged.push(...queue.shift()!);
-          weight += next;
-        }
-        return merged;
+        for (const m of messages) weight += options.weight(m);
+        const last = queue.at(-1);
+        if (last !== undefined && last.weight + weight <= options.maxReadings) last.add(messages);
+        else queue.push(new WriteBatchBuilder(options, options.weight).add(messages));
       };
 
-      const write = async (messages: ParsedMessage[]): Promise<SettledBatch> => {
-        const batch = toWriteBatch(messages, options);
-        const readings = batch.readings.ts.length;
+      const write = async (builder: WriteBatchBuilder): Promise<SettledBatch> => {
+        const batch = builder.build();
+        const columns = builder.columns();
+        const { messages, weight, readings } = builder;
         const deadLetters = batch.deadLetters.length;
         const started = now();
         try {
           const result = await options.write(batch);
-          return { messages, readings, deadLetters, result, writeMs: now() - started };
+          return { messages, weight, readings, columns, deadLetters, result, writeMs: now() - started };
         } catch (err) {
           const error = err instanceof Error ? err : new Error(String(err));
-          return { messages, readings, deadLetters, error, writeMs: now() - started };
+          return { messages, weight, readings, columns, deadLetters, error, writeMs: now() - started };
         }
       };
 
@@ -76,7 +77,7 @@ export function commitBatches(
         while (inFlight < options.maxInFlight && queue.length > 0) {
           inFlight++;
           // The writer answers in submission order, so these settle in order too.
-          void write(takeMerged()).then((settled) => {
+          void write(queue.shift()!).then((settled) => {
             inFlight--;
             if (subscriber.closed) return;
             subscriber.next(settled);
@@ -87,8 +88,8 @@ export function commitBatches(
       };
 
       const subscription = source.subscribe({
-        next(batch) {
-          queue.push(batch);
+        next(messages) {
+          enqueue(messages);
           pump();
         },
         error: (err) => subscriber.error(err),

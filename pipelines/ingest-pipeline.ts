@@ -98,10 +98,8 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
     )
     .subscribe({
       next(settled) {
-        for (const p of settled.messages) {
-          pending -= weight(p);
-          p.message.settle(settled.error);
-        }
+        pending -= settled.weight;
+        for (const m of settled.messages) m.settle(settled.error);
         options.observer.settled(settled);
         release();
       },

@@ -1,5 +1,5 @@
-import type { DeadLetter, SeriesMeta, WriteBatch } from '../storage/port.js';
-import type { ParsedMessage } from './telemetry.js';
+import type { DeadLetter, ReadingColumns, SeriesMeta, WriteBatch } from '../storage/port.js';
+import type { IngestMessage, ParsedMessage } from './telemetry.js';
 
 export interface DeadLetterOptions {
   /** raw payload bytes kept per dead letter */
@@ -12,69 +12,146 @@ export interface DeadLetterOptions {
  * and the numeric columns are typed arrays that can be transferred, not copied.
  */
 export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLetterOptions): WriteBatch {
-  let rows = 0;
-  for (const m of messages) rows += m.readings.length;
+  const builder = new WriteBatchBuilder(options, () => 1);
+  builder.add(messages);
+  return builder.build();
+}
 
-  const devices: string[] = [];
-  const metrics: string[] = [];
-  const deviceIds = new Map<string, number>();
-  const metricIds = new Map<string, number>();
-  const deviceIndex = new Uint32Array(rows);
-  const metricIndex = new Uint32Array(rows);
-  const ts = new Float64Array(rows);
-  const value = new Float64Array(rows);
-  const deadLetters: DeadLetter[] = [];
-  // by device index: the newest receive time of its messages
-  const seen: number[] = [];
+/**
+ * A batch being gathered while it waits for the writer. Messages are folded
+ * into columns as they arrive and only what settles them is kept: at
+ * saturation thousands wait for a commit, long enough to outlive a
+ * young-generation collection, and a decoded message with its reading objects
+ * was several objects each to copy and promote; a column is one.
+ */
+export class WriteBatchBuilder {
+  /** the messages to settle once the batch is committed, in arrival order */
+  readonly messages: IngestMessage[] = [];
+  /** their weight, as the pipeline's high-water mark counts it */
+  weight = 0;
+  #rows = 0;
+  readonly #devices: string[] = [];
+  readonly #metrics: string[] = [];
+  readonly #deviceIds = new Map<string, number>();
+  readonly #metricIds = new Map<string, number>();
+  #deviceIndex = new Uint32Array(64);
+  #metricIndex = new Uint32Array(64);
+  #ts = new Float64Array(64);
+  #value = new Float64Array(64);
+  /** by device index: the newest receive time of its messages */
+  readonly #seen: number[] = [];
+  readonly #deadLetters: DeadLetter[] = [];
+  #meta: Map<string, SeriesMeta> | undefined;
 
-  let row = 0;
-  let meta: Map<string, SeriesMeta> | undefined;
-  const deviceOf = (deviceId: string, receivedAt: number): number => {
-    let d = deviceIds.get(deviceId);
-    if (d === undefined) {
-      d = devices.push(deviceId) - 1;
-      deviceIds.set(deviceId, d);
-      seen.push(receivedAt);
-    } else if (receivedAt > seen[d]!) seen[d] = receivedAt;
-    return d;
-  };
-  for (const m of messages) {
-    if (m.deviceId !== null && m.readings.length > 0) {
-      const d = deviceOf(m.deviceId, m.message.receivedAt);
-      for (const r of m.readings) {
-        let k = metricIds.get(r.metric);
-        if (k === undefined) {
-          k = metrics.push(r.metric) - 1;
-          metricIds.set(r.metric, k);
-        }
-        // An adapter's message may hold several devices (Influx lines).
-        deviceIndex[row] =
-          r.deviceId === undefined || r.deviceId === m.deviceId
-            ? d
-            : deviceOf(r.deviceId, m.message.receivedAt);
-        metricIndex[row] = k;
-        ts[row] = r.ts;
-        value[row] = r.value;
-        row++;
-      }
-    }
-    if (m.seriesMeta !== undefined) {
-      meta ??= new Map();
-      for (const sm of m.seriesMeta) meta.set(`${sm.deviceId}\u0000${sm.metric}`, sm);
-    }
-    if (m.rejectedCount > 0) deadLetters.push(toDeadLetter(m, options));
+  constructor(
+    private readonly options: DeadLetterOptions,
+    private readonly weightOf: (message: ParsedMessage) => number,
+  ) {}
+
+  get readings(): number {
+    return this.#rows;
   }
 
-  // Every device in the dictionary was seen: the sightings are the dictionary, in order.
-  const seenIndex = new Uint32Array(devices.length);
-  for (let d = 0; d < seenIndex.length; d++) seenIndex[d] = d;
-  const batch: WriteBatch = {
-    readings: { devices, metrics, deviceIndex, metricIndex, ts, value },
-    deadLetters,
-    devices: { deviceIndex: seenIndex, seenAt: Float64Array.from(seen) },
-  };
-  if (meta !== undefined) batch.seriesMeta = [...meta.values()];
-  return batch;
+  add(messages: readonly ParsedMessage[]): this {
+    for (const m of messages) {
+      this.messages.push(m.message);
+      this.weight += this.weightOf(m);
+      if (m.deviceId !== null && m.readings.length > 0) {
+        this.#reserve(m.readings.length);
+        const d = this.#device(m.deviceId, m.message.receivedAt);
+        for (const r of m.readings) {
+          const row = this.#rows++;
+          // An adapter's message may hold several devices (Influx lines).
+          this.#deviceIndex[row] =
+            r.deviceId === undefined || r.deviceId === m.deviceId
+              ? d
+              : this.#device(r.deviceId, m.message.receivedAt);
+          this.#metricIndex[row] = this.#metric(r.metric);
+          this.#ts[row] = r.ts;
+          this.#value[row] = r.value;
+        }
+      }
+      if (m.seriesMeta !== undefined) {
+        this.#meta ??= new Map();
+        for (const sm of m.seriesMeta) this.#meta.set(`${sm.deviceId}\u0000${sm.metric}`, sm);
+      }
+      if (m.rejectedCount > 0) this.#deadLetters.push(toDeadLetter(m, this.options));
+    }
+    return this;
+  }
+
+  /** The batch to write: its columns are exactly as long as its readings, so they can be transferred whole. */
+  build(): WriteBatch {
+    const n = this.#rows;
+    // Every device in the dictionary was seen: the sightings are the dictionary, in order.
+    const seenIndex = new Uint32Array(this.#devices.length);
+    for (let d = 0; d < seenIndex.length; d++) seenIndex[d] = d;
+    const batch: WriteBatch = {
+      readings: {
+        devices: this.#devices,
+        metrics: this.#metrics,
+        deviceIndex: this.#deviceIndex.slice(0, n),
+        metricIndex: this.#metricIndex.slice(0, n),
+        ts: this.#ts.slice(0, n),
+        value: this.#value.slice(0, n),
+      },
+      deadLetters: this.#deadLetters,
+      devices: { deviceIndex: seenIndex, seenAt: Float64Array.from(this.#seen) },
+    };
+    if (this.#meta !== undefined) batch.seriesMeta = [...this.#meta.values()];
+    return batch;
+  }
+
+  /**
+   * The same readings, in columns of their own: what is written crosses to the
+   * writer thread by transfer and is gone from this one.
+   */
+  columns(): ReadingColumns {
+    const n = this.#rows;
+    return {
+      devices: this.#devices,
+      metrics: this.#metrics,
+      deviceIndex: this.#deviceIndex.slice(0, n),
+      metricIndex: this.#metricIndex.slice(0, n),
+      ts: this.#ts.slice(0, n),
+      value: this.#value.slice(0, n),
+    };
+  }
+
+  #reserve(more: number): void {
+    const need = this.#rows + more;
+    if (need <= this.#ts.length) return;
+    let size = this.#ts.length * 2;
+    while (size < need) size *= 2;
+    this.#deviceIndex = grow(this.#deviceIndex, new Uint32Array(size));
+    this.#metricIndex = grow(this.#metricIndex, new Uint32Array(size));
+    this.#ts = grow(this.#ts, new Float64Array(size));
+    this.#value = grow(this.#value, new Float64Array(size));
+  }
+
+  #device(deviceId: string, receivedAt: number): number {
+    let d = this.#deviceIds.get(deviceId);
+    if (d === undefined) {
+      d = this.#devices.push(deviceId) - 1;
+      this.#deviceIds.set(deviceId, d);
+      this.#seen.push(receivedAt);
+    } else if (receivedAt > this.#seen[d]!) this.#seen[d] = receivedAt;
+    return d;
+  }
+
+  #metric(metric: string): number {
+    let k = this.#metricIds.get(metric);
+    if (k === undefined) {
+      k = this.#metrics.push(metric) - 1;
+      this.#metricIds.set(metric, k);
+    }
+    return k;
+  }
+}
+
+function grow<T extends Uint32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }
 
 function toDeadLetter(m: ParsedMessage, options: DeadLetterOptions): DeadLetter {

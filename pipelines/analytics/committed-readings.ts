@@ -41,32 +41,31 @@ export function committedReadings(
     return undefined;
   }
   const suspectDuplicates = settled.result.duplicates > 0;
-  const n = settled.readings;
+  const { devices, metrics, deviceIndex, metricIndex, ts: inTs, value: inValue } = settled.columns;
+  const n = inTs.length;
   const slot = new Uint32Array(n);
   const ts = new Float64Array(n);
   const value = new Float64Array(n);
   let row = 0;
   let skipped = 0;
   let unslotted = 0;
-  for (const p of settled.messages) {
-    if (p.deviceId === null) continue;
-    for (const r of p.readings) {
-      const s = slots.slot(r.deviceId ?? p.deviceId, r.metric, at.task, at.finished);
-      if (s < 0) {
-        unslotted++;
-        continue;
-      }
-      const seen = slots.newest(s);
-      if (suspectDuplicates && r.ts <= seen) {
-        skipped++;
-        continue;
-      }
-      if (r.ts > seen) slots.setNewest(s, r.ts);
-      slot[row] = s;
-      ts[row] = r.ts;
-      value[row] = r.value;
-      row++;
+  for (let i = 0; i < n; i++) {
+    const s = slots.slot(devices[deviceIndex[i]!]!, metrics[metricIndex[i]!]!, at.task, at.finished);
+    if (s < 0) {
+      unslotted++;
+      continue;
     }
+    const readingTs = inTs[i]!;
+    const seen = slots.newest(s);
+    if (suspectDuplicates && readingTs <= seen) {
+      skipped++;
+      continue;
+    }
+    if (readingTs > seen) slots.setNewest(s, readingTs);
+    slot[row] = s;
+    ts[row] = readingTs;
+    value[row] = inValue[i]!;
+    row++;
   }
   return {
     chunk: {

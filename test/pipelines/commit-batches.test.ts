@@ -63,7 +63,14 @@ describe('commitBatches', () => {
     h.ok(1);
     await tick();
     expect(h.writes[2]!.batch.readings.devices).toEqual(['d']);
-    expect(h.out.map((s) => s.messages.map((m) => m.deviceId))).toEqual([['a'], ['b', 'c']]);
+    expect(h.out.map((s) => s.messages.map((m) => m.topic))).toEqual([
+      ['devices/a/telemetry'],
+      ['devices/b/telemetry', 'devices/c/telemetry'],
+    ]);
+    expect(h.out.map((s) => [s.weight, s.readings])).toEqual([
+      [2, 2],
+      [7, 7],
+    ]);
   });
 
   it('keeps a failed write as a settled value and goes on', async () => {
