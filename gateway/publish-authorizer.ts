@@ -30,8 +30,10 @@ export interface PublishAuthorizerDeps {
  * aedes writes PUBACK right after authorizePublish calls back
  * (lib/handlers/publish.js), and PUBREC after it for QoS 2, so holding the
  * callback until the group commit is how "ack means stored" is kept. A held
- * callback also stops aedes reading the connection's next chunk: TCP
- * backpressure for free. Calling back with an error makes aedes close the
+ * callback also delays aedes reading the connection's next chunk, until its
+ * packets are called back or new bytes arrive (lib/client.js nextBatch): it
+ * slows reading, it does not stop it. A QoS 1/2 client is held back by its
+ * own in-flight window; QoS 0 by the pipeline's high-water mark. Calling back with an error makes aedes close the
  * connection without an ack, and an MQTT 3.1.1 client resends on reconnect
  * [MQTT-4.4.0-1]; the resend memory recognises it by ClientId, packet id and
  * content, and the (device, metric, ts) key absorbs what it cannot see.

@@ -1,10 +1,14 @@
 // Rate limits as backpressure (EMQX: "pause receiving client messages").
 // A telemetry publish over its device's or its connection's budget is held,
 // not refused: the publish authorizer hands it to the pipeline only when the
-// budget allows, so its PUBACK waits, and aedes reads no more of that socket
-// until every packet of the current chunk has been called back
-// (lib/client.js nextBatch). The sender is slowed to its budget; nothing it
-// sent is lost, nothing is acked before it is stored.
+// budget allows, so its PUBACK waits. What slows the sender is that wait: a
+// QoS 1/2 client sends only so many messages ahead of their acks (its
+// in-flight window). The socket itself is not stopped: aedes reads its next
+// chunk once every packet of the current one has been called back, or when
+// new bytes arrive ('readable' lowers the same count, lib/client.js
+// nextBatch), so a held chunk delays reading rather than ending it. The
+// sender is slowed to its budget; nothing it sent is lost, nothing is acked
+// before it is stored.
 //
 // Two budgets, both must allow: per device id (from the topic; the ACL makes
 // it the authenticated id) and per connection (so one client cannot spread a
