@@ -37,6 +37,8 @@ export function prepareStaleMarks(db: Database, clock: () => number = Date.now):
   // the minutes the open batch stores readings in; a batch's readings mostly share a few
   const batchBuckets = new Set<number>();
   let lastBucket = Number.NaN;
+  // known.get(lastBucket), looked up once per minute a batch touches, not per reading
+  let lastKnown: Set<number> | undefined;
   let watched: { bucket: number; touched: Set<number> } | undefined;
 
   return {
@@ -45,9 +47,10 @@ export function prepareStaleMarks(db: Database, clock: () => number = Date.now):
       if (bucket !== lastBucket) {
         batchBuckets.add(bucket);
         lastBucket = bucket;
+        lastKnown = known.get(bucket);
       }
       if (watched !== undefined && watched.bucket === bucket) watched.touched.add(seriesId);
-      if (known.get(bucket)?.has(seriesId) === true) return;
+      if (lastKnown?.has(seriesId) === true) return;
       insertMark.run(bucket, seriesId);
       pending.push(bucket, seriesId);
     },
