@@ -82,19 +82,11 @@ export class WriteBatchBuilder {
 
   /** The batch to write: its columns are exactly as long as its readings, so they can be transferred whole. */
   build(): WriteBatch {
-    const n = this.#rows;
     // Every device in the dictionary was seen: the sightings are the dictionary, in order.
     const seenIndex = new Uint32Array(this.#devices.length);
     for (let d = 0; d < seenIndex.length; d++) seenIndex[d] = d;
     const batch: WriteBatch = {
-      readings: {
-        devices: this.#devices,
-        metrics: this.#metrics,
-        deviceIndex: this.#deviceIndex.slice(0, n),
-        metricIndex: this.#metricIndex.slice(0, n),
-        ts: this.#ts.slice(0, n),
-        value: this.#value.slice(0, n),
-      },
+      readings: this.columns(),
       deadLetters: this.#deadLetters,
       devices: { deviceIndex: seenIndex, seenAt: Float64Array.from(this.#seen) },
     };
@@ -103,8 +95,8 @@ export class WriteBatchBuilder {
   }
 
   /**
-   * The same readings, in columns of their own: what is written crosses to the
-   * writer thread by transfer and is gone from this one.
+   * The readings in columns of their own, on each call: what is written
+   * crosses to the writer thread by transfer and is gone from this one.
    */
   columns(): ReadingColumns {
     const n = this.#rows;

@@ -159,27 +159,27 @@ describe('createResendMemory', () => {
   });
 
   it('keeps the clients used in the last second over ones idle longer, to the second', () => {
-    const remembers = (memory: ReturnType<typeof createResendMemory>, client: string, now: number) =>
-      memory.admit(client, 1, true, 't', payload, now).kind === 'committed';
-    const settleNew = (memory: ReturnType<typeof createResendMemory>, client: string, now: number) => {
-      const d = memory.admit(client, 1, false, 't', payload, now);
-      if (d.kind === 'new') d.settled();
+    // c and b arrive at 0, c is used again at `again`, then a arrives and one of c and b must go.
+    const usedAgainAt = (again: number) => {
+      const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+      for (const [client, now] of [
+        ['c', 0],
+        ['b', 0],
+        ['c', again],
+        ['a', again],
+      ] as const) {
+        const d = memory.admit(client, 1, false, 't', payload, now);
+        if (d.kind === 'new') d.settled();
+      }
+      // A DUP that is not remembered is remembered from then on: ask for the kept one first.
+      return (client: string) =>
+        memory.admit(client, 1, true, 't', payload, again + 100).kind === 'committed';
     };
-    // c was used again 1.5 s after b: b is the least recent, and goes.
-    const later = createResendMemory({ perClient: 2, maxClients: 2 });
-    settleNew(later, 'c', 0);
-    settleNew(later, 'b', 0);
-    settleNew(later, 'c', 1500);
-    settleNew(later, 'a', 1500);
-    expect(remembers(later, 'c', 1600)).toBe(true);
-    expect(remembers(later, 'b', 1600)).toBe(false);
+    // Used again 1.5 s later, c is the more recent: b goes.
+    const later = usedAgainAt(1500);
+    expect([later('c'), later('b')]).toEqual([true, false]);
     // Within the same second the order is not refreshed: c, first in, goes first.
-    const sameSecond = createResendMemory({ perClient: 2, maxClients: 2 });
-    settleNew(sameSecond, 'c', 0);
-    settleNew(sameSecond, 'b', 0);
-    settleNew(sameSecond, 'c', 500);
-    settleNew(sameSecond, 'a', 500);
-    expect(remembers(sameSecond, 'b', 600)).toBe(true);
-    expect(remembers(sameSecond, 'c', 600)).toBe(false);
+    const sameSecond = usedAgainAt(500);
+    expect([sameSecond('b'), sameSecond('c')]).toEqual([true, false]);
   });
 });
