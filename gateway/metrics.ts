@@ -395,7 +395,7 @@ function ingestObserver(m: IngestInstruments, totals: IngestTotals): IngestObser
       m.deadLetters.inc(r.deadLetters);
       m.commitSeconds.observe(r.commitMs / 1000);
       let qosAcked = 0;
-      for (const m of s.messages) if (m.qos > 0) qosAcked++;
+      for (const message of s.messages) if (message.qos > 0) qosAcked++;
       totals.acked += qosAcked;
       m.acks.inc(qosAcked);
     },
