@@ -17,6 +17,7 @@ export interface SettledBatch {
   /** main-thread view: from hand-off to the writer until it answered */
   writeMs: number;
 }
+
 export interface CommitBatchesOptions extends DeadLetterOptions {
   write: (batch: WriteBatch) => Promise<WriteResult>;
   /**
