@@ -45,9 +45,9 @@ export function commitBatches(
   const now = options.now ?? (() => performance.now());
   return (source) =>
     new Observable<SettledBatch>((subscriber) => {
-      // Batches waiting for the writer, already in columns. One that arrives
-      // while the last still has room joins it, up to maxReadings.
-      const queue: WriteBatchBuilder[] = [];
+      // Batches waiting for the writer, already in columns, with their weight.
+      // One that arrives while the last still has room joins it, up to maxReadings.
+      const queue: Array<{ builder: WriteBatchBuilder; weight: number }> = [];
       let inFlight = 0;
       let sourceDone = false;
 
@@ -55,14 +55,22 @@ export function commitBatches(
         let weight = 0;
         for (const m of messages) weight += options.weight(m);
         const last = queue.at(-1);
-        if (last !== undefined && last.weight + weight <= options.maxReadings) last.add(messages);
-        else queue.push(new WriteBatchBuilder(options, options.weight).add(messages));
+        if (last !== undefined && last.weight + weight <= options.maxReadings) {
+          last.builder.add(messages);
+          last.weight += weight;
+        } else queue.push({ builder: new WriteBatchBuilder(options).add(messages), weight });
       };
 
-      const write = async (builder: WriteBatchBuilder): Promise<SettledBatch> => {
+      const write = async ({
+        builder,
+        weight,
+      }: {
+        builder: WriteBatchBuilder;
+        weight: number;
+      }): Promise<SettledBatch> => {
         const batch = builder.build();
         const columns = builder.columns();
-        const { messages, weight, readings } = builder;
+        const { messages, readings } = builder;
         const deadLetters = batch.deadLetters.length;
         const started = now();
         try {

@@ -10,14 +10,7 @@ export interface DeadLetterOptions {
  * Columnar batch for the writer thread: device and metric names are
  * dictionary-encoded so each distinct string crosses the thread boundary once,
  * and the numeric columns are typed arrays that can be transferred, not copied.
- */
-export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLetterOptions): WriteBatch {
-  const builder = new WriteBatchBuilder(options, () => 1);
-  builder.add(messages);
-  return builder.build();
-}
-
-/**
+ *
  * A batch being gathered while it waits for the writer. Messages are folded
  * into columns as they arrive and only what settles them is kept: at
  * saturation thousands wait for a commit, long enough to outlive a
@@ -27,8 +20,6 @@ export function toWriteBatch(messages: readonly ParsedMessage[], options: DeadLe
 export class WriteBatchBuilder {
   /** the messages to settle once the batch is committed, in arrival order */
   readonly messages: IngestMessage[] = [];
-  /** their weight, as the pipeline's high-water mark counts it */
-  weight = 0;
   #rows = 0;
   readonly #devices: string[] = [];
   readonly #metrics: string[] = [];
@@ -43,10 +34,7 @@ export class WriteBatchBuilder {
   readonly #deadLetters: DeadLetter[] = [];
   #meta: Map<string, SeriesMeta> | undefined;
 
-  constructor(
-    private readonly options: DeadLetterOptions,
-    private readonly weightOf: (message: ParsedMessage) => number,
-  ) {}
+  constructor(private readonly options: DeadLetterOptions) {}
 
   get readings(): number {
     return this.#rows;
@@ -55,7 +43,6 @@ export class WriteBatchBuilder {
   add(messages: readonly ParsedMessage[]): this {
     for (const m of messages) {
       this.messages.push(m.message);
-      this.weight += this.weightOf(m);
       if (m.deviceId !== null && m.readings.length > 0) {
         this.#reserve(m.readings.length);
         const d = this.#device(m.deviceId, m.message.receivedAt);

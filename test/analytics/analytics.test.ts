@@ -18,7 +18,7 @@ import {
 } from '../../pipelines/analytics-workers/score-readings.js';
 import type { SettledBatch } from '../../pipelines/commit-batches.js';
 import type { ParsedMessage, Reading } from '../../pipelines/telemetry.js';
-import { toWriteBatch } from '../../pipelines/to-write-batch.js';
+import { WriteBatchBuilder } from '../../pipelines/to-write-batch.js';
 import type { AlertState, WriteBatch, WriteResult } from '../../storage/port.js';
 import { mulberry32 } from './random.js';
 
@@ -46,7 +46,7 @@ function settled(deviceId: string, readings: Reading[], duplicates = 0): Settled
     messages: [m.message],
     weight: readings.length,
     readings: readings.length,
-    columns: toWriteBatch([m], { maxPayloadBytes: 16 }).readings,
+    columns: new WriteBatchBuilder({ maxPayloadBytes: 16 }).add([m]).columns(),
     deadLetters: 0,
     result: { inserted: readings.length - duplicates, duplicates, deadLetters: 0, commitMs: 1 },
     writeMs: 1,

@@ -73,6 +73,14 @@ describe('commitBatches', () => {
     ]);
   });
 
+  it('settles a batch with the weight the pipeline counted: a message with no reading weighs 1', async () => {
+    const h = harness(1, 10);
+    h.input.next([parsed('a', 0), parsed('b', 3)]);
+    h.ok(0);
+    await tick();
+    expect(h.out.map((s) => [s.weight, s.readings])).toEqual([[4, 3]]);
+  });
+
   it('keeps a failed write as a settled value and goes on', async () => {
     const h = harness(2, 100);
     h.input.next([parsed('a', 1)]);

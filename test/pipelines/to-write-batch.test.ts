@@ -27,11 +27,10 @@ const rows = (metric: string, n: number, from = 0): Reading[] =>
 
 describe('WriteBatchBuilder', () => {
   it('folds arrivals into columns past its first capacity, in order, and keeps the messages to settle', () => {
-    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 }, (m) => Math.max(1, m.readings.length));
+    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 });
     builder.add([parsed('a', 10, rows('t', 50)), parsed('b', 11, rows('h', 3))]);
     builder.add([parsed('a', 12, rows('t', 100, 50)), parsed('c', 13, [], 1)]);
     expect(builder.readings).toBe(153);
-    expect(builder.weight).toBe(154);
     expect(builder.messages.map((m) => m.receivedAt)).toEqual([10, 11, 12, 13]);
 
     const batch = builder.build();
@@ -56,7 +55,7 @@ describe('WriteBatchBuilder', () => {
   });
 
   it('names each reading of a several-device message by its own device', () => {
-    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 }, () => 1);
+    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 });
     builder.add([
       parsed('bridge', 5, [
         { deviceId: 'x', metric: 't', ts: 1, value: 1 },
@@ -70,7 +69,7 @@ describe('WriteBatchBuilder', () => {
   });
 
   it('keeps its own copy of the columns after the written ones are transferred away', () => {
-    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 }, () => 1);
+    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 });
     builder.add([parsed('a', 1, rows('t', 3))]);
     const batch = builder.build();
     const columns = builder.columns();
