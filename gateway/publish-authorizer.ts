@@ -33,12 +33,13 @@ export interface PublishAuthorizerDeps {
  * callback also delays aedes reading the connection's next chunk, until its
  * packets are called back or new bytes arrive (lib/client.js nextBatch): it
  * slows reading, it does not stop it. A QoS 1/2 client is held back by its
- * own in-flight window; QoS 0 by the pipeline's high-water mark. Calling back with an error makes aedes close the
- * connection without an ack, and an MQTT 3.1.1 client resends on reconnect
- * [MQTT-4.4.0-1]; the resend memory recognises it by ClientId, packet id and
- * content, and the (device, metric, ts) key absorbs what it cannot see.
- * Over a rate budget a message is held before the pipeline, never refused:
- * its ack waits and so does the socket (gateway/limits/publish-throttle.ts).
+ * own in-flight window; QoS 0 by the pipeline's high-water mark. Calling back
+ * with an error makes aedes close the connection without an ack, and an MQTT
+ * 3.1.1 client resends on reconnect [MQTT-4.4.0-1]; the resend memory
+ * recognises it by ClientId, packet id and content, and the (device, metric,
+ * ts) key absorbs what it cannot see. Over a rate budget a message is held
+ * before the pipeline, never refused: its ack waits, and with it the sender
+ * (gateway/limits/publish-throttle.ts).
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
