@@ -23,6 +23,10 @@ export class SeriesSlots {
   #size = 0;
   #reassigned: number[] = [];
   #evicted = 0;
+  // A batch's readings come a message at a time, so the next reading's device
+  // is mostly the last one's: that device's map, kept to save a lookup by name.
+  #lastDevice: string | undefined;
+  #lastMetrics: Map<string, number> | undefined;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity ${capacity}`);
@@ -44,11 +48,13 @@ export class SeriesSlots {
    * named by a task that has not: the reading cannot be scored.
    */
   slot(deviceId: string, metric: string, task: number, finished: number): number {
-    let metrics = this.#byDevice.get(deviceId);
+    let metrics = deviceId === this.#lastDevice ? this.#lastMetrics : this.#byDevice.get(deviceId);
     let s = metrics?.get(metric);
     if (s === undefined) {
       s = this.#take(finished);
       if (s < 0) return -1;
+      // Taking a slot may have dropped this device's map (its last series was the victim).
+      if (metrics !== undefined && metrics.size === 0) metrics = this.#byDevice.get(deviceId);
       if (metrics === undefined) {
         metrics = new Map();
         this.#byDevice.set(deviceId, metrics);
@@ -59,6 +65,8 @@ export class SeriesSlots {
       this.#newest[s] = Number.NEGATIVE_INFINITY;
       this.#reassigned.push(s);
     }
+    this.#lastDevice = deviceId;
+    this.#lastMetrics = metrics;
     this.#task[s] = task;
     this.#touch(s);
     return s;
@@ -97,7 +105,10 @@ export class SeriesSlots {
     if (this.#task[victim]! > finished) return -1;
     const metrics = this.#byDevice.get(this.#device[victim]!)!;
     metrics.delete(this.#metric[victim]!);
-    if (metrics.size === 0) this.#byDevice.delete(this.#device[victim]!);
+    if (metrics.size === 0) {
+      this.#byDevice.delete(this.#device[victim]!);
+      if (metrics === this.#lastMetrics) this.#lastDevice = this.#lastMetrics = undefined;
+    }
     this.#evicted++;
     return victim;
   }

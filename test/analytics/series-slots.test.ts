@@ -50,4 +50,18 @@ describe('SeriesSlots', () => {
     expect(slots.deviceName(0)).toBe('a');
     expect(slots.evicted).toBe(2);
   });
+
+  it("gives a device's new series the slot of its own last one", () => {
+    const slots = new SeriesSlots(1);
+    expect(slots.slot('a', 'm', 1, 0)).toBe(0);
+    slots.takeReassigned();
+    // a/m is the least recent and its task is back: a/n takes its slot.
+    expect(slots.slot('a', 'n', 2, 1)).toBe(0);
+    expect([slots.deviceName(0), slots.metricName(0)]).toEqual(['a', 'n']);
+    expect(Array.from(slots.takeReassigned())).toEqual([0]);
+    // a/n keeps it: found again, not taken anew.
+    expect(slots.slot('a', 'n', 3, 2)).toBe(0);
+    expect(Array.from(slots.takeReassigned())).toEqual([]);
+    expect(slots.evicted).toBe(1);
+  });
 });
