@@ -258,6 +258,35 @@ describe('the publish lane in front of aedes', () => {
     expect(raw.chunks.slice(chunksBefore)).toEqual([pubacks]);
   });
 
+  it('refreshes the keepalive once per read, before the hook sees that read’s messages', async () => {
+    const { raw, side } = await connectRaw('alive');
+    const timer = (side.client as unknown as { _keepaliveTimer: { refresh(): unknown } })._keepaliveTimer;
+    const refresh = timer.refresh.bind(timer);
+    let refreshes = 0;
+    timer.refresh = () => {
+      refreshes++;
+      return refresh();
+    };
+    side.reads.drain();
+    const ids = [21, 22, 23];
+    raw.send(...ids.map((id) => publish(`devices/k${id}/telemetry`, `v${id}`, 1, id)));
+    const held = [await hooks.next()];
+    expect(refreshes).toBe(1);
+    held.push(await hooks.next(), await hooks.next());
+    // One write of three small packets reaches aedes as one read on loopback;
+    // should TCP split it, each read still refreshes once.
+    const reads = side.reads.drain().length;
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(refreshes).toBe(reads);
+    for (const h of held) h.release();
+    for (const id of ids) expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: id });
+
+    raw.send(publish('devices/k24/telemetry', 'v24', 1, 24));
+    (await hooks.next()).release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 24 });
+    expect(refreshes).toBe(reads + 1);
+  });
+
   it('acks a message parsed while the lane routes the ones a commit released', async () => {
     skipUnroutedTelemetry(broker);
     const { raw, side } = await connectRaw('reentrant');
