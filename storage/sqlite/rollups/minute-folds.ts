@@ -17,6 +17,7 @@ import type { Database } from 'better-sqlite3';
 import { addReading, emptyState, type RollupState } from '../../../core/rollup-state.js';
 import { addToWindow, type SeriesWindow } from '../../fleet-rollup.js';
 import { lastClosedMinute, MINUTE_MS, minuteOf } from '../../rollup-refresh.js';
+import { SeriesIndex } from './series-index.js';
 
 /** At most this many minutes are folded at once; a minute beyond it (a replay into an empty store) is read from raw. */
 export const MAX_FOLDED_MINUTES = 12;
@@ -36,7 +37,7 @@ const MAX_CLOSED = 10_000;
 interface MinuteFold {
   /** false once dropped: what it holds may then include readings a rollback took back */
   held: boolean;
-  states: Map<number, RollupState>;
+  states: SeriesIndex<RollupState>;
   /** series whose readings here the fold cannot vouch for */
   dirty: Set<number>;
   /**
@@ -120,7 +121,7 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
         }
         if (closed.has(bucket)) continue;
         if (minutes.size < MAX_FOLDED_MINUTES && anyIn.get(bucket, bucket + MINUTE_MS) === undefined) {
-          minutes.set(bucket, { held: true, states: new Map(), dirty: new Set(), edges: new Map() });
+          minutes.set(bucket, { held: true, states: new SeriesIndex(), dirty: new Set(), edges: new Map() });
           batchMinutes.add(bucket);
         } else close(bucket);
       }
@@ -163,7 +164,10 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
       for (const bucket of batchMinutes) close(bucket);
       batchMinutes.clear();
     },
-    minute: (bucket) => minutes.get(bucket),
+    minute(bucket) {
+      const fold = minutes.get(bucket);
+      return fold && { states: fold.states.entries, dirty: fold.dirty };
+    },
     window(end) {
       // Its readings are those of minute end − 1 min but the one at its start, and those at `end`.
       const before = minutes.get(end - MINUTE_MS);
@@ -183,7 +187,7 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
 }
 
 function* windowOf(before: MinuteFold, at: MinuteFold): Generator<[number, SeriesWindow]> {
-  for (const [seriesId, state] of before.states) {
+  for (const [seriesId, state] of before.states.entries) {
     const edge = before.edges.get(seriesId);
     let w: SeriesWindow | undefined =
       edge === undefined ? [state.count, state.sum, state.min, state.max] : edge.inner && [...edge.inner];

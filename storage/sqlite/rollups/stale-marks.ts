@@ -3,6 +3,7 @@
 // the batch's own transaction.
 import type { Database } from 'better-sqlite3';
 import { MINUTE_MS } from '../../rollup-refresh.js';
+import { SeriesIndex } from './series-index.js';
 
 export interface StaleMarks {
   /** Inside the batch's transaction: the reading (seriesId, ts) was stored. */
@@ -30,7 +31,7 @@ export function prepareStaleMarks(db: Database, clock: () => number = Date.now):
   // minute -> series marked by this writer and not cleared since. A miss only
   // costs an INSERT OR IGNORE: after a restart the table may hold marks this
   // set does not. At 15k series that is ~250 inserts a second, not one per reading.
-  const known = new Map<number, Set<number>>();
+  const known = new Map<number, SeriesIndex<true>>();
   const pending: number[] = [];
   // minute -> when a committed batch last stored a reading there
   const storedAt = new Map<number, number>();
@@ -38,7 +39,7 @@ export function prepareStaleMarks(db: Database, clock: () => number = Date.now):
   const batchBuckets = new Set<number>();
   let lastBucket = Number.NaN;
   // known.get(lastBucket), looked up once per minute a batch touches, not per reading
-  let lastKnown: Set<number> | undefined;
+  let lastKnown: SeriesIndex<true> | undefined;
   let watched: { bucket: number; touched: Set<number> } | undefined;
 
   return {
@@ -65,10 +66,10 @@ export function prepareStaleMarks(db: Database, clock: () => number = Date.now):
         const bucket = pending[i]!;
         let set = known.get(bucket);
         if (set === undefined) {
-          set = new Set();
+          set = new SeriesIndex();
           known.set(bucket, set);
         }
-        set.add(pending[i + 1]!);
+        set.set(pending[i + 1]!, true);
       }
       pending.length = 0;
     },
