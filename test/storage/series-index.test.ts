@@ -50,7 +50,14 @@ describe('SeriesIndex', () => {
   it('answers as a Map does when the ids grow past a dense start', () => {
     let id = 0;
     // Dense at first, then ids that leap far ahead, then dense again above them.
-    agreesWithMap(() => (id < 3_000 ? id++ : id < 3_100 ? (id++, 1_000_000 + id) : id++), 6_000, 6);
+    agreesWithMap(
+      () => {
+        id++;
+        return id > 3_000 && id <= 3_100 ? 1_000_000 + id : id;
+      },
+      6_000,
+      6,
+    );
   });
 
   it('keeps the Map as the record, in the order ids were first set', () => {
