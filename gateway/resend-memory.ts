@@ -51,20 +51,43 @@ const STATES: readonly ResendState[] = ['pending', 'committed', 'failed'];
  * in the old generation. At 5000 clients that garbage made the main thread's
  * heap swing by hundreds of MB between major GCs, and each major GC stall the
  * event loop (issue: never blocks). A ring allocates once per client.
+ *
+ * The arrays share one buffer, and a slot's fields sit side by side: each
+ * message touches a ring gone cold since its client's last one, and six
+ * arrays with buffers of their own were that many more places to miss the cache.
  */
 interface ClientRing {
+  /** packet ids, -1 for an empty slot: searched on every message, so kept contiguous */
   ids: Int32Array;
-  /** bumped each time a slot is reused, so a late settle of an evicted message changes nothing */
-  generation: Uint32Array;
-  hash: Uint32Array;
-  length: Uint32Array;
+  /** per slot, FIELDS words: generation, fingerprint, payload length, state */
+  fields: Uint32Array;
   receivedAt: Float64Array;
-  state: Uint8Array;
   next: number;
   /** when it last moved to the recent end of the LRU order */
   movedAt: number;
   /** resends waiting for the original's outcome, by slot; rare, so made on demand */
   waiters: Map<number, Array<(err?: Error) => void>> | null;
+}
+
+const FIELDS = 4;
+/** bumped each time a slot is reused, so a late settle of an evicted message changes nothing */
+const GENERATION = 0;
+const HASH = 1;
+const LENGTH = 2;
+const STATE = 3;
+
+function newRing(n: number, now: number): ClientRing {
+  const buffer = new ArrayBuffer(n * (8 + 4 + 4 * FIELDS));
+  const ids = new Int32Array(buffer, 8 * n, n);
+  ids.fill(-1);
+  return {
+    ids,
+    fields: new Uint32Array(buffer, 12 * n, n * FIELDS),
+    receivedAt: new Float64Array(buffer, 0, n),
+    next: 0,
+    movedAt: now,
+    waiters: null,
+  };
 }
 
 export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
@@ -81,18 +104,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
         const oldest = byClient.keys().next().value;
         if (oldest !== undefined) byClient.delete(oldest);
       }
-      const n = options.perClient;
-      ring = {
-        ids: new Int32Array(n).fill(-1),
-        generation: new Uint32Array(n),
-        hash: new Uint32Array(n),
-        length: new Uint32Array(n),
-        receivedAt: new Float64Array(n),
-        state: new Uint8Array(n),
-        next: 0,
-        movedAt: now,
-        waiters: null,
-      };
+      ring = newRing(options.perClient, now);
     } else {
       // Re-insert: Map order is recency order.
       byClient.delete(clientId);
@@ -107,13 +119,14 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
       const hash = fingerprint(topic, payload);
       const known = dup ? byClient.get(clientId) : undefined;
       const slot = known === undefined ? -1 : known.ids.indexOf(messageId);
+      const at = slot * FIELDS;
       if (
         known !== undefined &&
         slot >= 0 &&
-        known.length[slot] === payload.byteLength &&
-        known.hash[slot] === hash
+        known.fields[at + LENGTH] === payload.byteLength &&
+        known.fields[at + HASH] === hash
       ) {
-        switch (STATES[known.state[slot]!]!) {
+        switch (STATES[known.fields[at + STATE]!]!) {
           case 'committed':
             return COMMITTED;
           case 'pending':
@@ -127,26 +140,27 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
               },
             };
           case 'failed':
-            known.state[slot] = STATE_CODE.pending;
+            known.fields[at + STATE] = STATE_CODE.pending;
             return new Ticket('retry', known.receivedAt[slot]!, known, slot);
         }
       }
       const ring = ringOf(clientId, now);
       // A packet id seen again without a match is a new message: it takes the old slot's place.
-      const previous = ring.ids.indexOf(messageId);
-      let at = previous;
-      if (at < 0) {
-        at = ring.next;
+      let to = ring.ids.indexOf(messageId);
+      if (to < 0) {
+        to = ring.next;
         ring.next = (ring.next + 1) % ring.ids.length;
       }
-      ring.generation[at] = ring.generation[at]! + 1;
-      ring.waiters?.delete(at);
-      ring.ids[at] = messageId;
-      ring.hash[at] = hash;
-      ring.length[at] = payload.byteLength;
-      ring.receivedAt[at] = now;
-      ring.state[at] = STATE_CODE.pending;
-      return new Ticket('new', now, ring, at);
+      const f = ring.fields;
+      const base = to * FIELDS;
+      f[base + GENERATION] = f[base + GENERATION]! + 1;
+      f[base + HASH] = hash;
+      f[base + LENGTH] = payload.byteLength;
+      f[base + STATE] = STATE_CODE.pending;
+      ring.waiters?.delete(to);
+      ring.ids[to] = messageId;
+      ring.receivedAt[to] = now;
+      return new Ticket('new', now, ring, to);
     },
     get clients() {
       return byClient.size;
@@ -171,13 +185,14 @@ class Ticket {
     private readonly ring: ClientRing,
     private readonly slot: number,
   ) {
-    this.generation = ring.generation[slot]!;
+    this.generation = ring.fields[slot * FIELDS + GENERATION]!;
   }
 
   settled(err?: Error): void {
     const { ring, slot } = this;
-    if (ring.generation[slot] !== this.generation) return;
-    ring.state[slot] = STATE_CODE[err === undefined ? 'committed' : 'failed'];
+    const base = slot * FIELDS;
+    if (ring.fields[base + GENERATION] !== this.generation) return;
+    ring.fields[base + STATE] = STATE_CODE[err === undefined ? 'committed' : 'failed'];
     const waiters = ring.waiters?.get(slot);
     if (waiters === undefined) return;
     ring.waiters!.delete(slot);
