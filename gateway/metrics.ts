@@ -5,6 +5,7 @@ import type { SettledBatch } from '../pipelines/commit-batches.js';
 import type { IngestObserver } from '../pipelines/ingest-pipeline.js';
 import type { ParsedMessage } from '../pipelines/telemetry.js';
 import type { WriterLoad } from '../storage/port.js';
+import { createBucketHistogram } from './bucket-histogram.js';
 import type { EventLoopMonitor } from './event-loop-monitor.js';
 
 /** Running totals for the stats line; prom-client keeps the same facts for scrapers. */
@@ -198,7 +199,8 @@ function ingestInstruments(registers: Registers) {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1],
       registers,
     }),
-    ackHoldSeconds: new Histogram({
+    // Observed once per QoS 1/2 message, not per batch: the cheap kind.
+    ackHoldSeconds: createBucketHistogram({
       name: 'gateway_ack_hold_seconds',
       help: 'PUBLISH received until its PUBACK/PUBREC released (decode, batch, group commit)',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
