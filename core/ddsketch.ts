@@ -20,19 +20,46 @@ export class DDSketch {
   readonly #negative = new Map<number, number>();
   #zero = 0;
   #count = 0;
+  // The bin last added to, and the count it is still owed. A sensor's
+  // consecutive readings mostly fall in the same 2 %-wide bin, so most adds
+  // touch no Map: the writer adds every reading to its minute's sketch, and a
+  // Map get and set per reading was a tenth of that thread's time. Every read
+  // of the stores settles the debt first (#settle).
+  #owedStore: Map<number, number> | undefined;
+  #owedIndex = 0;
+  #owed = 0;
 
   get count(): number {
     return this.#count;
   }
 
   add(value: number, weight = 1): void {
-    if (value >= MIN_INDEXABLE) bump(this.#positive, indexOf(value), weight);
-    else if (value <= -MIN_INDEXABLE) bump(this.#negative, indexOf(-value), weight);
+    if (value >= MIN_INDEXABLE) this.#owe(this.#positive, indexOf(value), weight);
+    else if (value <= -MIN_INDEXABLE) this.#owe(this.#negative, indexOf(-value), weight);
     else this.#zero += weight;
     this.#count += weight;
   }
 
+  #owe(store: Map<number, number>, index: number, weight: number): void {
+    if (store === this.#owedStore && index === this.#owedIndex) {
+      this.#owed += weight;
+      return;
+    }
+    this.#settle();
+    this.#owedStore = store;
+    this.#owedIndex = index;
+    this.#owed = weight;
+  }
+
+  #settle(): void {
+    if (this.#owed === 0 || this.#owedStore === undefined) return;
+    bump(this.#owedStore, this.#owedIndex, this.#owed);
+    this.#owed = 0;
+  }
+
   merge(other: DDSketch): void {
+    other.#settle();
+    this.#settle();
     for (const [i, c] of other.#positive) bump(this.#positive, i, c);
     for (const [i, c] of other.#negative) bump(this.#negative, i, c);
     this.#zero += other.#zero;
@@ -42,6 +69,7 @@ export class DDSketch {
   /** null for an empty sketch */
   quantile(q: number): number | null {
     if (this.#count === 0) return null;
+    this.#settle();
     const rank = Math.floor(Math.min(1, Math.max(0, q)) * (this.#count - 1));
     let seen = 0;
     // Most negative first: the largest magnitude of the negative store.
@@ -66,6 +94,7 @@ export class DDSketch {
    * minute of readings usually fits in a few bins: tens of bytes.
    */
   encode(): Uint8Array {
+    this.#settle();
     const out = new ByteWriter();
     out.byte(FORMAT_VERSION);
     out.varint(this.#zero);
@@ -87,6 +116,7 @@ export class DDSketch {
    */
   mergeEncoded(bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return;
+    this.#settle();
     const input = new ByteReader(bytes);
     const version = input.byte();
     if (version !== FORMAT_VERSION) throw new RangeError(`unknown sketch format ${version}`);

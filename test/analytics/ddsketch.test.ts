@@ -23,6 +23,44 @@ describe('DDSketch', () => {
     }
   });
 
+  it('holds the same bins whatever the order of adds and the reads between them', () => {
+    const rand = mulberry32(11);
+    // Runs of one value (a steady sensor), of either sign and zero, and jumps between them.
+    const values: number[] = [];
+    for (let run = 0; run < 200; run++) {
+      const v = [0, 20.1, -3.2, 1e-12, 1013.25][Math.floor(rand() * 5)]! * (1 + rand() * 0.001);
+      for (let k = 1 + Math.floor(rand() * 8); k > 0; k--) values.push(v);
+    }
+    const steady = new DDSketch();
+    const merged = new DDSketch();
+    let part = new DDSketch();
+    values.forEach((v, i) => {
+      steady.add(v);
+      // Reads in the middle of runs: each must see every add before it.
+      if (i % 37 === 0) expect(steady.quantile(0.5)).not.toBeNull();
+      if (i % 53 === 0) expect(DDSketch.decode(steady.encode()).count).toBe(i + 1);
+      // Parts merged while a run is still owed to their last bin.
+      part.add(v);
+      if (i % 29 === 28) {
+        merged.merge(part);
+        part = new DDSketch();
+      }
+    });
+    merged.merge(part);
+    const shuffled = new DDSketch();
+    for (const i of values.map((_, i) => i).sort(() => rand() - 0.5)) shuffled.add(values[i]!);
+    const bins = Array.from(shuffled.encode());
+    expect(Array.from(steady.encode())).toEqual(bins);
+    expect(Array.from(merged.encode())).toEqual(bins);
+    // mergeEncoded into a sketch with a run still owed.
+    const half = new DDSketch();
+    for (const v of values.slice(0, 100)) half.add(v);
+    const rest = new DDSketch();
+    for (const v of values.slice(100)) rest.add(v);
+    half.mergeEncoded(rest.encode());
+    expect(Array.from(half.encode())).toEqual(bins);
+  });
+
   it('merges into the sketch of the union, and survives encode/decode unchanged', () => {
     const rand = mulberry32(7);
     const parts = Array.from({ length: 5 }, (_, p) =>
