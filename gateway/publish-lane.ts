@@ -242,11 +242,14 @@ function readPublish(
   if (levels > maxLevels) return undefined;
   const messageId = qos === 1 ? buf.readUInt16BE(topicEnd) : 0;
   if (qos === 1 && messageId === 0) return undefined;
+  // A copy: the read's buffer must not live as long as the message waits for
+  // its commit. Copied into place, not through a view of the read (one object less).
+  const payload = Buffer.allocUnsafe(end - idEnd);
+  buf.copy(payload, 0, idEnd, end);
   return {
     cmd: 'publish',
     topic: buf.toString('utf8', at + 2, topicEnd),
-    // A copy: the read's buffer must not live as long as the message waits for its commit.
-    payload: Buffer.from(buf.subarray(idEnd, end)),
+    payload,
     qos,
     dup: (first & 8) !== 0,
     retain: false,
