@@ -6,6 +6,7 @@ export const SCENARIOS: Readonly<Record<string, () => Promise<Scenario>>> = {
   'batch-delay': () => import('./batch-delay.js'),
   saturate: () => import('./saturate.js'),
   storage: () => import('./storage.js'),
+  'writer-cpu': () => import('./writer-cpu.js'),
   scale: () => import('./scale.js'),
   analytics: () => import('./analytics.js'),
   anomalies: () => import('./anomalies.js'),
