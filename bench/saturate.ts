@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { SIM_FORMATS, type SimFormat } from '../simulators/payload-formats.js';
 import { type PeerKind, startPeer } from './lib/peers.js';
-import { cpuMeter, cpuSeconds, median } from './lib/proc-stats.js';
+import { cpuMeter, cpuSeconds, median, threadCpuSeconds } from './lib/proc-stats.js';
 import { startProcessFleet } from './lib/process-fleet.js';
 import type { ScenarioOptions } from './lib/scenario.js';
 
@@ -20,6 +20,12 @@ export interface SaturateRun {
   generatorCpuPct: number;
   /** acks over the broker's CPU seconds (all threads), from before the connections open to after the generator exits */
   acksPerCpuSecond: number;
+  /**
+   * CPU per ack inside the measured window only, in µs: the broker's main
+   * thread and its other threads. Without the connect phase, whose CPU varies
+   * from run to run more than any change measured here.
+   */
+  windowUsPerAck: { main: number; others: number };
 }
 
 interface Variant {
@@ -59,10 +65,12 @@ export async function runSaturate(
     await fleet.window();
     const broker = cpuMeter(peer.pid);
     const generators = fleet.pids.map((pid) => cpuMeter(pid));
+    const threadsBefore = threadCpuSeconds(peer.pid);
     broker.start();
     for (const g of generators) g.start();
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
     const w = await fleet.window();
+    const threadsAfter = threadCpuSeconds(peer.pid);
     const brokerCpuPct = broker.stop();
     const generatorCpuPct = generators.reduce((sum, g) => sum + g.stop(), 0);
     const ackedInAll = await fleet.stop();
@@ -76,6 +84,10 @@ export async function runSaturate(
       brokerCpuPct,
       generatorCpuPct,
       acksPerCpuSecond: ackedInAll / Math.max(0.01, brokerCpuInAll),
+      windowUsPerAck: {
+        main: ((threadsAfter.main - threadsBefore.main) / Math.max(1, w.acked)) * 1e6,
+        others: ((threadsAfter.others - threadsBefore.others) / Math.max(1, w.acked)) * 1e6,
+      },
     };
     return run;
   } finally {
@@ -147,7 +159,7 @@ export async function main(argv: string[]) {
       const r = await runSaturate(v, opts);
       runs.get(v.label)!.push(r);
       process.stderr.write(
-        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ${r.acksPerCpuSecond.toFixed(0)} acks per CPU-second, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %\n`,
+        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ${r.acksPerCpuSecond.toFixed(0)} acks per CPU-second, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %, in the window ${r.windowUsPerAck.main.toFixed(1)} + ${r.windowUsPerAck.others.toFixed(1)} µs per ack (main + other threads)\n`,
       );
     }
   }
@@ -196,14 +208,32 @@ export function formatSaturate(
       );
     }
   }
+  lines.push(
+    '',
+    'CPU per ack inside the measured window (connections and warm-up left out), µs, median (min–max):',
+    '',
+    '| peer | main thread | other threads | all |',
+    '|---|---|---|---|',
+  );
+  for (const [label, rs] of runs) {
+    const spread = (f: (r: SaturateRun) => number) => {
+      const xs = rs.map(f);
+      return `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+    };
+    lines.push(
+      `| ${label} | ${spread((r) => r.windowUsPerAck.main)} | ${spread((r) => r.windowUsPerAck.others)} | ${spread((r) => r.windowUsPerAck.main + r.windowUsPerAck.others)} |`,
+    );
+  }
   const gateway = medians.get('gateway');
   if (gateway !== undefined) {
     lines.push('');
     for (const [label, value] of medians) {
       if (label === 'gateway') continue;
       const perCpu = perCpuMedians.get('gateway')! / perCpuMedians.get(label)!;
+      const inWindow = (l: string) =>
+        median(runs.get(l)!.map((r) => r.windowUsPerAck.main + r.windowUsPerAck.others));
       lines.push(
-        `gateway / ${label}: acks/s ${(gateway / value).toFixed(2)}, acks per CPU-second ${perCpu.toFixed(2)}`,
+        `gateway / ${label}: acks/s ${(gateway / value).toFixed(2)}, acks per CPU-second ${perCpu.toFixed(2)} (in the window alone ${(inWindow(label) / inWindow('gateway')).toFixed(2)})`,
       );
     }
   }
