@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createRandom } from '../../simulators/fuzz/mutate.js';
+import type { WriteBatch } from '../../storage/port.js';
 
 export type WriterValues = 'sensor' | 'uniform';
 
@@ -16,19 +18,6 @@ const METRICS = ['temperature', 'humidity', 'pressure'];
 /** what a commit carries at saturation: bench saturate's batches are about this many messages */
 const MESSAGES_PER_BATCH = 667;
 
-interface Columns {
-  readings: {
-    devices: string[];
-    metrics: string[];
-    deviceIndex: Uint32Array;
-    metricIndex: Uint32Array;
-    ts: Float64Array;
-    value: Float64Array;
-  };
-  deadLetters: never[];
-  devices: { deviceIndex: Uint32Array; seenAt: Float64Array };
-}
-
 /**
  * Messages from 5000 devices in a shuffled order per round, three readings
  * each, 47,000 a second of simulated time (saturation's rate): each device's
@@ -36,15 +25,8 @@ interface Columns {
  * a little from one reading to the next; `uniform` ones jump anywhere in a
  * 1-wide band.
  */
-function batches(count: number, values: WriterValues, seed: number): Columns[] {
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+function batches(count: number, values: WriterValues, seed: number): WriteBatch[] {
+  const random = createRandom(seed).next;
   const order = Array.from({ length: DEVICES }, (_, i) => i);
   const shuffle = () => {
     for (let i = DEVICES - 1; i > 0; i--) {
@@ -55,7 +37,7 @@ function batches(count: number, values: WriterValues, seed: number): Columns[] {
   shuffle();
   let seq = 0;
   let t = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
-  const out: Columns[] = [];
+  const out: WriteBatch[] = [];
   for (let b = 0; b < count; b++) {
     const ids = new Map<string, number>();
     const devices: string[] = [];

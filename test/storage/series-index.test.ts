@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SeriesIndex } from '../../storage/sqlite/rollups/series-index.js';
-
-/** A small seeded generator (mulberry32): the same operations on every run. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from '../analytics/random.js';
 
 /** Runs the same sets and deletes on an index and a Map, and checks every id either holds. */
 function agreesWithMap(ids: () => number, operations: number, seed: number): SeriesIndex<number> {
