@@ -1,8 +1,10 @@
 // One run of the writer-cpu scenario, in a process of its own: the batch
 // applier of the build at argv[2] (this one, or another for a before/after
-// comparison) applies pre-built batches in this thread, and the CPU they
-// cost is printed as JSON. Only module paths that every build since the
-// minute folds has are imported.
+// comparison) applies pre-built batches on the main thread, and the CPU the
+// process spent meanwhile (V8's GC helpers included) is printed as JSON.
+// Only module paths that every build since the minute folds has are imported
+// from the other build. The run covers about 22 s of simulated time: one
+// minute folded, no rollup rewrite.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -48,7 +48,7 @@ describe('bucket histogram', () => {
     expect(await plain(ours)).toEqual(await plain(theirs));
   });
 
-  it('exposes the empty histogram and starts over on reset, as prom-client’s does', async () => {
+  it('exposes the empty histogram as prom-client’s does, and a reset starts its counts over', async () => {
     const { theirs, ours } = both([]);
     expect(await ours.metrics()).toBe(await theirs.metrics());
     const after = both([0.01, 0.2]);

@@ -38,7 +38,7 @@ describe('SeriesIndex', () => {
 
   it('answers as a Map does when the ids grow past a dense start', () => {
     let id = 0;
-    // Dense at first, then ids that leap far ahead, then dense again above them.
+    // Dense at first, then ids that leap far ahead (it falls back to its Map for good), then more above them.
     agreesWithMap(
       () => {
         id++;
