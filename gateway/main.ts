@@ -28,6 +28,14 @@ async function main(): Promise<number> {
   // factor each time it sets a heap's next full-GC limit, and the flag is
   // process-wide, so every thread's heap follows it.
   if (config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
+  // V8 allocates straight into the old generation the objects of an
+  // allocation site whose objects it has seen survive scavenges. A message's
+  // decoded readings and its held state live from a few ms to a commit's
+  // wait, and in some runs V8 pretenured their sites for good: their garbage
+  // then died in the old generation, Mark-Compacts came twice as often, and
+  // the run cost 2.5-4.5 us per ack more (docs/benchmarks.md, "two modes of
+  // garbage collection"). Process-wide, so the worker threads follow it.
+  setFlagsFromString('--no-allocation-site-pretenuring');
   const logger = createLogger({
     level: config.logLevel,
     format: config.logFormat,
