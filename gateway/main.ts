@@ -31,10 +31,11 @@ async function main(): Promise<number> {
   // V8 allocates straight into the old generation the objects of an
   // allocation site whose objects it has seen survive scavenges. A message's
   // decoded readings and its held state live from a few ms to a commit's
-  // wait, and in some runs V8 pretenured their sites for good: their garbage
-  // then died in the old generation, Mark-Compacts came twice as often, and
-  // the run cost 2.5-4.5 us per ack more (docs/benchmarks.md, "two modes of
-  // garbage collection"). Process-wide, so the worker threads follow it.
+  // wait, and in some runs V8 pretenured their sites for the rest of the
+  // run: their garbage then died in the old generation, Mark-Compacts came
+  // twice as often, and the run cost 2.5-4.5 us per ack more
+  // (docs/benchmarks.md, "two modes of garbage collection, and V8's
+  // pretenuring"). Process-wide, so the worker threads follow it.
   setFlagsFromString('--no-allocation-site-pretenuring');
   const logger = createLogger({
     level: config.logLevel,
