@@ -226,12 +226,12 @@ export function formatSaturate(
   }
   const gateway = medians.get('gateway');
   if (gateway !== undefined) {
+    const inWindow = (l: string) =>
+      median(runs.get(l)!.map((r) => r.windowUsPerAck.main + r.windowUsPerAck.others));
     lines.push('');
     for (const [label, value] of medians) {
       if (label === 'gateway') continue;
       const perCpu = perCpuMedians.get('gateway')! / perCpuMedians.get(label)!;
-      const inWindow = (l: string) =>
-        median(runs.get(l)!.map((r) => r.windowUsPerAck.main + r.windowUsPerAck.others));
       lines.push(
         `gateway / ${label}: acks/s ${(gateway / value).toFixed(2)}, acks per CPU-second ${perCpu.toFixed(2)} (in the window alone ${(inWindow(label) / inWindow('gateway')).toFixed(2)})`,
       );

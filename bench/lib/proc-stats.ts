@@ -4,7 +4,11 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime of a /proc stat line (a process's or one of its threads'), in seconds. */
+function statCpuSeconds(stat: string): number {
   // Fields after the ")" of the command name; utime and stime are 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
@@ -26,8 +30,7 @@ export function threadCpuSeconds(pid: number): { main: number; others: number } 
     } catch {
       continue; // exited between the listing and the read
     }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    const seconds = statCpuSeconds(stat);
     if (Number(tid) === pid) main += seconds;
     else others += seconds;
   }
