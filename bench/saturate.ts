@@ -26,6 +26,13 @@ export interface SaturateRun {
    * from run to run more than any change measured here.
    */
   windowUsPerAck: { main: number; others: number };
+  /**
+   * The broker's CPU-seconds (all threads) per phase of the whole run:
+   * connecting the fleet (its first lanes start as each generator finishes),
+   * the warm-up, the window and closing the connections. Where a whole-run
+   * ratio differs from the window's, this says which phase made it.
+   */
+  phaseCpuSeconds: { connect: number; warmup: number; window: number; close: number };
 }
 
 interface Variant {
@@ -61,8 +68,10 @@ export async function runSaturate(
       processes: opts.generators,
       ...(variant.format === undefined ? {} : { format: variant.format }),
     });
+    const connected = cpuSeconds(peer.pid);
     await new Promise((r) => setTimeout(r, opts.warmup * 1000));
     await fleet.window();
+    const warmedUp = cpuSeconds(peer.pid);
     const broker = cpuMeter(peer.pid);
     const generators = fleet.pids.map((pid) => cpuMeter(pid));
     const threadsBefore = threadCpuSeconds(peer.pid);
@@ -71,6 +80,7 @@ export async function runSaturate(
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
     const w = await fleet.window();
     const threadsAfter = threadCpuSeconds(peer.pid);
+    const measured = cpuSeconds(peer.pid);
     const brokerCpuPct = broker.stop();
     const generatorCpuPct = generators.reduce((sum, g) => sum + g.stop(), 0);
     const ackedInAll = await fleet.stop();
@@ -87,6 +97,12 @@ export async function runSaturate(
       windowUsPerAck: {
         main: ((threadsAfter.main - threadsBefore.main) / Math.max(1, w.acked)) * 1e6,
         others: ((threadsAfter.others - threadsBefore.others) / Math.max(1, w.acked)) * 1e6,
+      },
+      phaseCpuSeconds: {
+        connect: connected - brokerCpuBefore,
+        warmup: warmedUp - connected,
+        window: measured - warmedUp,
+        close: brokerCpuBefore + brokerCpuInAll - measured,
       },
     };
     return run;
@@ -159,7 +175,7 @@ export async function main(argv: string[]) {
       const r = await runSaturate(v, opts);
       runs.get(v.label)!.push(r);
       process.stderr.write(
-        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ${r.acksPerCpuSecond.toFixed(0)} acks per CPU-second, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %, in the window ${r.windowUsPerAck.main.toFixed(1)} + ${r.windowUsPerAck.others.toFixed(1)} µs per ack (main + other threads)\n`,
+        `  ${v.label} run ${rep + 1}: ${r.acksPerSec.toFixed(0)} acks/s, ${r.acksPerCpuSecond.toFixed(0)} acks per CPU-second, ack p99 ${r.ackP99Ms.toFixed(1)} ms, broker CPU ${r.brokerCpuPct.toFixed(0)} %, generator CPU ${r.generatorCpuPct.toFixed(0)} %, in the window ${r.windowUsPerAck.main.toFixed(1)} + ${r.windowUsPerAck.others.toFixed(1)} µs per ack (main + other threads); CPU-seconds connecting ${r.phaseCpuSeconds.connect.toFixed(2)}, warm-up ${r.phaseCpuSeconds.warmup.toFixed(2)}, window ${r.phaseCpuSeconds.window.toFixed(2)}, closing ${r.phaseCpuSeconds.close.toFixed(2)}\n`,
       );
     }
   }

@@ -4,6 +4,7 @@ import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { prepareExtrasApplier } from './apply-extras.js';
 import type { SqliteForwardLog } from './forward-log.js';
+import { createInsertOrder } from './insert-order.js';
 import type { MinuteFolds } from './rollups/minute-folds.js';
 import type { StaleMarks } from './rollups/stale-marks.js';
 
@@ -47,6 +48,9 @@ export function prepareBatchApplier(
     `INSERT OR IGNORE INTO readings (ts, series_id, value) VALUES ${Array(CHUNK).fill('(?, ?, ?)').join(', ')}`,
   );
   const params: number[] = new Array(CHUNK * 3).fill(0);
+  const insertOrder = createInsertOrder();
+  // each row's series id, reused from batch to batch
+  let seriesScratch = new Float64Array(0);
   const insertDeadLetter = db.prepare(
     `INSERT INTO dead_letters (received_at, device_id, topic, code, rejections, rejected_count,
        accepted_count, payload, payload_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -88,18 +92,26 @@ export function prepareBatchApplier(
         );
       };
       folds?.open(ts);
+      const n = ts.length;
+      if (seriesScratch.length < n) seriesScratch = new Float64Array(n * 2);
+      const series = seriesScratch;
+      for (let r = 0; r < n; r++) series[r] = seriesOf(r);
+      const order = insertOrder.order(ts, series, n);
       let inserted = 0;
       let i = 0;
-      for (; i + CHUNK <= ts.length; i += CHUNK) {
+      for (; i + CHUNK <= n; i += CHUNK) {
         for (let j = 0; j < CHUNK; j++) {
-          const seriesId = seriesOf(i + j);
-          params[j * 3] = ts[i + j]!;
+          const r = order === null ? i + j : order[i + j]!;
+          const seriesId = series[r]!;
+          params[j * 3] = ts[r]!;
           params[j * 3 + 1] = seriesId;
-          params[j * 3 + 2] = value[i + j]!;
+          params[j * 3 + 2] = value[r]!;
           // A duplicate marks its minute too: harmless, the rebuild finds the same rows.
-          marks.note(seriesId, ts[i + j]!);
+          marks.note(seriesId, ts[r]!);
         }
-        const changes = insertChunk.run(params).changes;
+        // Spread, not the array: better-sqlite3 reads an array's elements one
+        // property lookup at a time, arguments directly (~11 % of the insert).
+        const changes = insertChunk.run(...params).changes;
         inserted += changes;
         // All stored, or none: the folds know which. Some: the statement does not say which.
         if (folds !== undefined && changes > 0) {
@@ -109,12 +121,13 @@ export function prepareBatchApplier(
           }
         }
       }
-      for (; i < ts.length; i++) {
-        const seriesId = seriesOf(i);
-        const changes = insertReading.run(ts[i]!, seriesId, value[i]!).changes;
+      for (; i < n; i++) {
+        const r = order === null ? i : order[i]!;
+        const seriesId = series[r]!;
+        const changes = insertReading.run(ts[r]!, seriesId, value[r]!).changes;
         inserted += changes;
-        marks.note(seriesId, ts[i]!);
-        if (changes === 1) folds?.stored(seriesId, ts[i]!, value[i]!);
+        marks.note(seriesId, ts[r]!);
+        if (changes === 1) folds?.stored(seriesId, ts[r]!, value[r]!);
       }
 
       for (const sm of batch.seriesMeta ?? [])

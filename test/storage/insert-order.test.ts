@@ -1,0 +1,89 @@
+// The order the writer inserts a batch's readings in (storage/sqlite/insert-order.ts):
+// key order when it can pack the keys, arrival order otherwise, and what is
+// stored the same either way.
+
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { prepareBatchApplier } from '../../storage/sqlite/apply-batch.js';
+import { createInsertOrder } from '../../storage/sqlite/insert-order.js';
+import { prepareMinuteFolds } from '../../storage/sqlite/rollups/minute-folds.js';
+import { prepareStaleMarks } from '../../storage/sqlite/rollups/stale-marks.js';
+import { migrate } from '../../storage/sqlite/schema.js';
+import { mulberry32 as random } from '../analytics/random.js';
+import { makeBatch, type ReadingSpec } from './make-batch.js';
+
+const T = 1_700_000_040_000;
+
+/** The rows by (ts, series, row), as the key orders them. */
+function byKey(ts: number[], series: number[]): number[] {
+  return ts.map((_, i) => i).sort((a, b) => ts[a]! - ts[b]! || series[a]! - series[b]! || a - b);
+}
+
+describe('insert order', () => {
+  it('is null for rows already in key order', () => {
+    const order = createInsertOrder();
+    expect(order.order([T, T, T + 1], [1, 2, 1], 3)).toBeNull();
+  });
+
+  it('sorts by ts, then series, then arrival, for any shuffle', () => {
+    const order = createInsertOrder();
+    const next = random(7);
+    for (let round = 0; round < 50; round++) {
+      // rounds of growing and shrinking sizes: the reused scratch must not leak a longer batch's rows
+      const n = 1 + Math.floor(next() * (round % 2 === 0 ? 3000 : 40));
+      const ts = Array.from({ length: n }, () => T + Math.floor(next() * 30));
+      const series = Array.from({ length: n }, () => 1 + Math.floor(next() * 15_000));
+      const got = order.order(ts, series, n);
+      const want = byKey(ts, series);
+      if (got === null) expect(want).toEqual(want.map((_, i) => i));
+      else expect([...got]).toEqual(want);
+    }
+  });
+
+  it('keeps arrival order for a fractional ts or keys too wide to pack exactly', () => {
+    const order = createInsertOrder();
+    expect(order.order([T + 1, T + 0.5], [1, 1], 2)).toBeNull();
+    // ten years apart, a million series, two rows: over 2^53
+    expect(order.order([T + 10 * 365 * 86_400_000, T], [1_000_000, 1], 2)).toBeNull();
+    expect([...order.order([T + 1, T], [1, 1], 2)!]).toEqual([1, 0]);
+  });
+});
+
+describe('a shuffled batch through the applier', () => {
+  function store(batches: ReadingSpec[][]) {
+    const db = new Database(':memory:');
+    migrate(db);
+    const marks = prepareStaleMarks(db);
+    const apply = prepareBatchApplier(db, marks, () => {}, undefined, prepareMinuteFolds(db));
+    const results = batches.map((b) => apply(makeBatch(b)));
+    const rows = db
+      .prepare(
+        `SELECT s.device_id AS device, s.metric, r.ts, r.value FROM readings r JOIN series s ON s.id = r.series_id
+          ORDER BY s.device_id, s.metric, r.ts`,
+      )
+      .all();
+    db.close();
+    return { results, rows };
+  }
+
+  it('stores what arrival order stores, a duplicate key keeping its first reading', () => {
+    const next = random(11);
+    const readings: ReadingSpec[] = [];
+    for (let i = 0; i < 700; i++) {
+      const device = `d${Math.floor(next() * 60)}`;
+      for (const metric of ['t', 'h', 'p'])
+        readings.push({ device, metric, ts: T + Math.floor(next() * 40), value: i });
+    }
+    // the same key again later in the batch, with another value: the first one stays
+    readings.push({ ...readings[5]!, value: -1 });
+    const shuffled = store([readings]);
+    // one reading per batch cannot be reordered: the reference
+    const oneByOne = store(readings.map((r) => [r]));
+    expect(shuffled.rows).toEqual(oneByOne.rows);
+    expect(shuffled.rows).toContainEqual(readings[5]);
+    expect(shuffled.rows).not.toContainEqual({ ...readings[5], value: -1 });
+    const duplicates = readings.length - shuffled.rows.length;
+    expect(duplicates).toBeGreaterThan(0);
+    expect(shuffled.results[0]).toMatchObject({ inserted: shuffled.rows.length, duplicates });
+  });
+});
