@@ -43,6 +43,18 @@ export interface PublishAuthorizerDeps {
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
+  // Each connection's last topic and its route: a sensor publishes on one
+  // topic, and the publish lane hands the same string back each time
+  // (gateway/publish-lane.ts), so the route is found once per connection.
+  const routes = new WeakMap<Client, { topic: string; route: TopicRoute | ErrorCode }>();
+  const routeOf = (client: Client | null, topic: string): TopicRoute | ErrorCode => {
+    if (client === null) return routeTopic(topic);
+    const last = routes.get(client);
+    if (last !== undefined && last.topic === topic) return last.route;
+    const route = routeTopic(topic);
+    routes.set(client, { topic, route });
+    return route;
+  };
   return (client, packet, callback) => {
     // Keep aedes' own refusal of $SYS publishes, wills included (aedes #597).
     if (packet.topic.startsWith('$SYS/')) return callback(gatewayError('GW_ERR_SYS_TOPIC'));
@@ -91,11 +103,11 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     const allowedMetrics = deps.allowedMetrics?.(client);
     if (allowedMetrics !== undefined) message.allowedMetrics = allowedMetrics;
     if (adapter !== undefined) message.adapter = adapter;
-    if (deps.throttle === undefined) return message.offer();
     // An adapter's topic names its device in the adapter's own way (tele/{device}/SENSOR,
     // zigbee2mqtt/{name}, spBv1.0/{group}/…/{edge}/{device}): the topic is the budget's key.
-    const route = adapter === undefined ? routeTopic(packet.topic) : { deviceId: packet.topic };
+    const route = adapter === undefined ? routeOf(client, packet.topic) : { deviceId: packet.topic };
     message.route = route;
+    if (deps.throttle === undefined) return message.offer();
     // An invalid topic is dead-lettered by decode; it costs no budget.
     if (typeof route === 'string') return message.offer();
     // A will (published after close) has no connection left to pause.

@@ -126,6 +126,7 @@ function createFramer(
   let gatheredNeeds = 0;
   // A Remaining Length over four bytes: the stream is aedes' from here (it will refuse it).
   let lost = false;
+  const topics = new TopicMemo();
 
   const follow = (buf: Buffer, lane: boolean) => {
     let i = 0;
@@ -157,7 +158,7 @@ function createFramer(
         i = n;
         break;
       }
-      const packet = lane ? readPublish(buf, buf[i]!, header.bodyAt, end, maxLevels) : undefined;
+      const packet = lane ? readPublish(buf, buf[i]!, header.bodyAt, end, maxLevels, topics) : undefined;
       if (packet !== undefined) {
         if (from < i) toAedes(buf.subarray(from, i));
         take(packet);
@@ -223,6 +224,7 @@ function readPublish(
   at: number,
   end: number,
   maxLevels: number,
+  topics: TopicMemo,
 ): LanePacket | undefined {
   if (first >> 4 !== PUBLISH) return undefined;
   const qos = (first >> 1) & 3;
@@ -232,14 +234,8 @@ function readPublish(
   const topicEnd = at + 2 + topicLength;
   const idEnd = topicEnd + (qos === 1 ? 2 : 0);
   if (topicLength === 0 || idEnd > end) return undefined;
-  let levels = 1;
-  for (let k = at + 2; k < topicEnd; k++) {
-    const b = buf[k]!;
-    // '#', '+' and U+0000 are refused by aedes or mqtt-packet; let them refuse it.
-    if (b === 0x23 || b === 0x2b || b === 0) return undefined;
-    if (b === 0x2f) levels++;
-  }
-  if (levels > maxLevels) return undefined;
+  const topic = topics.read(buf, at + 2, topicEnd, maxLevels);
+  if (topic === undefined) return undefined;
   const messageId = qos === 1 ? buf.readUInt16BE(topicEnd) : 0;
   if (qos === 1 && messageId === 0) return undefined;
   // A copy: the read's buffer must not live as long as the message waits for
@@ -248,7 +244,7 @@ function readPublish(
   buf.copy(payload, 0, idEnd, end);
   return {
     cmd: 'publish',
-    topic: buf.toString('utf8', at + 2, topicEnd),
+    topic,
     payload,
     qos,
     dup: (first & 8) !== 0,
@@ -256,6 +252,43 @@ function readPublish(
     messageId,
     batchedAck: true,
   } as LanePacket;
+}
+
+/**
+ * The connection's last topic the lane took. A sensor publishes on one topic
+ * all day: when the bytes match, the string is the one made before, already
+ * checked, and already hashed by the Maps keyed by what it names (the
+ * device's budget, its batch entry, its analytics), where a fresh string
+ * per message was decoded, checked and hashed again each time.
+ */
+class TopicMemo {
+  private bytes = new Uint8Array(0);
+  private text = '';
+
+  /** The topic at [from, to), or undefined for aedes to judge: wildcards, U+0000, too many levels. */
+  read(buf: Buffer, from: number, to: number, maxLevels: number): string | undefined {
+    const n = to - from;
+    const known = this.bytes;
+    if (known.length === n) {
+      let k = 0;
+      while (k < n && known[k] === buf[from + k]) k++;
+      if (k === n) return this.text;
+    }
+    let levels = 1;
+    for (let k = from; k < to; k++) {
+      const b = buf[k]!;
+      // '#', '+' and U+0000 are refused by aedes or mqtt-packet; let them refuse it.
+      if (b === 0x23 || b === 0x2b || b === 0) return undefined;
+      if (b === 0x2f) levels++;
+    }
+    if (levels > maxLevels) return undefined;
+    this.text = buf.toString('utf8', from, to);
+    // A memory of its own: a Buffer.from copy would be a slice of a shared
+    // 8 KB pool, and 5000 connections' memos would keep that many pools.
+    this.bytes = new Uint8Array(n);
+    this.bytes.set(buf.subarray(from, to));
+    return this.text;
+  }
 }
 
 /** aedes' publish also takes the publishing client (its types list only the two-argument form). */

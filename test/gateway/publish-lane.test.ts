@@ -457,6 +457,32 @@ describe('the publish lane in front of aedes', () => {
     expect(raw.unread()).toEqual([]);
   });
 
+  it('hands each message its own topic when a connection changes topics of the same length, and still leaves a wildcard one to aedes', async () => {
+    const { raw } = await connectRaw('topics');
+    // The lane remembers a connection's last topic: same-length neighbours must not be taken for it.
+    const topics = [
+      'devices/aa-1/telemetry',
+      'devices/aa-2/telemetry',
+      'devices/aa-1/telemetry',
+      'devices/ab-1/telemetry',
+    ];
+    raw.send(...topics.map((t, i) => publish(t, `${i}`, 1, i + 1)));
+    const seen: string[] = [];
+    for (const _ of topics) {
+      const held = await hooks.next();
+      expect(held.packet.batchedAck).toBe(true);
+      seen.push(held.packet.topic);
+      held.release();
+    }
+    expect(seen).toEqual(topics);
+    // as long as the remembered topic, one byte apart, and refused by aedes
+    const clientError = once(broker, 'clientError');
+    raw.send(publish('devices/a+-1/telemetry', 'x', 1, 9));
+    const [, err] = (await clientError) as [Client, Error];
+    expect(err.message).toBe('+ is not allowed in PUBLISH');
+    expect(lane.messages).toBe(topics.length);
+  });
+
   it('routes a lane message to a devices/# subscriber only after its ack is released', async () => {
     // As in the gateway: the routing skip is installed before anyone connects.
     const routing = skipUnroutedTelemetry(broker);
