@@ -118,7 +118,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     admit(clientId, messageId, dup, topic, payload, now) {
       const hash = fingerprint(topic, payload);
       const known = dup ? byClient.get(clientId) : undefined;
-      const slot = known === undefined ? -1 : known.ids.indexOf(messageId);
+      const slot = known === undefined ? -1 : newestSlot(known, messageId);
       const at = slot * FIELDS;
       if (
         known !== undefined &&
@@ -145,12 +145,13 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
         }
       }
       const ring = ringOf(clientId, now);
-      // A packet id seen again without a match is a new message: it takes the old slot's place.
-      let to = ring.ids.indexOf(messageId);
-      if (to < 0) {
-        to = ring.next;
-        ring.next = (ring.next + 1) % ring.ids.length;
-      }
+      // A packet id seen again without a match is a new message. It takes the
+      // next slot like any other; the older slot with its id stays behind,
+      // harmless, since a DUP is matched against the newest (newestSlot).
+      // Searching the ring for the id on every message was a 64-entry scan
+      // of memory gone cold since the client's last message.
+      const to = ring.next;
+      ring.next = (ring.next + 1) % ring.ids.length;
       const f = ring.fields;
       const base = to * FIELDS;
       f[base + GENERATION] = f[base + GENERATION]! + 1;
@@ -169,6 +170,21 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
 }
 
 const RECENCY_RESOLUTION_MS = 1000;
+
+/**
+ * The slot of the newest message with this packet id, or -1. A client reuses
+ * an id only once the message that had it was acknowledged [MQTT-2.3.1-3],
+ * so an older slot with it is a message long done, and a resend is the newest.
+ */
+function newestSlot(ring: ClientRing, messageId: number): number {
+  const { ids } = ring;
+  const n = ids.length;
+  for (let k = 1; k <= n; k++) {
+    const slot = (ring.next - k + n) % n;
+    if (ids[slot] === messageId) return slot;
+  }
+  return -1;
+}
 
 const COMMITTED: ResendDecision = { kind: 'committed' };
 

@@ -146,6 +146,26 @@ describe('createResendMemory', () => {
     expect(memory.admit('c', 1, true, 'devices/d/telemetry', payload, 400).kind).toBe('committed');
   });
 
+  it('matches a DUP against the newest message with its packet id, and an older one still settles its waiters', () => {
+    const memory = createResendMemory({ perClient: 4, maxClients: 10 });
+    const a = Buffer.from('{"t":1}');
+    const b = Buffer.from('{"t":2}');
+    const first = memory.admit('c', 7, false, 't', a, 1);
+    const waiting = memory.admit('c', 7, true, 't', a, 2);
+    expect(waiting.kind).toBe('pending');
+    const outcomes: Array<Error | undefined> = [];
+    if (waiting.kind === 'pending') waiting.wait((err) => outcomes.push(err));
+    // The same id again without DUP (a clean session after a reconnect): a new message.
+    const second = memory.admit('c', 7, false, 't', b, 3);
+    expect(second.kind).toBe('new');
+    // Its DUP waits for it, not for the first; the first's content is no resend any more.
+    expect(memory.admit('c', 7, true, 't', b, 4).kind).toBe('pending');
+    expect(memory.admit('c', 7, true, 't', a, 5).kind).toBe('new');
+    // The first still answers the resend that waited for it.
+    if (first.kind === 'new') first.settled();
+    expect(outcomes).toEqual([undefined]);
+  });
+
   it('forgets the oldest packet ids of a client and the least recently seen clients', () => {
     const memory = createResendMemory({ perClient: 2, maxClients: 2 });
     for (const id of [1, 2, 3]) {
