@@ -133,7 +133,8 @@ export function prepareMinuteFolds(db: Database): MinuteFolds {
         lastFold = minutes.get(bucket);
       }
       const fold = lastFold;
-      if (fold === undefined || fold.dirty.has(seriesId)) return;
+      // dirty is nearly always empty: its size spares a hashed lookup per reading.
+      if (fold === undefined || (fold.dirty.size > 0 && fold.dirty.has(seriesId))) return;
       let state = fold.states.get(seriesId);
       if (state === undefined) {
         state = emptyState();
