@@ -4,6 +4,7 @@ import type { WriteBatch, WriteResult } from '../storage/port.js';
 import { parseAdapted } from './adapters/adapt-message.js';
 import { batchByWeight } from './batch-by-weight.js';
 import { commitBatches, type SettledBatch } from './commit-batches.js';
+import { createFlatJsonReader } from './flat-json.js';
 import { parseTelemetry } from './parse-telemetry.js';
 import type { IngestMessage, ParsedMessage, ValidationLimits } from './telemetry.js';
 
@@ -57,6 +58,7 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
   });
 
   const weight = (p: ParsedMessage) => Math.max(1, p.readings.length);
+  const flat = createFlatJsonReader();
 
   const admit = (message: IngestMessage, admitted: () => void) => {
     sink!.next(message);
@@ -75,7 +77,7 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
       // Topics outside devices/ come with the payload adapter that owns them.
       map((m) =>
         m.adapter === undefined
-          ? parseTelemetry(m, options.limits)
+          ? parseTelemetry(m, options.limits, flat)
           : parseAdapted(m, m.adapter, options.limits),
       ),
       tap((p) => {

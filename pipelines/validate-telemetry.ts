@@ -51,7 +51,7 @@ export function validateMessage(decoded: DecodedMessage, limits: ValidationLimit
 }
 
 /** Shared by every message with none; the first rejection replaces it (reject below). Frozen: a push elsewhere would throw, not leak. */
-const NO_REJECTIONS = Object.freeze([]) as unknown as Rejection[];
+export const NO_REJECTIONS = Object.freeze([]) as unknown as Rejection[];
 
 function reject(out: ParsedMessage, r: Rejection): void {
   out.rejectedCount++;

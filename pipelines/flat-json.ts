@@ -1,0 +1,298 @@
+// The payload nearly every sensor sends, read straight from its bytes: one
+// JSON object of numbers, flat ({"ts": 1732600000000, "temperature": 21.5})
+// or with its metrics under "values". The general path decodes the bytes to
+// a string, JSON.parse builds objects, and validation walks them; at
+// saturation those were about a tenth of the main thread, for a message
+// whose readings are known by the time its closing brace is read.
+//
+// The reader takes only what it can answer exactly as the general path does
+// (parse-telemetry.ts), and hands anything else back, untouched, to it:
+// non-ASCII bytes, escapes, a key outside the metric alphabet or one V8
+// would order as an array index, a repeated key, a value that is not a
+// number, a number it cannot convert exactly, a field beside "values", a ts
+// out of range, a metric the device may not send, too many readings. So
+// every error, dead letter and rejection still comes from the general path
+// alone. test/pipelines/flat-json.test.ts holds the two to the same answers.
+
+import type { IngestMessage, ParsedMessage, Reading, ValidationLimits } from './telemetry.js';
+import { NO_REJECTIONS } from './validate-telemetry.js';
+
+export interface FlatJsonReader {
+  /** The message's readings, or undefined for the general path. */
+  read(message: IngestMessage, deviceId: string, limits: ValidationLimits): ParsedMessage | undefined;
+}
+
+/** Key strings remembered, so that a fleet's few metric names are made once; past it keys are made per message. */
+const KEYS_KEPT = 64;
+/** A key longer than a metric name may be (core/names.ts) is the general path's to refuse. */
+const MAX_KEY = 64;
+/** Exact powers of ten: a double holds 10^0 … 10^22 exactly. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** Decimal digits that always fit a double's 53-bit mantissa. */
+const MAX_DIGITS = 15;
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN = 0x7b;
+const CLOSE = 0x7d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+const TS = [0x74, 0x73];
+const VALUES = [0x76, 0x61, 0x6c, 0x75, 0x65, 0x73];
+
+/** [A-Za-z0-9_.-]: the metric alphabet of core/names.ts. */
+function isNameByte(b: number): boolean {
+  return (
+    (b >= 0x61 && b <= 0x7a) ||
+    (b >= 0x41 && b <= 0x5a) ||
+    (b >= ZERO && b <= NINE) ||
+    b === 0x5f ||
+    b === DOT ||
+    b === MINUS
+  );
+}
+
+function isDigit(b: number | undefined): boolean {
+  return b !== undefined && b >= ZERO && b <= NINE;
+}
+
+/**
+ * One message's bytes and a cursor in them. One per reader, reused for every
+ * message: the pipeline reads one message at a time, and an object per
+ * message (or a closure per step) is what this path exists to avoid.
+ */
+class Cursor {
+  buf: Uint8Array = new Uint8Array(0);
+  p = 0;
+  end = 0;
+  /** the last number read */
+  value = 0;
+  /** the last key read: [keyStart, keyEnd) */
+  keyStart = 0;
+  keyEnd = 0;
+
+  reset(buf: Uint8Array): void {
+    this.buf = buf;
+    this.p = 0;
+    this.end = buf.length;
+  }
+
+  skipSpace(): void {
+    const { buf, end } = this;
+    let p = this.p;
+    while (p < end) {
+      const b = buf[p]!;
+      if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
+      p++;
+    }
+    this.p = p;
+  }
+
+  /** Consumes `byte` (and the space after it), or false. */
+  take(byte: number): boolean {
+    if (this.buf[this.p] !== byte) return false;
+    this.p++;
+    this.skipSpace();
+    return true;
+  }
+
+  /** A key and its colon, or false for the general path. */
+  key(): boolean {
+    const { buf, end } = this;
+    if (buf[this.p] !== QUOTE) return false;
+    let p = this.p + 1;
+    const start = p;
+    let digitsOnly = true;
+    while (p < end && buf[p] !== QUOTE) {
+      const b = buf[p]!;
+      if (!isNameByte(b)) return false;
+      if (b < ZERO || b > NINE) digitsOnly = false;
+      p++;
+    }
+    // An empty key, one too long, or one JSON.parse would order first (an array index).
+    if (p >= end || p === start || p - start > MAX_KEY || digitsOnly) return false;
+    this.keyStart = start;
+    this.keyEnd = p;
+    this.p = p + 1;
+    this.skipSpace();
+    return this.take(COLON);
+  }
+
+  keyIs(word: readonly number[]): boolean {
+    const { buf, keyStart } = this;
+    if (this.keyEnd - keyStart !== word.length) return false;
+    for (let i = 0; i < word.length; i++) if (buf[keyStart + i] !== word[i]) return false;
+    return true;
+  }
+
+  /** A JSON number converted exactly, into `value`, or false. */
+  number(): boolean {
+    const { buf, end } = this;
+    let p = this.p;
+    let negative = false;
+    if (buf[p] === MINUS) {
+      negative = true;
+      p++;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    let scale = 0;
+    const first = buf[p];
+    if (first === ZERO) p++;
+    else if (isDigit(first)) {
+      while (p < end && isDigit(buf[p])) {
+        mantissa = mantissa * 10 + (buf[p]! - ZERO);
+        digits++;
+        p++;
+      }
+    } else return false;
+    if (buf[p] === DOT) {
+      p++;
+      const start = p;
+      while (p < end && isDigit(buf[p])) {
+        mantissa = mantissa * 10 + (buf[p]! - ZERO);
+        if (mantissa !== 0) digits++;
+        scale--;
+        p++;
+      }
+      if (p === start) return false;
+    }
+    if (buf[p] === 0x65 || buf[p] === 0x45) {
+      p++;
+      let exponentNegative = false;
+      if (buf[p] === MINUS || buf[p] === PLUS) {
+        exponentNegative = buf[p] === MINUS;
+        p++;
+      }
+      const start = p;
+      let exponent = 0;
+      while (p < end && isDigit(buf[p])) {
+        exponent = exponent * 10 + (buf[p]! - ZERO);
+        if (exponent > 1000) return false;
+        p++;
+      }
+      if (p === start) return false;
+      scale += exponentNegative ? -exponent : exponent;
+    }
+    // Exact: an integer below 2^53 times or over an exact power of ten is
+    // one correctly rounded operation, as JSON.parse's conversion is.
+    if (digits > MAX_DIGITS) return false;
+    let magnitude: number;
+    if (mantissa === 0) magnitude = 0;
+    else if (scale >= 0 && scale <= 22) magnitude = mantissa * POW10[scale]!;
+    else if (scale < 0 && scale >= -22) magnitude = mantissa / POW10[-scale]!;
+    else return false;
+    this.value = negative ? -magnitude : magnitude;
+    this.p = p;
+    this.skipSpace();
+    return true;
+  }
+
+  /** After a member: 1 at the object's end (consumed), 0 after a comma, -1 if neither. */
+  after(): number {
+    if (this.take(COMMA)) return 0;
+    return this.take(CLOSE) ? 1 : -1;
+  }
+}
+
+export function createFlatJsonReader(): FlatJsonReader {
+  // Remembered keys: their bytes (for the match) and their string.
+  const keyBytes: Uint8Array[] = [];
+  const keyText: string[] = [];
+  const at = new Cursor();
+  const metrics: string[] = [];
+  const values: number[] = [];
+
+  const keyString = (): string => {
+    const { buf, keyStart, keyEnd } = at;
+    const n = keyEnd - keyStart;
+    for (let k = 0; k < keyBytes.length; k++) {
+      const known = keyBytes[k]!;
+      if (known.length !== n) continue;
+      let i = 0;
+      while (i < n && known[i] === buf[keyStart + i]) i++;
+      if (i === n) return keyText[k]!;
+    }
+    const text = String.fromCharCode.apply(null, buf.subarray(keyStart, keyEnd) as unknown as number[]);
+    if (keyBytes.length < KEYS_KEPT) {
+      // a copy: a view would keep the message's buffer for as long as the key is remembered
+      keyBytes.push(new Uint8Array(buf.subarray(keyStart, keyEnd)));
+      keyText.push(text);
+    }
+    return text;
+  };
+
+  /** The metric whose key was just read, and its number; false for the general path. */
+  const metric = (limit: number): boolean => {
+    if (!at.number()) return false;
+    const name = keyString();
+    for (let i = 0; i < metrics.length; i++) if (metrics[i] === name) return false;
+    if (metrics.length >= limit) return false;
+    metrics.push(name);
+    values.push(at.value);
+    return true;
+  };
+
+  // the ts members() read, NaN for none
+  let ts = Number.NaN;
+  /** The members of {"ts": …, "m": …} or {"ts": …, "values": {"m": …}}; false for the general path. */
+  const members = (limit: number): boolean => {
+    ts = Number.NaN;
+    let nested = false;
+    let flat = false;
+    for (let step = 0; step === 0; ) {
+      if (!at.key()) return false;
+      if (at.keyIs(TS)) {
+        if (!Number.isNaN(ts) || !at.number()) return false;
+        ts = at.value;
+      } else if (at.keyIs(VALUES)) {
+        // Beside "values", a metric is an unknown field (validate-telemetry.ts): the general path's.
+        if (nested || flat || !at.take(OPEN)) return false;
+        nested = true;
+        for (let inner = 0; inner === 0; ) {
+          // Inside "values", "ts" and "values" are metric names to the general path: rare, and its to read.
+          if (!at.key() || at.keyIs(TS) || at.keyIs(VALUES) || !metric(limit)) return false;
+          inner = at.after();
+          if (inner < 0) return false;
+        }
+      } else {
+        if (nested || !metric(limit)) return false;
+        flat = true;
+      }
+      step = at.after();
+      if (step < 0) return false;
+    }
+    return true;
+  };
+
+  return {
+    read(message, deviceId, limits) {
+      at.reset(message.payload);
+      metrics.length = 0;
+      values.length = 0;
+      at.skipSpace();
+      if (!at.take(OPEN)) return undefined;
+      if (!members(limits.maxReadingsPerMessage) || at.p !== at.end || metrics.length === 0) return undefined;
+      // As parseTs (validate-telemetry.ts) takes a numeric ts.
+      const receivedAt = message.receivedAt;
+      let stamp = receivedAt;
+      if (!Number.isNaN(ts)) {
+        stamp = Math.floor(ts);
+        if (stamp > receivedAt + limits.maxFutureMs || stamp < receivedAt - limits.maxPastMs)
+          return undefined;
+      }
+      const allowed = message.allowedMetrics;
+      const readings: Reading[] = [];
+      for (let i = 0; i < metrics.length; i++) {
+        const name = metrics[i]!;
+        if (allowed !== undefined && !allowed.has(name)) return undefined;
+        readings.push({ metric: name, ts: stamp, value: values[i]! });
+      }
+      return { message, deviceId, readings, rejections: NO_REJECTIONS, rejectedCount: 0 };
+    },
+  };
+}
