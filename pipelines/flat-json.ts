@@ -2,8 +2,8 @@
 // JSON object of numbers, flat ({"ts": 1732600000000, "temperature": 21.5})
 // or with its metrics under "values". The general path decodes the bytes to
 // a string, JSON.parse builds objects, and validation walks them; at
-// saturation those were about a tenth of the main thread, for a message
-// whose readings are known by the time its closing brace is read.
+// saturation those were about 9 % of the main thread's busy time in a
+// profile, for a message whose readings are known by its closing brace.
 //
 // The reader takes only what it can answer exactly as the general path does
 // (parse-telemetry.ts), and hands anything else back, untouched, to it:

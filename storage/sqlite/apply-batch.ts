@@ -4,11 +4,9 @@ import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { prepareExtrasApplier } from './apply-extras.js';
 import type { SqliteForwardLog } from './forward-log.js';
-import { createInsertOrder } from './insert-order.js';
+import { prepareReadingsInserter } from './insert-readings.js';
 import type { MinuteFolds } from './rollups/minute-folds.js';
 import type { StaleMarks } from './rollups/stale-marks.js';
-
-const CHUNK = 64;
 
 /** device -> metric -> series id */
 type SeriesIds = Map<string, Map<string, number>>;
@@ -41,14 +39,7 @@ export function prepareBatchApplier(
   );
   const findSeries = db.prepare('SELECT id FROM series WHERE device_id = ? AND metric = ?').pluck();
   const insertSeries = db.prepare('INSERT INTO series (device_id, metric) VALUES (?, ?)');
-  const insertReading = db.prepare('INSERT OR IGNORE INTO readings (ts, series_id, value) VALUES (?, ?, ?)');
-  // CHUNK rows per statement: better-sqlite3's per-call overhead rivals the insert itself
-  // (~1.3x more rows/s measured at 1000-row batches).
-  const insertChunk = db.prepare(
-    `INSERT OR IGNORE INTO readings (ts, series_id, value) VALUES ${Array(CHUNK).fill('(?, ?, ?)').join(', ')}`,
-  );
-  const params: number[] = new Array(CHUNK * 3).fill(0);
-  const insertOrder = createInsertOrder();
+  const insertReadings = prepareReadingsInserter(db, marks, folds);
   // each row's series id, reused from batch to batch
   let seriesScratch = new Float64Array(0);
   const insertDeadLetter = db.prepare(
@@ -96,39 +87,7 @@ export function prepareBatchApplier(
       if (seriesScratch.length < n) seriesScratch = new Float64Array(n * 2);
       const series = seriesScratch;
       for (let r = 0; r < n; r++) series[r] = seriesOf(r);
-      const order = insertOrder.order(ts, series, n);
-      let inserted = 0;
-      let i = 0;
-      for (; i + CHUNK <= n; i += CHUNK) {
-        for (let j = 0; j < CHUNK; j++) {
-          const r = order === null ? i + j : order[i + j]!;
-          const seriesId = series[r]!;
-          params[j * 3] = ts[r]!;
-          params[j * 3 + 1] = seriesId;
-          params[j * 3 + 2] = value[r]!;
-          // A duplicate marks its minute too: harmless, the rebuild finds the same rows.
-          marks.note(seriesId, ts[r]!);
-        }
-        // Spread, not the array: better-sqlite3 reads an array's elements one
-        // property lookup at a time, arguments directly (~11 % of the insert).
-        const changes = insertChunk.run(...params).changes;
-        inserted += changes;
-        // All stored, or none: the folds know which. Some: the statement does not say which.
-        if (folds !== undefined && changes > 0) {
-          for (let j = 0; j < CHUNK; j++) {
-            if (changes === CHUNK) folds.stored(params[j * 3 + 1]!, params[j * 3]!, params[j * 3 + 2]!);
-            else folds.unsure(params[j * 3 + 1]!, params[j * 3]!);
-          }
-        }
-      }
-      for (; i < n; i++) {
-        const r = order === null ? i : order[i]!;
-        const seriesId = series[r]!;
-        const changes = insertReading.run(ts[r]!, seriesId, value[r]!).changes;
-        inserted += changes;
-        marks.note(seriesId, ts[r]!);
-        if (changes === 1) folds?.stored(seriesId, ts[r]!, value[r]!);
-      }
+      const inserted = insertReadings(series, ts, value, n);
 
       for (const sm of batch.seriesMeta ?? [])
         updateMeta.run({
