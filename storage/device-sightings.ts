@@ -23,3 +23,23 @@ export function seenRanges(batch: WriteBatch): Map<string, [number, number]> {
   }
   return ranges;
 }
+
+/**
+ * The same ranges by the batch's device index (into `batch.readings.devices`):
+ * NaN for a device the batch did not sight. Typed arrays where the Map above
+ * is two hashed lookups and a pair per device.
+ */
+export function seenRangesByIndex(batch: WriteBatch): { first: Float64Array; last: Float64Array } {
+  const n = batch.readings.devices.length;
+  const first = new Float64Array(n).fill(Number.NaN);
+  const last = new Float64Array(n).fill(Number.NaN);
+  const { deviceIndex, seenAt } = batch.devices;
+  for (let i = 0; i < deviceIndex.length; i++) {
+    const d = deviceIndex[i]!;
+    const at = seenAt[i]!;
+    // NaN compares false: the first sighting of a device sets both.
+    if (!(first[d]! <= at)) first[d] = at;
+    if (!(last[d]! >= at)) last[d] = at;
+  }
+  return { first, last };
+}

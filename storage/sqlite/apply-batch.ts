@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
-import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
+import { LAST_SEEN_RESOLUTION_MS, seenRangesByIndex } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { prepareExtrasApplier } from './apply-extras.js';
 import type { SqliteForwardLog } from './forward-log.js';
@@ -21,6 +21,13 @@ function addSeries(to: SeriesIds, deviceId: string, metric: string, id: number):
 }
 
 export type BatchApplier = (batch: WriteBatch) => WriteResult;
+
+interface KnownDevice {
+  /** last_seen as committed; NaN until this writer stored one */
+  lastSeen: number;
+  /** metric -> series id */
+  series: Map<string, number>;
+}
 
 /**
  * Prepares the statements once and returns a function that stores one batch
@@ -54,33 +61,42 @@ export function prepareBatchApplier(
       WHERE id = @id AND (unit IS NOT coalesce(@unit, unit) OR device_class IS NOT coalesce(@dc, device_class))`,
   );
 
-  // device -> metric -> series id; only committed ids enter it. Two levels, not
-  // one "device\0metric" key: a batch's rows are mostly distinct series, and
-  // a key built per row was a string made and hashed per row.
-  const seriesCache: SeriesIds = new Map();
-
-  // deviceId -> last_seen as committed; only committed values enter it.
-  const lastSeenCache = new Map<string, number>();
+  // What the writer knows of each device as committed (only committed values
+  // enter it): its series ids by metric, and its last_seen. One entry, so a
+  // batch looks each of its devices up once. Two levels, not one
+  // "device\0metric" key: a key built per row was a string made and hashed per row.
+  const knownDevices = new Map<string, KnownDevice>();
+  const knownDevice = (deviceId: string): KnownDevice => {
+    let entry = knownDevices.get(deviceId);
+    if (entry === undefined) {
+      entry = { lastSeen: Number.NaN, series: new Map() };
+      knownDevices.set(deviceId, entry);
+    }
+    return entry;
+  };
 
   const apply = db.transaction(
     (batch: WriteBatch, created: SeriesIds, seen: Map<string, number>): WriteResult => {
-      for (const [deviceId, [first, last]] of seenRanges(batch)) {
-        const stored = lastSeenCache.get(deviceId);
-        if (stored !== undefined && last < stored + LAST_SEEN_RESOLUTION_MS) continue;
-        upsertDevice.run(deviceId, first, last);
-        seen.set(deviceId, Math.max(last, stored ?? last));
+      const { devices } = batch.readings;
+      const known = new Array<KnownDevice | undefined>(devices.length);
+      for (let d = 0; d < devices.length; d++) known[d] = knownDevices.get(devices[d]!);
+
+      const { first, last } = seenRangesByIndex(batch);
+      for (let d = 0; d < devices.length; d++) {
+        const latest = last[d]!;
+        if (Number.isNaN(latest)) continue;
+        const stored = known[d]?.lastSeen ?? Number.NaN;
+        if (latest < stored + LAST_SEEN_RESOLUTION_MS) continue;
+        upsertDevice.run(devices[d]!, first[d]!, latest);
+        seen.set(devices[d]!, Number.isNaN(stored) ? latest : Math.max(latest, stored));
       }
 
-      const { devices, metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
-      // Each of the batch's devices is looked up once; a row costs one lookup by metric.
-      const known: Array<Map<string, number> | undefined | null> = new Array(devices.length).fill(null);
+      const { metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
+      // A row costs one lookup by metric in its device's known series.
       const seriesOf = (i: number): number => {
         const d = deviceIndex[i]!;
-        let ids = known[d];
-        if (ids === null) ids = known[d] = seriesCache.get(devices[d]!);
-        return (
-          ids?.get(metrics[metricIndex[i]!]!) ?? internSeries(devices[d]!, metrics[metricIndex[i]!]!, created)
-        );
+        const metric = metrics[metricIndex[i]!]!;
+        return known[d]?.series.get(metric) ?? internSeries(devices[d]!, metric, created);
       };
       folds?.open(ts);
       const n = ts.length;
@@ -123,7 +139,7 @@ export function prepareBatchApplier(
   );
 
   function internSeries(deviceId: string, metric: string, created: SeriesIds): number {
-    const known = seriesCache.get(deviceId)?.get(metric) ?? created.get(deviceId)?.get(metric);
+    const known = knownDevices.get(deviceId)?.series.get(metric) ?? created.get(deviceId)?.get(metric);
     if (known !== undefined) return known;
     const found = findSeries.get(deviceId, metric) as number | undefined;
     const id = found ?? Number(insertSeries.run(deviceId, metric).lastInsertRowid);
@@ -147,9 +163,11 @@ export function prepareBatchApplier(
     folds?.committed();
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
-    for (const [deviceId, ids] of created)
-      for (const [metric, id] of ids) addSeries(seriesCache, deviceId, metric, id);
-    for (const [deviceId, last] of seen) lastSeenCache.set(deviceId, last);
+    for (const [deviceId, ids] of created) {
+      const { series } = knownDevice(deviceId);
+      for (const [metric, id] of ids) series.set(metric, id);
+    }
+    for (const [deviceId, last] of seen) knownDevice(deviceId).lastSeen = last;
     return { ...result, commitMs };
   };
 }
