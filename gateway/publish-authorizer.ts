@@ -158,16 +158,16 @@ class HeldPublish implements IngestMessage {
     this.deps.pipeline.offer(this, this.qos === 0 ? () => this.release() : noop);
   }
 
-  settle(err?: Error): void {
-    if (this.qos !== 0) this.release(err);
+  settle(err?: Error, at?: number): void {
+    if (this.qos !== 0) this.release(err, at);
   }
 
   /** Calls aedes back, once: the PUBACK (or PUBREC) goes out, or the error closes the connection. */
-  release(err?: Error): void {
+  release(err?: Error, at?: number): void {
     if (this.called) return;
     this.called = true;
     this.reported?.settled(err);
-    if (!err && this.qos > 0) this.deps.acked?.(performance.now() - this.heldSince);
+    if (!err && this.qos > 0) this.deps.acked?.((at ?? performance.now()) - this.heldSince);
     // A batch settles many messages of one connection in one loop: corking
     // until the loop is done turns their PUBACKs into one write, not one each,
     // whether aedes or the publish lane writes them.

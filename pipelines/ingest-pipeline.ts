@@ -101,7 +101,9 @@ export function createIngestPipeline(options: IngestPipelineOptions): IngestPipe
     .subscribe({
       next(settled) {
         pending -= settled.weight;
-        for (const m of settled.messages) m.settle(settled.error);
+        // One clock reading for the batch: its messages settle in this one loop.
+        const at = performance.now();
+        for (const m of settled.messages) m.settle(settled.error, at);
         options.observer.settled(settled);
         release();
       },

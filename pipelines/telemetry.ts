@@ -27,9 +27,10 @@ export interface IngestMessage {
   /**
    * Settles the message: called once, after its readings and dead letter are
    * committed (err undefined), or with the storage error. For QoS >= 1 this is
-   * what releases the PUBACK/PUBREC.
+   * what releases the PUBACK/PUBREC. `at` is when (performance.now()), read
+   * once for the whole batch the message settles with.
    */
-  settle: (err?: Error) => void;
+  settle: (err?: Error, at?: number) => void;
   /** routeTopic(topic), when the broker hook already worked it out: decode does not split the topic twice */
   route?: TopicRoute | ErrorCode;
   /**
