@@ -57,7 +57,7 @@ const STATES: readonly ResendState[] = ['pending', 'committed', 'failed'];
  * arrays with buffers of their own were that many more places to miss the cache.
  */
 interface ClientRing {
-  /** packet ids, -1 for an empty slot: searched on every message, so kept contiguous */
+  /** packet ids, -1 for an empty slot: searched for each DUP, newest first (newestSlot), so kept contiguous */
   ids: Int32Array;
   /** per slot, FIELDS words: generation, fingerprint, payload length, state */
   fields: Uint32Array;
@@ -172,9 +172,10 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
 const RECENCY_RESOLUTION_MS = 1000;
 
 /**
- * The slot of the newest message with this packet id, or -1. A client reuses
- * an id only once the message that had it was acknowledged [MQTT-2.3.1-3],
- * so an older slot with it is a message long done, and a resend is the newest.
+ * The slot of the newest message with this packet id, or -1. A resend
+ * repeats the client's latest use of the id: an older slot with it is a
+ * message the client has since acknowledged or given up, such as one of a
+ * clean session before a reconnect, still pending here or not.
  */
 function newestSlot(ring: ClientRing, messageId: number): number {
   const { ids } = ring;

@@ -10,7 +10,7 @@
 // non-ASCII bytes, escapes, a key outside the metric alphabet or one V8
 // would order as an array index, a repeated key, a value that is not a
 // number, a number it cannot convert exactly, a field beside "values", a ts
-// out of range, a metric the device may not send, too many readings. So
+// out of range, a metric the device may not send, more than 32 readings. So
 // every error, dead letter and rejection still comes from the general path
 // alone. test/pipelines/flat-json.test.ts holds the two to the same answers.
 
@@ -22,8 +22,18 @@ export interface FlatJsonReader {
   read(message: IngestMessage, deviceId: string, limits: ValidationLimits): ParsedMessage | undefined;
 }
 
-/** Key strings remembered, so that a fleet's few metric names are made once; past it keys are made per message. */
+/**
+ * Key strings remembered, so that a fleet's few metric names are made once.
+ * Past it, a new key takes the place of the one remembered longest: a device
+ * sending ever new names cannot keep the fleet's real ones out for good.
+ */
 const KEYS_KEPT = 64;
+/**
+ * Metrics a message may have on this path. A repeated key is looked for among
+ * the message's keys so far; past this many, that search would grow with the
+ * square of the count, and such a message goes to the general path.
+ */
+const MAX_METRICS = 32;
 /** A key longer than a metric name may be (core/names.ts) is the general path's to refuse. */
 const MAX_KEY = 64;
 /** Exact powers of ten: a double holds 10^0 … 10^22 exactly. */
@@ -203,6 +213,8 @@ export function createFlatJsonReader(): FlatJsonReader {
   // Remembered keys: their bytes (for the match) and their string.
   const keyBytes: Uint8Array[] = [];
   const keyText: string[] = [];
+  // the remembered key the next new one replaces, once KEYS_KEPT are
+  let replaced = 0;
   const at = new Cursor();
   const metrics: string[] = [];
   const values: number[] = [];
@@ -218,10 +230,15 @@ export function createFlatJsonReader(): FlatJsonReader {
       if (i === n) return keyText[k]!;
     }
     const text = String.fromCharCode.apply(null, buf.subarray(keyStart, keyEnd) as unknown as number[]);
+    // a copy: a view would keep the message's buffer for as long as the key is remembered
+    const bytes = new Uint8Array(buf.subarray(keyStart, keyEnd));
     if (keyBytes.length < KEYS_KEPT) {
-      // a copy: a view would keep the message's buffer for as long as the key is remembered
-      keyBytes.push(new Uint8Array(buf.subarray(keyStart, keyEnd)));
+      keyBytes.push(bytes);
       keyText.push(text);
+    } else {
+      keyBytes[replaced] = bytes;
+      keyText[replaced] = text;
+      replaced = (replaced + 1) % KEYS_KEPT;
     }
     return text;
   };
@@ -230,8 +247,8 @@ export function createFlatJsonReader(): FlatJsonReader {
   const metric = (limit: number): boolean => {
     if (!at.number()) return false;
     const name = keyString();
+    if (metrics.length >= limit || metrics.length >= MAX_METRICS) return false;
     for (let i = 0; i < metrics.length; i++) if (metrics[i] === name) return false;
-    if (metrics.length >= limit) return false;
     metrics.push(name);
     values.push(at.value);
     return true;

@@ -7,9 +7,12 @@
 // binary search of several. Inserting in key order made the writer 0.92x
 // the CPU per message (docs/benchmarks.md, "Insert order, a flat JSON reader").
 //
-// Order changes nothing stored: each row is its own insert, a duplicate key
-// within the batch still keeps its first row (the row index breaks ties),
-// and the minute folds and stale marks do not depend on order.
+// Order changes nothing stored: each row is its own insert, and a duplicate
+// key within the batch still keeps its first row (the row index breaks
+// ties). The stale marks do not depend on order, nor do a minute fold's
+// count, min, max, first, last and sketch; its sum and variance are
+// floating-point sums, whose last bits may differ with the order of the
+// additions, as they may between a fold and a re-read from raw.
 
 /** The rows' insert order: indexes into the batch's columns, or null for the order they came in. */
 export interface InsertOrder {

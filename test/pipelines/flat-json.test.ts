@@ -205,11 +205,43 @@ describe('flat JSON reader', () => {
     for (let i = 0; i < 30_000; i++) {
       const text = payload();
       const p = next() < 0.25 ? mutate(text) : text;
-      if (agrees(pick(readers), p)) answered++;
+      // now and then a device whose registry entry limits its metrics
+      const allowed =
+        next() < 0.2 ? pick([new Set(['t', 'h']), new Set(clean), new Set<string>()]) : undefined;
+      if (agrees(pick(readers), p, allowed)) answered++;
       else declined++;
     }
     // both ways are exercised, or the comparison proves little
     expect(answered).toBeGreaterThan(5_000);
     expect(declined).toBeGreaterThan(5_000);
+  });
+
+  it('leaves to the general path what it checks before a body is read, through parseTelemetry', () => {
+    const reader = createFlatJsonReader();
+    const both = (topic: string, payload: string) => {
+      const m = (): IngestMessage => ({ ...msg(payload), topic });
+      return { fast: parseTelemetry(m(), limits, reader), general: parseTelemetry(m(), limits) };
+    };
+    for (const [topic, payload, code] of [
+      // a per-metric topic takes a bare number, whatever the payload looks like
+      ['devices/d-1/telemetry/t', '{"a":1}', 'GW_ERR_PAYLOAD_NOT_NUMBER'],
+      // over the size limit, however readable
+      [TOPIC, `{"t":1}${' '.repeat(limits.maxPayloadBytes)}`, 'GW_ERR_PAYLOAD_TOO_LARGE'],
+      [TOPIC, '', 'GW_ERR_PAYLOAD_EMPTY'],
+      ['devices/d 1/telemetry', '{"t":1}', 'GW_ERR_DEVICE_ID_INVALID'],
+    ] as const) {
+      const { fast, general } = both(topic, payload);
+      expect({ ...fast, message: null }, topic).toEqual({ ...general, message: null });
+      expect(fast.messageError, topic).toBe(code);
+    }
+  });
+
+  it('reads up to 32 metrics and leaves more to the general path', () => {
+    const reader = createFlatJsonReader();
+    const wide = { ...limits, maxReadingsPerMessage: 1000 };
+    const payload = (n: number) => `{${Array.from({ length: n }, (_, i) => `"m${i}":${i}`).join(',')}}`;
+    expect(reader.read(msg(payload(32)), 'd-1', wide)?.readings).toHaveLength(32);
+    expect(reader.read(msg(payload(33)), 'd-1', wide)).toBeUndefined();
+    expect(parseTelemetry(msg(payload(33)), wide, reader).readings).toHaveLength(33);
   });
 });
