@@ -14,6 +14,7 @@
 // every error, dead letter and rejection still comes from the general path
 // alone. test/pipelines/flat-json.test.ts holds the two to the same answers.
 
+import { NAME_PATTERN } from '../core/names.js';
 import type { IngestMessage, ParsedMessage, Reading, ValidationLimits } from './telemetry.js';
 import { NO_REJECTIONS } from './validate-telemetry.js';
 
@@ -34,8 +35,6 @@ const KEYS_KEPT = 64;
  * square of the count, and such a message goes to the general path.
  */
 const MAX_METRICS = 32;
-/** A key longer than a metric name may be (core/names.ts) is the general path's to refuse. */
-const MAX_KEY = 64;
 /** Exact powers of ten: a double holds 10^0 … 10^22 exactly. */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /** Decimal digits that always fit a double's 53-bit mantissa. */
@@ -53,18 +52,6 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const TS = [0x74, 0x73];
 const VALUES = [0x76, 0x61, 0x6c, 0x75, 0x65, 0x73];
-
-/** [A-Za-z0-9_.-]: the metric alphabet of core/names.ts. */
-function isNameByte(b: number): boolean {
-  return (
-    (b >= 0x61 && b <= 0x7a) ||
-    (b >= 0x41 && b <= 0x5a) ||
-    (b >= ZERO && b <= NINE) ||
-    b === 0x5f ||
-    b === DOT ||
-    b === MINUS
-  );
-}
 
 function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= ZERO && b <= NINE;
@@ -110,22 +97,24 @@ class Cursor {
     return true;
   }
 
-  /** A key and its colon, or false for the general path. */
+  /**
+   * A key and its colon, or false for the general path. Its bytes are judged
+   * as a metric name later (keyString), once per name the reader remembers:
+   * an escape, a control or non-ASCII byte all fail the name's alphabet.
+   */
   key(): boolean {
     const { buf, end } = this;
     if (buf[this.p] !== QUOTE) return false;
     let p = this.p + 1;
-    const start = p;
     let digitsOnly = true;
     while (p < end && buf[p] !== QUOTE) {
       const b = buf[p]!;
-      if (!isNameByte(b)) return false;
       if (b < ZERO || b > NINE) digitsOnly = false;
       p++;
     }
-    // An empty key, one too long, or one JSON.parse would order first (an array index).
-    if (p >= end || p === start || p - start > MAX_KEY || digitsOnly) return false;
-    this.keyStart = start;
+    // Unterminated, or one JSON.parse would order first (an array index; the empty key too).
+    if (p >= end || digitsOnly) return false;
+    this.keyStart = this.p + 1;
     this.keyEnd = p;
     this.p = p + 1;
     this.skipSpace();
@@ -219,7 +208,8 @@ export function createFlatJsonReader(): FlatJsonReader {
   const metrics: string[] = [];
   const values: number[] = [];
 
-  const keyString = (): string => {
+  /** The key just read as a metric name, or undefined if it is not one (core/names.ts). */
+  const keyString = (): string | undefined => {
     const { buf, keyStart, keyEnd } = at;
     const n = keyEnd - keyStart;
     for (let k = 0; k < keyBytes.length; k++) {
@@ -229,7 +219,9 @@ export function createFlatJsonReader(): FlatJsonReader {
       while (i < n && known[i] === buf[keyStart + i]) i++;
       if (i === n) return keyText[k]!;
     }
+    // A byte per character: a byte outside the name's ASCII alphabet stays outside it.
     const text = String.fromCharCode.apply(null, buf.subarray(keyStart, keyEnd) as unknown as number[]);
+    if (!NAME_PATTERN.test(text)) return undefined;
     // a copy: a view would keep the message's buffer for as long as the key is remembered
     const bytes = new Uint8Array(buf.subarray(keyStart, keyEnd));
     if (keyBytes.length < KEYS_KEPT) {
@@ -247,7 +239,7 @@ export function createFlatJsonReader(): FlatJsonReader {
   const metric = (limit: number): boolean => {
     if (!at.number()) return false;
     const name = keyString();
-    if (metrics.length >= limit || metrics.length >= MAX_METRICS) return false;
+    if (name === undefined || metrics.length >= limit || metrics.length >= MAX_METRICS) return false;
     for (let i = 0; i < metrics.length; i++) if (metrics[i] === name) return false;
     metrics.push(name);
     values.push(at.value);

@@ -7,27 +7,11 @@ import type { WriteBatch } from './port.js';
  */
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
 
-/** deviceId -> [min seenAt, max seenAt] within a batch: one upsert per device, whichever backend. */
-export function seenRanges(batch: WriteBatch): Map<string, [number, number]> {
-  const ranges = new Map<string, [number, number]>();
-  const { deviceIndex, seenAt: seenAts } = batch.devices;
-  for (let i = 0; i < deviceIndex.length; i++) {
-    const deviceId = batch.readings.devices[deviceIndex[i]!]!;
-    const seenAt = seenAts[i]!;
-    const range = ranges.get(deviceId);
-    if (range === undefined) ranges.set(deviceId, [seenAt, seenAt]);
-    else {
-      range[0] = Math.min(range[0], seenAt);
-      range[1] = Math.max(range[1], seenAt);
-    }
-  }
-  return ranges;
-}
-
 /**
- * The same ranges by the batch's device index (into `batch.readings.devices`):
- * NaN for a device the batch did not sight. Typed arrays where the Map above
- * is two hashed lookups and a pair per device.
+ * [min seenAt, max seenAt] within a batch, by the batch's device index (into
+ * `batch.readings.devices`, which names each device once): NaN for a device
+ * the batch did not sight. One upsert per device, whichever backend. Typed
+ * arrays, where a Map by name was two hashed lookups and a pair per device.
  */
 export function seenRangesByIndex(batch: WriteBatch): { first: Float64Array; last: Float64Array } {
   const n = batch.readings.devices.length;

@@ -9,6 +9,8 @@ import type { ForwardLog, ForwardStatus } from './forward-port.js';
  * Readings of one group commit, columnar so that a batch crosses the thread
  * boundary as a few typed arrays instead of thousands of small objects.
  * Row i is (devices[deviceIndex[i]], metrics[metricIndex[i]], ts[i], value[i]).
+ * `devices` and `metrics` are dictionaries: each name once, so a backend may
+ * key per-device work by index (storage/device-sightings.ts).
  */
 export interface ReadingColumns {
   devices: string[];

@@ -2,7 +2,7 @@
 // a single statement over arrays (unnest), so a batch of 2000 readings is a
 // handful of round trips, with no parameter-count limit to chunk around.
 import type pg from 'pg';
-import { LAST_SEEN_RESOLUTION_MS, seenRanges } from '../device-sightings.js';
+import { LAST_SEEN_RESOLUTION_MS, seenRangesByIndex } from '../device-sightings.js';
 import type { WriteBatch, WriteResult } from '../port.js';
 import { MINUTE_MS } from '../rollup-refresh.js';
 import { applyPgRollups } from './apply-rollups.js';
@@ -144,18 +144,24 @@ async function upsertDevices(
   batch: WriteBatch,
   lastSeen: Map<string, number>,
 ): Promise<Map<string, number>> {
-  const ranges = seenRanges(batch);
+  const { devices } = batch.readings;
+  const { first, last } = seenRangesByIndex(batch);
+  const sighted = [...devices.keys()]
+    .filter((d) => !Number.isNaN(last[d]!))
+    .sort((a, b) => (devices[a]! < devices[b]! ? -1 : 1));
   const seen = new Map<string, number>();
   const ids: string[] = [];
   const firsts: number[] = [];
   const lasts: number[] = [];
-  for (const [deviceId, [first, last]] of [...ranges].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  for (const d of sighted) {
+    const deviceId = devices[d]!;
+    const latest = last[d]!;
     const stored = lastSeen.get(deviceId);
-    if (stored !== undefined && last < stored + LAST_SEEN_RESOLUTION_MS) continue;
+    if (stored !== undefined && latest < stored + LAST_SEEN_RESOLUTION_MS) continue;
     ids.push(deviceId);
-    firsts.push(first);
-    lasts.push(last);
-    seen.set(deviceId, Math.max(last, stored ?? last));
+    firsts.push(first[d]!);
+    lasts.push(latest);
+    seen.set(deviceId, Math.max(latest, stored ?? latest));
   }
   if (ids.length > 0) {
     await client.query(
