@@ -16,7 +16,7 @@
 
 import { NAME_PATTERN } from '../core/names.js';
 import type { IngestMessage, ParsedMessage, Reading, ValidationLimits } from './telemetry.js';
-import { NO_REJECTIONS } from './validate-telemetry.js';
+import { NO_REJECTIONS, parseTs } from './validate-telemetry.js';
 
 export interface FlatJsonReader {
   /** The message's readings, or undefined for the general path. */
@@ -286,14 +286,9 @@ export function createFlatJsonReader(): FlatJsonReader {
       at.skipSpace();
       if (!at.take(OPEN)) return undefined;
       if (!members(limits.maxReadingsPerMessage) || at.p !== at.end || metrics.length === 0) return undefined;
-      // As parseTs (validate-telemetry.ts) takes a numeric ts.
-      const receivedAt = message.receivedAt;
-      let stamp = receivedAt;
-      if (!Number.isNaN(ts)) {
-        stamp = Math.floor(ts);
-        if (stamp > receivedAt + limits.maxFutureMs || stamp < receivedAt - limits.maxPastMs)
-          return undefined;
-      }
+      // Out of range, the general path rejects it, with its code.
+      const stamp = parseTs(Number.isNaN(ts) ? undefined : ts, message.receivedAt, limits);
+      if (typeof stamp === 'string') return undefined;
       const allowed = message.allowedMetrics;
       const readings: Reading[] = [];
       for (let i = 0; i < metrics.length; i++) {

@@ -131,7 +131,8 @@ function checkValue(
   return undefined;
 }
 
-function parseTs(raw: unknown, receivedAt: number, limits: ValidationLimits): number | ErrorCode {
+/** A reading's ts in epoch ms: the receive time when absent, or the code it is refused with. */
+export function parseTs(raw: unknown, receivedAt: number, limits: ValidationLimits): number | ErrorCode {
   let ts: number;
   if (raw === undefined) return receivedAt;
   if (typeof raw === 'number') {
