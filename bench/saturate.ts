@@ -72,16 +72,15 @@ export async function runSaturate(
     await new Promise((r) => setTimeout(r, opts.warmup * 1000));
     await fleet.window();
     const warmedUp = cpuSeconds(peer.pid);
-    const broker = cpuMeter(peer.pid);
+    const windowStart = performance.now();
     const generators = fleet.pids.map((pid) => cpuMeter(pid));
     const threadsBefore = threadCpuSeconds(peer.pid);
-    broker.start();
     for (const g of generators) g.start();
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
     const w = await fleet.window();
     const threadsAfter = threadCpuSeconds(peer.pid);
     const measured = cpuSeconds(peer.pid);
-    const brokerCpuPct = broker.stop();
+    const brokerCpuPct = ((measured - warmedUp) / ((performance.now() - windowStart) / 1000)) * 100;
     const generatorCpuPct = generators.reduce((sum, g) => sum + g.stop(), 0);
     const ackedInAll = await fleet.stop();
     const brokerCpuInAll = cpuSeconds(peer.pid) - brokerCpuBefore;
