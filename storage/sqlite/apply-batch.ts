@@ -27,6 +27,31 @@ interface KnownDevice {
   lastSeen: number;
   /** metric -> series id */
   series: Map<string, number>;
+  /** the same ids by metric number (MetricNumbers), for the per-row lookup */
+  byMetric: number[];
+}
+
+/**
+ * The writer's own small numbers for metric names, so that a row finds its
+ * series with two array loads instead of hashing its metric's name: a batch
+ * names each metric once, a fleet has a few dozen. Past MAX_METRIC_NUMBERS
+ * names (a fleet inventing them), a new name gets none and its rows take the
+ * Map by name.
+ */
+const MAX_METRIC_NUMBERS = 256;
+
+/** A metric's number, given on first sight; -1 past MAX_METRIC_NUMBERS. */
+function createMetricNumbers(): (metric: string) => number {
+  const numbers = new Map<string, number>();
+  return (metric) => {
+    let k = numbers.get(metric);
+    if (k === undefined) {
+      if (numbers.size >= MAX_METRIC_NUMBERS) return -1;
+      k = numbers.size;
+      numbers.set(metric, k);
+    }
+    return k;
+  };
 }
 
 /**
@@ -69,11 +94,14 @@ export function prepareBatchApplier(
   const knownDevice = (deviceId: string): KnownDevice => {
     let entry = knownDevices.get(deviceId);
     if (entry === undefined) {
-      entry = { lastSeen: Number.NaN, series: new Map() };
+      entry = { lastSeen: Number.NaN, series: new Map(), byMetric: [] };
       knownDevices.set(deviceId, entry);
     }
     return entry;
   };
+  const metricNumber = createMetricNumbers();
+  // the batch's metric dictionary in metric numbers, reused from batch to batch
+  const batchMetricNumbers: number[] = [];
 
   const apply = db.transaction(
     (batch: WriteBatch, created: SeriesIds, seen: Map<string, number>): WriteResult => {
@@ -92,10 +120,16 @@ export function prepareBatchApplier(
       }
 
       const { metrics, deviceIndex, metricIndex, ts, value } = batch.readings;
-      // A row costs one lookup by metric in its device's known series.
+      const numbers = batchMetricNumbers;
+      numbers.length = metrics.length;
+      for (let k = 0; k < metrics.length; k++) numbers[k] = metricNumber(metrics[k]!);
+      // A row the writer has stored before costs two array loads; a new series, a lookup by name.
       const seriesOf = (i: number): number => {
         const d = deviceIndex[i]!;
-        const metric = metrics[metricIndex[i]!]!;
+        const k = metricIndex[i]!;
+        const id = known[d]?.byMetric[numbers[k]!];
+        if (id !== undefined) return id;
+        const metric = metrics[k]!;
         return known[d]?.series.get(metric) ?? internSeries(devices[d]!, metric, created);
       };
       folds?.open(ts);
@@ -164,8 +198,12 @@ export function prepareBatchApplier(
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
     for (const [deviceId, ids] of created) {
-      const { series } = knownDevice(deviceId);
-      for (const [metric, id] of ids) series.set(metric, id);
+      const { series, byMetric } = knownDevice(deviceId);
+      for (const [metric, id] of ids) {
+        series.set(metric, id);
+        const k = metricNumber(metric);
+        if (k >= 0) byMetric[k] = id;
+      }
     }
     for (const [deviceId, last] of seen) knownDevice(deviceId).lastSeen = last;
     return { ...result, commitMs };

@@ -40,6 +40,19 @@ describe('insert order', () => {
     }
   });
 
+  it('sorts batches whose keys are too wide for 32 bits the same way', () => {
+    // a day of readings from 15,000 series: keys past 2^32, sorted as doubles instead of by radix
+    const order = createInsertOrder();
+    const next = random(9);
+    for (const n of [2000, 10, 2000]) {
+      const ts = Array.from({ length: n }, () => T + Math.floor(next() * 86_400_000));
+      const series = Array.from({ length: n }, () => 1 + Math.floor(next() * 15_000));
+      ts[n - 1] = ts[0]!;
+      series[n - 1] = series[0]!;
+      expect([...order.order(ts, series, n)!]).toEqual(byKey(ts, series));
+    }
+  });
+
   it('keeps arrival order for a fractional ts or keys too wide to pack exactly', () => {
     const order = createInsertOrder();
     expect(order.order([T + 1, T + 0.5], [1, 1], 2)).toBeNull();
@@ -96,6 +109,22 @@ describe('a shuffled batch through the applier', () => {
     const duplicates = readings.length - shuffled.rows.length;
     expect(duplicates).toBeGreaterThan(0);
     expect(shuffled.results[0]).toMatchObject({ inserted: shuffled.rows.length, duplicates });
+  });
+
+  it('finds each series again by its metric, past the writer’s 256 metric numbers', () => {
+    // 300 metric names over two devices, stored twice: the second batch finds
+    // every series the first made, by number for the first 256 names and by name after.
+    const readings = (ts: number): ReadingSpec[] =>
+      Array.from({ length: 600 }, (_, i) => ({
+        device: `d${i % 2}`,
+        metric: `m${Math.floor(i / 2)}`,
+        ts,
+        value: i,
+      }));
+    const { rows, results } = store([readings(T), readings(T + 1)]);
+    expect(results.map((r) => r.inserted)).toEqual([600, 600]);
+    for (const { device, metric, value } of readings(T + 1))
+      expect(rows).toContainEqual({ device, metric, ts: T + 1, value });
   });
 
   it("folds a minute's readings as arrival order does", () => {
