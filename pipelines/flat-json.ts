@@ -205,8 +205,12 @@ export function createFlatJsonReader(): FlatJsonReader {
   // the remembered key the next new one replaces, once KEYS_KEPT are
   let replaced = 0;
   const at = new Cursor();
-  const metrics: string[] = [];
-  const values: number[] = [];
+  // The message's metrics so far: `count` of them. Reused, never shortened:
+  // setting an array's length to 0 drops its backing store, and refilling it
+  // allocated two stores per message.
+  const metrics: string[] = new Array<string>(MAX_METRICS).fill('');
+  const values = new Float64Array(MAX_METRICS);
+  let count = 0;
 
   /** The key just read as a metric name, or undefined if it is not one (core/names.ts). */
   const keyString = (): string | undefined => {
@@ -239,10 +243,11 @@ export function createFlatJsonReader(): FlatJsonReader {
   const metric = (limit: number): boolean => {
     if (!at.number()) return false;
     const name = keyString();
-    if (name === undefined || metrics.length >= limit || metrics.length >= MAX_METRICS) return false;
-    for (let i = 0; i < metrics.length; i++) if (metrics[i] === name) return false;
-    metrics.push(name);
-    values.push(at.value);
+    if (name === undefined || count >= limit || count >= MAX_METRICS) return false;
+    for (let i = 0; i < count; i++) if (metrics[i] === name) return false;
+    metrics[count] = name;
+    values[count] = at.value;
+    count++;
     return true;
   };
 
@@ -281,20 +286,20 @@ export function createFlatJsonReader(): FlatJsonReader {
   return {
     read(message, deviceId, limits) {
       at.reset(message.payload);
-      metrics.length = 0;
-      values.length = 0;
+      count = 0;
       at.skipSpace();
       if (!at.take(OPEN)) return undefined;
-      if (!members(limits.maxReadingsPerMessage) || at.p !== at.end || metrics.length === 0) return undefined;
+      if (!members(limits.maxReadingsPerMessage) || at.p !== at.end || count === 0) return undefined;
       // Out of range, the general path rejects it, with its code.
       const stamp = parseTs(Number.isNaN(ts) ? undefined : ts, message.receivedAt, limits);
       if (typeof stamp === 'string') return undefined;
       const allowed = message.allowedMetrics;
-      const readings: Reading[] = [];
-      for (let i = 0; i < metrics.length; i++) {
+      // Sized once: an empty array grows to 17 slots at its first push.
+      const readings = new Array<Reading>(count);
+      for (let i = 0; i < count; i++) {
         const name = metrics[i]!;
         if (allowed !== undefined && !allowed.has(name)) return undefined;
-        readings.push({ metric: name, ts: stamp, value: values[i]! });
+        readings[i] = { metric: name, ts: stamp, value: values[i]! };
       }
       return { message, deviceId, readings, rejections: NO_REJECTIONS, rejectedCount: 0 };
     },
