@@ -6,6 +6,7 @@ import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/deco
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { IngestMessage } from '../pipelines/telemetry.js';
 import type { PublishThrottle } from './limits/publish-throttle.js';
+import type { LanePacket } from './publish-lane.js';
 import type { ResendMemory } from './resend-memory.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
@@ -24,6 +25,11 @@ export interface PublishAuthorizerDeps {
   allowedMetrics?: (client: Client | null) => ReadonlySet<string> | undefined;
   /** each QoS 1/2 ack released: ms it was held (gateway/ack-latency.ts) */
   acked?: (heldMs: number) => void;
+  /**
+   * Called before aedes writes an ack for this client: the publish lane
+   * writes the PUBACKs it still owes the connection first (gateway/publish-lane.ts).
+   */
+  beforeAedesAck?: (client: Client) => void;
 }
 
 /**
@@ -78,7 +84,18 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
 
     const qos = packet.qos;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    const message = new HeldPublish(packet.topic, payload, qos, now(), client, callback, deps);
+    // The lane writes its own PUBACKs once the round is done; an ack aedes
+    // writes for the same connection must follow those it still owes.
+    const viaLane = (packet as Partial<LanePacket>).batchedAck === true;
+    const beforeAedesAck = deps.beforeAedesAck;
+    const ack =
+      viaLane || client === null || beforeAedesAck === undefined || qos === 0
+        ? callback
+        : (err: Error | null) => {
+            beforeAedesAck(client);
+            callback(err);
+          };
+    const message = new HeldPublish(packet.topic, payload, qos, now(), client, ack, viaLane, deps);
     if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
       const seen = deps.resends.admit(
         client.id,
@@ -90,9 +107,9 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
       );
       switch (seen.kind) {
         case 'committed':
-          return callback(null);
+          return ack(null);
         case 'pending':
-          return seen.wait((err) => callback(err ?? null));
+          return seen.wait((err) => ack(err ?? null));
         case 'new':
         case 'retry':
           message.receivedAt = seen.receivedAt;
@@ -138,6 +155,8 @@ class HeldPublish implements IngestMessage {
     public receivedAt: number,
     private readonly client: Client | null,
     private readonly callback: (err: Error | null) => void,
+    /** the publish lane writes this one's PUBACK itself, gathered per connection */
+    private readonly viaLane: boolean,
     private readonly deps: Pick<PublishAuthorizerDeps, 'pipeline' | 'isDraining' | 'acked'>,
   ) {}
 
@@ -169,9 +188,9 @@ class HeldPublish implements IngestMessage {
     this.reported?.settled(err);
     if (!err && this.qos > 0) this.deps.acked?.((at ?? performance.now()) - this.heldSince);
     // A batch settles many messages of one connection in one loop: corking
-    // until the loop is done turns their PUBACKs into one write, not one each,
-    // whether aedes or the publish lane writes them.
-    const conn = this.client?.conn;
+    // until the loop is done turns the PUBACKs aedes writes into one write,
+    // not one each. The lane gathers its own.
+    const conn = this.viaLane ? undefined : this.client?.conn;
     if (conn !== undefined && !conn.writableCorked && !conn.destroyed) {
       conn.cork();
       process.nextTick(uncork, conn);

@@ -43,6 +43,12 @@ export type LanePacket = PublishPacket & { batchedAck: true };
 export interface PublishLane {
   /** Puts the lane in front of this client's parser; false (and aedes' path) if aedes' internals differ. */
   attach(client: Client): boolean;
+  /**
+   * Writes the PUBACKs the lane released for this client and has not written
+   * yet. For an ack aedes is about to write on the same connection, which
+   * must follow them [MQTT-4.6.0-2].
+   */
+  flushAcks(client: Client): void;
   /** messages that went through the lane since the start */
   readonly messages: number;
 }
@@ -63,6 +69,7 @@ export function createPublishLane(broker: Aedes): PublishLane {
       )
         return false;
       const aedesParse = c._parser.parse.bind(c._parser);
+      const owed = acks.open(client);
       // The packets of one read arrived together: the first one's keepalive
       // refresh stands for the rest (a timer refresh per message was ~1 % of
       // the main thread at saturation). It comes before the hook, which may
@@ -84,7 +91,7 @@ export function createPublishLane(broker: Aedes): PublishLane {
           broker.authorizePublish(client, packet, (err) => {
             // aedes' own answer to a refused publish: the error closes the connection.
             if (err) return c._nextBatch(err);
-            acks.release(client, packet);
+            acks.release(owed, packet);
           });
         },
         aedesParse,
@@ -94,6 +101,9 @@ export function createPublishLane(broker: Aedes): PublishLane {
         framer.feed(buf, c.connackSent && !c.closed);
       };
       return true;
+    },
+    flushAcks(client) {
+      acks.flushAcks(client);
     },
     get messages() {
       return messages;
@@ -294,34 +304,66 @@ class TopicMemo {
 /** aedes' publish also takes the publishing client (its types list only the two-argument form). */
 type RoutePublish = (packet: PublishPacket, client: Client, done: (err?: Error | null) => void) => void;
 
+/** A connection's PUBACKs released in this round and not written yet. */
+interface OwedAcks {
+  client: Client;
+  /** packet ids, in the order they were released */
+  ids: number[];
+  /** in the round's list of connections to write */
+  listed: boolean;
+}
+
 interface AckBatcher {
-  /** The hook let the message through (committed, for QoS 1): ack it now, route it once this loop is done. */
-  release(client: Client, packet: LanePacket): void;
+  /** Once per attached client: where its released PUBACKs wait for the end of the round. */
+  open(client: Client): OwedAcks;
+  /** The hook let the message through (committed, for QoS 1): ack it this round, then route it. */
+  release(owed: OwedAcks, packet: LanePacket): void;
+  flushAcks(client: Client): void;
 }
 
 // The acks a commit releases come in one synchronous loop (the pipeline
-// settles a whole batch at once). Each PUBACK is written as it is released,
-// so it keeps its place among the acks aedes writes for the same connection
-// (a retained message, a packet too big for the lane) [MQTT-4.6.0-2]; the
-// connection is corked until the loop is done, so a connection's PUBACKs
-// leave in one write. Routing, and with it aedes reading the socket again,
-// waits until then too: it can parse and ack more, and those go to the next
-// round, never into the list being walked.
+// settles a whole batch at once). A connection's PUBACKs are gathered in
+// release order and leave, once the loop is done, as one buffer in one write:
+// a write per PUBACK into a corked stream cost a Buffer and the stream's
+// bookkeeping each, and a writev of them all. Order holds: the lane's
+// PUBACKs leave in the order released, which is the order received, and an
+// ack aedes writes for the same connection (a retained message, a packet too
+// big for the lane) first has the lane's owed ones written (flushAcks, called
+// by the publish hook) [MQTT-4.6.0-2]. Routing, and with it aedes reading
+// the socket again, waits until then too: it can parse and ack more, and
+// those go to the next round, never into the list being walked.
 function createAckBatcher(broker: Aedes): AckBatcher {
-  let released: Array<{ client: Client; packet: LanePacket }> = [];
-  const corked: Client['conn'][] = [];
+  const owedBy = new WeakMap<Client, OwedAcks>();
+  let listed: OwedAcks[] = [];
+  let releasedClients: Client[] = [];
+  let releasedPackets: LanePacket[] = [];
 
   const route = (client: Client, packet: LanePacket) => {
     const c = client as unknown as ClientInternals;
     (broker.publish as unknown as RoutePublish)(packet, client, (err) => c._nextBatch(err ?? null));
   };
 
+  const write = (owed: OwedAcks) => {
+    const { client, ids } = owed;
+    owed.listed = false;
+    if (ids.length === 0) return;
+    const c = client as unknown as ClientInternals;
+    // A closed connection's PUBACKs are lost with it; its client resends.
+    if (!c.closed && !client.conn.destroyed) client.conn.write(pubackBytes(ids));
+    ids.length = 0;
+  };
+
   const flush = () => {
-    for (const conn of corked) conn.uncork();
-    corked.length = 0;
-    const round = released;
-    released = [];
-    for (const { client, packet } of round) {
+    const round = listed;
+    listed = [];
+    for (const owed of round) write(owed);
+    const clients = releasedClients;
+    const packets = releasedPackets;
+    releasedClients = [];
+    releasedPackets = [];
+    for (let i = 0; i < clients.length; i++) {
+      const client = clients[i]!;
+      const packet = packets[i]!;
       const c = client as unknown as ClientInternals;
       const conn = client.conn;
       // aedes routes QoS 0 whatever the connection's state, and does not wait
@@ -336,27 +378,39 @@ function createAckBatcher(broker: Aedes): AckBatcher {
   };
 
   return {
-    release(client, packet) {
-      const c = client as unknown as ClientInternals;
-      const conn = client.conn;
-      if (packet.qos === 1 && !c.closed && !conn.destroyed) {
-        if (!conn.writableCorked) {
-          conn.cork();
-          corked.push(conn);
+    open(client) {
+      const owed: OwedAcks = { client, ids: [], listed: false };
+      owedBy.set(client, owed);
+      return owed;
+    },
+    release(owed, packet) {
+      if (packet.qos === 1) {
+        owed.ids.push(packet.messageId!);
+        if (!owed.listed) {
+          owed.listed = true;
+          listed.push(owed);
         }
-        conn.write(pubackBytes(packet.messageId!));
       }
-      if (released.length === 0) process.nextTick(flush);
-      released.push({ client, packet });
+      if (releasedClients.length === 0) process.nextTick(flush);
+      releasedClients.push(owed.client);
+      releasedPackets.push(packet);
+    },
+    flushAcks(client) {
+      const owed = owedBy.get(client);
+      if (owed !== undefined && owed.ids.length > 0) write(owed);
     },
   };
 }
 
-/** PUBACK [MQTT-3.4]: type 4, remaining length 2, the packet id. */
-function pubackBytes(messageId: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out[0] = 0x40;
-  out[1] = 2;
-  out.writeUInt16BE(messageId, 2);
+/** PUBACKs [MQTT-3.4], back to back: type 4, remaining length 2, the packet id. */
+function pubackBytes(messageIds: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(4 * messageIds.length);
+  for (let i = 0; i < messageIds.length; i++) {
+    const id = messageIds[i]!;
+    out[4 * i] = 0x40;
+    out[4 * i + 1] = 2;
+    out[4 * i + 2] = id >> 8;
+    out[4 * i + 3] = id & 0xff;
+  }
   return out;
 }

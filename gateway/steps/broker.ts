@@ -13,7 +13,7 @@ import { limitSubscriptions } from '../limits/subscription-limit.js';
 import type { HandleConnection } from '../listeners/mqtt-listener.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { createPublishAuthorizer } from '../publish-authorizer.js';
-import { createPublishLane } from '../publish-lane.js';
+import { createPublishLane, type PublishLane } from '../publish-lane.js';
 import { createResendMemory } from '../resend-memory.js';
 import { skipUnroutedTelemetry } from '../telemetry-routing.js';
 import type { Started } from './lifecycle.js';
@@ -66,6 +66,8 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
       'max-packet-bytes leaves no room for the largest payload: big messages will close connections',
     );
   const adapters = createGatewayAdapters(config);
+  // Made once the broker exists; the publish hook needs it only once clients publish.
+  let lane: PublishLane | undefined;
   const broker = await Aedes.createBroker({
     ...security.brokerHooks({
       publish: createPublishAuthorizer({
@@ -85,6 +87,7 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
         // A client's in-flight window is far below 64; twice the connection cap
         // keeps devices that reconnect through a storm.
         resends: createResendMemory({ perClient: 64, maxClients: 2 * config.maxConnections }),
+        beforeAedesAck: (client) => lane?.flushAcks(client),
       }),
       subscribe: limitSubscriptions({ maxPerClient: config.maxSubscriptionsPerClient, onLimit: limitHit }),
     }),
@@ -97,7 +100,8 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   adapters.attach(broker);
   // Before any client connects: every subscription must be counted.
   skipUnroutedTelemetry(broker);
-  const lane = createPublishLane(broker);
+  const publishLane = createPublishLane(broker);
+  lane = publishLane;
   let laneWarned = false;
   broker.on('clientError', (client, err) => {
     logger.debug({ clientId: client.id, err: err.message }, 'client error');
@@ -117,7 +121,7 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   const handle: HandleConnection = (stream, req) => {
     connectionGuard.accept(stream, (conn) => {
       const client = broker.handle(conn, req);
-      if (!lane.attach(client) && !laneWarned) {
+      if (!publishLane.attach(client) && !laneWarned) {
         laneWarned = true;
         logger.warn(
           "aedes' Client is not the one the publish lane knows (aedes 1.2.0): publishes take aedes' own path",
