@@ -22,15 +22,15 @@ export interface SaturateRun {
   acksPerCpuSecond: number;
   /**
    * CPU per ack inside the measured window only, in µs: the broker's main
-   * thread and its other threads. Without the connect phase, whose CPU varies
-   * from run to run more than any change measured here.
+   * thread and its other threads. Without the connections' own cost.
    */
   windowUsPerAck: { main: number; others: number };
   /**
    * The broker's CPU-seconds (all threads) per phase of the whole run:
-   * connecting the fleet (its first lanes start as each generator finishes),
-   * the warm-up, the window and closing the connections. Where a whole-run
-   * ratio differs from the window's, this says which phase made it.
+   * connecting the fleet (no messages yet: every generator process starts
+   * sending once all are connected), the warm-up, the window and closing the
+   * connections. Where a whole-run ratio differs from the window's, this says
+   * which phase made it.
    */
   phaseCpuSeconds: { connect: number; warmup: number; window: number; close: number };
 }
@@ -69,6 +69,7 @@ export async function runSaturate(
       ...(variant.format === undefined ? {} : { format: variant.format }),
     });
     const connected = cpuSeconds(peer.pid);
+    fleet.start();
     await new Promise((r) => setTimeout(r, opts.warmup * 1000));
     await fleet.window();
     const warmedUp = cpuSeconds(peer.pid);

@@ -10,12 +10,18 @@ import { startWindowFleet } from './window-fleet.js';
 const options = JSON.parse(process.argv[2] ?? '{}') as FleetChildOptions;
 const send = (reply: FleetReply) => process.send?.(reply);
 
-const fleet = await startWindowFleet(options).catch((err: unknown) => {
+// Connected, not yet sending: the parent starts every process's lanes at
+// once, so no share of the fleet runs alone while another still connects.
+const fleet = await startWindowFleet({ ...options, held: true }).catch((err: unknown) => {
   send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
 });
 send({ type: 'ready' });
 process.on('message', (request: FleetRequest) => {
+  if (request.type === 'start') {
+    fleet.start();
+    return;
+  }
   if (request.type === 'window') {
     send({ type: 'window', window: fleet.window() });
     return;

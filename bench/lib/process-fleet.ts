@@ -20,7 +20,7 @@ export interface FleetChildOptions {
   format?: SimFormat;
 }
 
-export type FleetRequest = { type: 'window' } | { type: 'stop' };
+export type FleetRequest = { type: 'start' } | { type: 'window' } | { type: 'stop' };
 
 export interface FleetWindow {
   acked: number;
@@ -104,6 +104,10 @@ export async function startProcessFleet(options: {
   }
   return {
     pids: children.map((c) => c.pid!),
+    /** Every process's connections are open: all start sending now. */
+    start() {
+      for (const c of children) c.send({ type: 'start' } satisfies FleetRequest);
+    },
     async window() {
       const parts = await Promise.all(
         children.map((c) => {

@@ -62,6 +62,8 @@ export async function startWindowFleet(options: {
   /** a payload format of docs/sensors.md; absent: the JSON contract from a patched template */
   format?: SimFormat;
   firstIndex?: number;
+  /** connect, then wait for `start()` before the first message (a fleet spread over processes starts together) */
+  held?: boolean;
 }) {
   const prefix = options.prefix ?? 'sat';
   const clients = await connectFleet({ ...options, prefix });
@@ -102,9 +104,15 @@ export async function startWindowFleet(options: {
     }
   };
   const lanes: Array<Promise<void>> = [];
-  for (let i = 0; i < clients.length; i++) for (let w = 0; w < options.window; w++) lanes.push(lane(i));
   let t0 = performance.now();
+  const start = () => {
+    if (lanes.length > 0) return;
+    for (let i = 0; i < clients.length; i++) for (let w = 0; w < options.window; w++) lanes.push(lane(i));
+    t0 = performance.now();
+  };
+  if (options.held !== true) start();
   return {
+    start,
     window() {
       const now = performance.now();
       const w = {
