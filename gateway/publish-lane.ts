@@ -307,8 +307,9 @@ type RoutePublish = (packet: PublishPacket, client: Client, done: (err?: Error |
 /** A connection's PUBACKs released in this round and not written yet. */
 interface OwedAcks {
   client: Client;
-  /** packet ids, in the order they were released */
+  /** packet ids, in the order they were released: the first `count` */
   ids: number[];
+  count: number;
   /** in the round's list of connections to write */
   listed: boolean;
 }
@@ -344,13 +345,14 @@ function createAckBatcher(broker: Aedes): AckBatcher {
   };
 
   const write = (owed: OwedAcks) => {
-    const { client, ids } = owed;
+    const { client, ids, count } = owed;
     owed.listed = false;
-    if (ids.length === 0) return;
+    if (count === 0) return;
     const c = client as unknown as ClientInternals;
     // A closed connection's PUBACKs are lost with it; its client resends.
-    if (!c.closed && !client.conn.destroyed) client.conn.write(pubackBytes(ids));
-    ids.length = 0;
+    if (!c.closed && !client.conn.destroyed) client.conn.write(pubackBytes(ids, count));
+    // A count, not `ids.length = 0`, which would drop the array's store each round.
+    owed.count = 0;
   };
 
   const flush = () => {
@@ -379,13 +381,13 @@ function createAckBatcher(broker: Aedes): AckBatcher {
 
   return {
     open(client) {
-      const owed: OwedAcks = { client, ids: [], listed: false };
+      const owed: OwedAcks = { client, ids: [], count: 0, listed: false };
       owedBy.set(client, owed);
       return owed;
     },
     release(owed, packet) {
       if (packet.qos === 1) {
-        owed.ids.push(packet.messageId!);
+        owed.ids[owed.count++] = packet.messageId!;
         if (!owed.listed) {
           owed.listed = true;
           listed.push(owed);
@@ -397,15 +399,15 @@ function createAckBatcher(broker: Aedes): AckBatcher {
     },
     flushAcks(client) {
       const owed = owedBy.get(client);
-      if (owed !== undefined && owed.ids.length > 0) write(owed);
+      if (owed !== undefined && owed.count > 0) write(owed);
     },
   };
 }
 
 /** PUBACKs [MQTT-3.4], back to back: type 4, remaining length 2, the packet id. */
-function pubackBytes(messageIds: readonly number[]): Buffer {
-  const out = Buffer.allocUnsafe(4 * messageIds.length);
-  for (let i = 0; i < messageIds.length; i++) {
+function pubackBytes(messageIds: readonly number[], count: number): Buffer {
+  const out = Buffer.allocUnsafe(4 * count);
+  for (let i = 0; i < count; i++) {
     const id = messageIds[i]!;
     out[4 * i] = 0x40;
     out[4 * i + 1] = 2;
