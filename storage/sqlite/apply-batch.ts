@@ -27,7 +27,7 @@ interface KnownDevice {
   lastSeen: number;
   /** metric -> series id */
   series: Map<string, number>;
-  /** the same ids by metric number (MetricNumbers), for the per-row lookup */
+  /** the same ids by metric number (createMetricNumbers), for the per-row lookup */
   byMetric: number[];
 }
 
@@ -128,9 +128,8 @@ export function prepareBatchApplier(
         const d = deviceIndex[i]!;
         const k = metricIndex[i]!;
         const id = known[d]?.byMetric[numbers[k]!];
-        if (id !== undefined) return id;
-        const metric = metrics[k]!;
-        return known[d]?.series.get(metric) ?? internSeries(devices[d]!, metric, created);
+        // internSeries looks the name up in the device's series first, then makes it.
+        return id ?? internSeries(devices[d]!, metrics[k]!, created);
       };
       folds?.open(ts);
       const n = ts.length;
