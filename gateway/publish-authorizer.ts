@@ -5,6 +5,7 @@ import type { AdapterRegistry } from '../pipelines/adapters/adapter-registry.js'
 import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { IngestMessage } from '../pipelines/telemetry.js';
+import { type ConnectionMemo, createConnectionMemo } from './connection-memo.js';
 import type { PublishThrottle } from './limits/publish-throttle.js';
 import type { LanePacket } from './publish-lane.js';
 import type { ResendMemory } from './resend-memory.js';
@@ -49,16 +50,28 @@ export interface PublishAuthorizerDeps {
  */
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
-  // Each connection's last topic and its route: a sensor publishes on one
-  // topic, and the publish lane hands the same string back each time
-  // (gateway/publish-lane.ts), so the route is found once per connection.
-  const routes = new WeakMap<Client, { topic: string; route: TopicRoute | ErrorCode }>();
-  const routeOf = (client: Client | null, topic: string): TopicRoute | ErrorCode => {
-    if (client === null) return routeTopic(topic);
-    const last = routes.get(client);
-    if (last !== undefined && last.topic === topic) return last.route;
+  // The publish lane hands each message its connection's memo; a message on
+  // aedes' path finds it here.
+  const memos = new WeakMap<Client, ConnectionMemo>();
+  const memoOf = (client: Client | null, packet: Partial<LanePacket>): ConnectionMemo | undefined => {
+    if (packet.memo !== undefined) return packet.memo;
+    if (client === null) return undefined;
+    let memo = memos.get(client);
+    if (memo === undefined) {
+      memo = createConnectionMemo();
+      memos.set(client, memo);
+    }
+    return memo;
+  };
+  // A sensor publishes on one topic, and the publish lane hands the same
+  // string back each time (gateway/publish-lane.ts), so the route is found
+  // once per connection.
+  const routeOf = (memo: ConnectionMemo | undefined, topic: string): TopicRoute | ErrorCode => {
+    if (memo === undefined) return routeTopic(topic);
+    if (memo.topic === topic && memo.route !== undefined) return memo.route;
     const route = routeTopic(topic);
-    routes.set(client, { topic, route });
+    memo.topic = topic;
+    memo.route = route;
     return route;
   };
   return (client, packet, callback) => {
@@ -96,6 +109,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
             callback(err);
           };
     const message = new HeldPublish(packet.topic, payload, qos, now(), client, ack, viaLane, deps);
+    const memo = memoOf(client, packet);
     if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
       const seen = deps.resends.admit(
         client.id,
@@ -104,6 +118,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
         packet.topic,
         payload,
         message.receivedAt,
+        memo?.resend,
       );
       switch (seen.kind) {
         case 'committed':
@@ -122,14 +137,14 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     if (adapter !== undefined) message.adapter = adapter;
     // An adapter's topic names its device in the adapter's own way (tele/{device}/SENSOR,
     // zigbee2mqtt/{name}, spBv1.0/{group}/…/{edge}/{device}): the topic is the budget's key.
-    const route = adapter === undefined ? routeOf(client, packet.topic) : { deviceId: packet.topic };
+    const route = adapter === undefined ? routeOf(memo, packet.topic) : { deviceId: packet.topic };
     message.route = route;
     if (deps.throttle === undefined) return message.offer();
     // An invalid topic is dead-lettered by decode; it costs no budget.
     if (typeof route === 'string') return message.offer();
     // A will (published after close) has no connection left to pause.
     const paused = client === null || client.closed ? null : client;
-    deps.throttle.admit(route.deviceId, paused, message);
+    deps.throttle.admit(route.deviceId, paused, message, memo);
   };
 }
 

@@ -20,6 +20,9 @@
 // leaves a client on aedes' path if one is missing.
 
 import type { Aedes, Client, PublishPacket } from 'aedes';
+import { GatewayError, gatewayError } from '../core/errors.js';
+import { type ConnectionMemo, createConnectionMemo } from './connection-memo.js';
+import type { PacketSizeCheck } from './limits/connection-guard.js';
 
 /** The parts of aedes 1.2's Client the lane relies on (node_modules/aedes/lib/client.js). */
 interface ClientInternals {
@@ -37,12 +40,20 @@ interface ClientInternals {
 const MAX_GATHERED_BYTES = 64 * 1024;
 const PUBLISH = 3;
 
-/** A message of the lane as the publish hook sees it; `batchedAck` marks it (aedes' own packets have no such field). */
-export type LanePacket = PublishPacket & { batchedAck: true };
+/**
+ * A message of the lane as the publish hook sees it; `batchedAck` marks it
+ * (aedes' own packets have no such field), `memo` is its connection's.
+ */
+export type LanePacket = PublishPacket & { batchedAck: true; memo: ConnectionMemo };
 
 export interface PublishLane {
-  /** Puts the lane in front of this client's parser; false (and aedes' path) if aedes' internals differ. */
-  attach(client: Client): boolean;
+  /**
+   * Puts the lane in front of this client's parser; false (and aedes' path)
+   * if aedes' internals differ. With `size`, the lane also checks each
+   * packet's size from its fixed header, which it reads anyway, and claims
+   * the check (connection-guard.ts).
+   */
+  attach(client: Client, size?: PacketSizeCheck): boolean;
   /**
    * Writes the PUBACKs the lane released for this client and has not written
    * yet. For an ack aedes is about to write on the same connection, which
@@ -59,7 +70,7 @@ export function createPublishLane(broker: Aedes): PublishLane {
   const maxLevels = (broker as unknown as { maxTopicLevels?: number }).maxTopicLevels ?? 100;
   let messages = 0;
   return {
-    attach(client) {
+    attach(client, size) {
       const c = client as unknown as ClientInternals;
       if (
         typeof c._parser?.parse !== 'function' ||
@@ -70,6 +81,7 @@ export function createPublishLane(broker: Aedes): PublishLane {
         return false;
       const aedesParse = c._parser.parse.bind(c._parser);
       const owed = acks.open(client);
+      const memo = createConnectionMemo();
       // The packets of one read arrived together: the first one's keepalive
       // refresh stands for the rest (a timer refresh per message was ~1 % of
       // the main thread at saturation). It comes before the hook, which may
@@ -77,6 +89,8 @@ export function createPublishLane(broker: Aedes): PublishLane {
       let refreshed = false;
       const framer = createFramer(
         maxLevels,
+        memo,
+        size,
         (packet) => {
           // An earlier packet of the same read (a DISCONNECT) may have closed
           // it: aedes destroys the socket at once and marks the client closed
@@ -96,6 +110,7 @@ export function createPublishLane(broker: Aedes): PublishLane {
         },
         aedesParse,
       );
+      size?.claim();
       c._parser.parse = (buf: Buffer) => {
         refreshed = false;
         framer.feed(buf, c.connackSent && !c.closed);
@@ -122,9 +137,12 @@ interface Framer {
 
 function createFramer(
   maxLevels: number,
+  memo: ConnectionMemo,
+  size: PacketSizeCheck | undefined,
   take: (packet: LanePacket) => void,
   toAedes: (buf: Buffer) => unknown,
 ): Framer {
+  const maxPacketBytes = size?.maxPacketBytes ?? Number.POSITIVE_INFINITY;
   // Bytes of a packet already handed to aedes that are still to come.
   let aedesOwes = 0;
   // The start of a small packet that did not fit in its read, kept as the
@@ -136,6 +154,13 @@ function createFramer(
   let gatheredNeeds = 0;
   // A Remaining Length over four bytes: the stream is aedes' from here (it will refuse it).
   let lost = false;
+  // A packet broke the size check: the connection is destroyed, nothing more of it is read.
+  let refused = false;
+  const refuse = (err: GatewayError) => {
+    refused = true;
+    gathered.length = 0;
+    size?.violated(err);
+  };
   const topics = new TopicMemo();
 
   const follow = (buf: Buffer, lane: boolean) => {
@@ -151,9 +176,16 @@ function createFramer(
       }
       const header = readHeader(buf, i);
       if (header === MALFORMED) {
+        if (size !== undefined)
+          return refuse(gatewayError('GW_ERR_PACKET_MALFORMED', 'Remaining Length over 4 bytes'));
         lost = true;
         break;
       }
+      // Judged from the header alone, before any of the body is read or kept;
+      // an incomplete header by the length its bytes so far already declare.
+      const declared = header === INCOMPLETE ? declaredSoFar(buf, i) : header.bodyAt - i + header.length;
+      if (declared > maxPacketBytes)
+        return refuse(new GatewayError('GW_ERR_PACKET_TOO_LARGE', [declared, maxPacketBytes]));
       const end = header === INCOMPLETE ? -1 : header.bodyAt + header.length;
       if (header === INCOMPLETE || end > n) {
         const total = header === INCOMPLETE ? 0 : end - i;
@@ -168,7 +200,9 @@ function createFramer(
         i = n;
         break;
       }
-      const packet = lane ? readPublish(buf, buf[i]!, header.bodyAt, end, maxLevels, topics) : undefined;
+      const packet = lane
+        ? readPublish(buf, buf[i]!, header.bodyAt, end, maxLevels, topics, memo)
+        : undefined;
       if (packet !== undefined) {
         if (from < i) toAedes(buf.subarray(from, i));
         take(packet);
@@ -195,6 +229,7 @@ function createFramer(
 
   return {
     feed(chunk, lane) {
+      if (refused) return;
       if (lost) return void toAedes(chunk);
       const buf = withGathered(chunk);
       if (buf !== undefined) follow(buf, lane);
@@ -223,6 +258,18 @@ function readHeader(
   return MALFORMED;
 }
 
+/** The size a packet whose fixed header at `i` is cut short declares at least: its bytes so far, with the Remaining Length read so far. */
+function declaredSoFar(buf: Buffer, i: number): number {
+  let length = 0;
+  let multiplier = 1;
+  let p = i + 1;
+  while (p < buf.length) {
+    length += (buf[p++]! & 0x7f) * multiplier;
+    multiplier *= 128;
+  }
+  return p - i + length;
+}
+
 /**
  * A PUBLISH the lane takes, or undefined for aedes to handle (and judge):
  * QoS 2, retained, a reserved QoS, a topic with wildcards or U+0000, an
@@ -235,6 +282,7 @@ function readPublish(
   end: number,
   maxLevels: number,
   topics: TopicMemo,
+  memo: ConnectionMemo,
 ): LanePacket | undefined {
   if (first >> 4 !== PUBLISH) return undefined;
   const qos = (first >> 1) & 3;
@@ -261,6 +309,7 @@ function readPublish(
     retain: false,
     messageId,
     batchedAck: true,
+    memo,
   } as LanePacket;
 }
 

@@ -37,8 +37,24 @@ export interface ResendMemory {
     topic: string,
     payload: Uint8Array,
     now: number,
+    hold?: ResendHold,
   ): ResendDecision;
   readonly clients: number;
+}
+
+/**
+ * A connection's hold on its ClientId's ring (gateway/connection-memo.ts):
+ * its next message finds the ring there, not by ClientId in the LRU Map.
+ * The Map is still visited once a second per client (RECENCY_RESOLUTION_MS),
+ * which keeps the LRU order and lets a ring evicted meanwhile be replaced as before.
+ */
+export interface ResendHold {
+  clientId: string | undefined;
+  ring: ClientRing | undefined;
+}
+
+export function createResendHold(): ResendHold {
+  return { clientId: undefined, ring: undefined };
 }
 
 const STATE_CODE: Record<ResendState, number> = { pending: 0, committed: 1, failed: 2 };
@@ -56,7 +72,7 @@ const STATES: readonly ResendState[] = ['pending', 'committed', 'failed'];
  * message touches a ring gone cold since its client's last one, and six
  * arrays with buffers of their own were that many more places to miss the cache.
  */
-interface ClientRing {
+export interface ClientRing {
   /** packet ids, -1 for an empty slot: searched for each DUP, newest first (newestSlot), so kept contiguous */
   ids: Int32Array;
   /** per slot, FIELDS words: generation, fingerprint, payload length, state */
@@ -115,7 +131,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
   };
 
   return {
-    admit(clientId, messageId, dup, topic, payload, now) {
+    admit(clientId, messageId, dup, topic, payload, now, hold) {
       const hash = fingerprint(topic, payload);
       const known = dup ? byClient.get(clientId) : undefined;
       const slot = known === undefined ? -1 : newestSlot(known, messageId);
@@ -144,7 +160,15 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
             return new Ticket('retry', known.receivedAt[slot]!, known, slot);
         }
       }
-      const ring = ringOf(clientId, now);
+      const held = hold?.clientId === clientId ? hold.ring : undefined;
+      const ring =
+        held !== undefined && now - held.movedAt < RECENCY_RESOLUTION_MS && now >= held.movedAt
+          ? held
+          : ringOf(clientId, now);
+      if (hold !== undefined && held !== ring) {
+        hold.clientId = clientId;
+        hold.ring = ring;
+      }
       // A packet id seen again without a match is a new message. It takes the
       // next slot like any other; the older slot with its id stays behind,
       // harmless, since a DUP is matched against the newest (newestSlot).
@@ -217,7 +241,12 @@ class Ticket {
   }
 }
 
-/** FNV-1a over topic and payload: only compared when ClientId, packet id and DUP already match, with the length. */
+/**
+ * FNV-1a over topic and payload: only compared when ClientId, packet id and
+ * DUP already match, with the length. The payload is taken four bytes at a
+ * time: each step's multiply waits for the one before, and a step per byte
+ * made that chain as long as the payload, for every QoS 1 message.
+ */
 function fingerprint(topic: string, bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < topic.length; i++) {
@@ -226,7 +255,14 @@ function fingerprint(topic: string, bytes: Uint8Array): number {
   }
   h ^= 0;
   h = Math.imul(h, 0x01000193);
-  for (let i = 0; i < bytes.length; i++) {
+  const n = bytes.length;
+  const whole = n & ~3;
+  let i = 0;
+  for (; i < whole; i += 4) {
+    h ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    h = Math.imul(h, 0x01000193);
+  }
+  for (; i < n; i++) {
     h ^= bytes[i]!;
     h = Math.imul(h, 0x01000193);
   }

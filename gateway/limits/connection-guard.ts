@@ -32,15 +32,28 @@ export interface ConnectionGuardOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
+/**
+ * The packet size check, for a reader in front of the MQTT parser that reads
+ * every fixed header anyway (the publish lane): it claims the check, and the
+ * guard adds no scanner of its own to the stream.
+ */
+export interface PacketSizeCheck {
+  readonly maxPacketBytes: number;
+  claim(): void;
+  /** The first packet over the limit, or a malformed header: counted, logged, and the connection destroyed. */
+  violated(err: GatewayError): void;
+}
+
 export interface ConnectionGuard {
   /**
    * Admits `conn` if fewer than maxConnections are open, hands it to
    * `handle` (e.g. `(c) => broker.handle(c, req)`, whose aedes Client names
    * the ClientId in the packet-size warning), then guards its packet
-   * size. Over the cap it is destroyed at once and false is returned.
+   * size, unless `handle` claimed that check. Over the cap it is destroyed
+   * at once and false is returned.
    * Usable with any duplex: net.Socket, TLSSocket, a WebSocket stream.
    */
-  accept(conn: Duplex, handle: (conn: Duplex) => unknown): boolean;
+  accept(conn: Duplex, handle: (conn: Duplex, size: PacketSizeCheck) => unknown): boolean;
   /** connections admitted and not yet closed, over all listeners */
   readonly open: number;
 }
@@ -84,11 +97,23 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
       conn.once('close', () => {
         open--;
       });
-      const client = handle(conn);
-      guardPacketSize(conn, maxPacketBytes, (err) => {
+      let client: unknown;
+      let claimed = false;
+      const violated = (err: GatewayError) => {
         onRefused(err.code, err);
         warnOnce(err, client, conn);
+      };
+      client = handle(conn, {
+        maxPacketBytes,
+        claim: () => {
+          claimed = true;
+        },
+        violated: (err) => {
+          violated(err);
+          conn.destroy();
+        },
       });
+      if (!claimed) guardPacketSize(conn, maxPacketBytes, violated);
       return true;
     },
     get open() {

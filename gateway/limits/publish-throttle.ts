@@ -15,7 +15,7 @@
 // flood over many ids). A bridge carrying many devices gets a device budget
 // per id it carries and one connection budget, set by its own options.
 
-import { createRateBudget, type RateBudgetOptions } from './rate-budget.js';
+import { type BudgetHold, createRateBudget, type RateBudgetOptions } from './rate-budget.js';
 
 export type BudgetScope = 'device' | 'connection';
 
@@ -25,7 +25,7 @@ export interface PublishThrottle {
    * returns false) when it fits now, else later (returns true: held). Held
    * messages of one device on one connection are released in arrival order.
    */
-  admit(deviceId: string, connection: object | null, go: Go): boolean;
+  admit(deviceId: string, connection: object | null, go: Go, holds?: ThrottleHolds): boolean;
   /** messages held right now */
   readonly held: number;
 }
@@ -43,6 +43,12 @@ export interface PublishThrottleOptions {
   /** a monotonic clock in ms */
   now?: () => number;
   timers?: ThrottleTimers;
+}
+
+/** A connection's own holds on its buckets (gateway/connection-memo.ts): its messages then find them without a lookup. */
+export interface ThrottleHolds {
+  readonly deviceBudget: BudgetHold<string>;
+  readonly connectionBudget: BudgetHold<object>;
 }
 
 /** What runs when the message may go: a function, or an object with a go() (no closure per message). */
@@ -97,10 +103,11 @@ export function createPublishThrottle(options: PublishThrottleOptions): PublishT
   }
 
   return {
-    admit(deviceId, connection, go) {
+    admit(deviceId, connection, go, holds) {
       const t = now();
-      const deviceWait = devices.reserve(deviceId, t);
-      const connectionWait = connection === null ? 0 : connections.reserve(connection, t);
+      const deviceWait = devices.reserve(deviceId, t, holds?.deviceBudget);
+      const connectionWait =
+        connection === null ? 0 : connections.reserve(connection, t, holds?.connectionBudget);
       const wait = Math.max(deviceWait, connectionWait);
       if (wait <= 0) {
         run(go);

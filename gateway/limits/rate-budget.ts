@@ -5,8 +5,12 @@
 // never turns a message away. Time is passed in, so tests need no clock.
 
 export interface RateBudget<K> {
-  /** Takes one token for `key`; resolves to the ms to wait before using it (0: now). */
-  reserve(key: K, nowMs: number): number;
+  /**
+   * Takes one token for `key`; resolves to the ms to wait before using it (0:
+   * now). With a hold, the key's bucket is kept in it for the next call with
+   * the same key, which then finds it without a lookup.
+   */
+  reserve(key: K, nowMs: number, hold?: BudgetHold<K>): number;
   /** keys with a bucket in memory */
   readonly tracked: number;
 }
@@ -17,10 +21,25 @@ export interface RateBudgetOptions {
   burst: number;
 }
 
-interface Bucket {
+export interface Bucket {
   /** below 0: tokens already promised to held messages */
   tokens: number;
   at: number;
+  /** dropped by the sweep: a hold must look its key up again, or two buckets would share one key */
+  swept: boolean;
+}
+
+/**
+ * One caller's last key and its bucket (a connection's device id, say).
+ * Opaque to the caller; made by createBudgetHold.
+ */
+export interface BudgetHold<K> {
+  key: K | undefined;
+  bucket: Bucket | undefined;
+}
+
+export function createBudgetHold<K>(): BudgetHold<K> {
+  return { key: undefined, bucket: undefined };
 }
 
 export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
@@ -35,21 +54,31 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
   const sweep = (nowMs: number) => {
     lastSweep = nowMs;
     for (const [key, b] of buckets) {
-      if (b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000 >= burst) buckets.delete(key);
+      if (b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000 >= burst) {
+        b.swept = true;
+        buckets.delete(key);
+      }
     }
   };
 
   return {
-    reserve(key, nowMs) {
+    reserve(key, nowMs, hold) {
       if (ratePerSecond <= 0) return 0;
       if (nowMs - lastSweep >= fullAfterMs) sweep(nowMs);
-      let b = buckets.get(key);
+      let b =
+        hold !== undefined && hold.key === key && hold.bucket?.swept === false
+          ? hold.bucket
+          : buckets.get(key);
       if (b === undefined) {
-        b = { tokens: burst, at: nowMs };
+        b = { tokens: burst, at: nowMs, swept: false };
         buckets.set(key, b);
       } else if (nowMs > b.at) {
         b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000);
         b.at = nowMs;
+      }
+      if (hold !== undefined) {
+        hold.key = key;
+        hold.bucket = b;
       }
       b.tokens -= 1;
       return b.tokens >= 0 ? 0 : (-b.tokens * 1000) / ratePerSecond;

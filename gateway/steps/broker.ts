@@ -119,9 +119,9 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
     logger,
   });
   const handle: HandleConnection = (stream, req) => {
-    connectionGuard.accept(stream, (conn) => {
+    connectionGuard.accept(stream, (conn, size) => {
       const client = broker.handle(conn, req);
-      if (!publishLane.attach(client) && !laneWarned) {
+      if (!publishLane.attach(client, size) && !laneWarned) {
         laneWarned = true;
         logger.warn(
           "aedes' Client is not the one the publish lane knows (aedes 1.2.0): publishes take aedes' own path",

@@ -10,6 +10,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createConnectionGuard } from '../../gateway/limits/connection-guard.js';
 import { createPublishLane, type LanePacket, type PublishLane } from '../../gateway/publish-lane.js';
 import { skipUnroutedTelemetry } from '../../gateway/telemetry-routing.js';
 import { connectPacket } from '../hostile/support/raw-connection.js';
@@ -596,5 +597,102 @@ describe('the publish lane in front of aedes', () => {
     after.release();
     expect(await next.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
     expect(side.writes.length).toBe(writes);
+  });
+});
+
+describe("the lane's packet size check", () => {
+  const MAX = 200;
+  let broker: Aedes;
+  let server: Server;
+  let port: number;
+  let refused: string[];
+  let stored: string[];
+  let dataListeners: number[];
+  const sockets: Socket[] = [];
+
+  beforeEach(async () => {
+    refused = [];
+    stored = [];
+    dataListeners = [];
+    broker = await Aedes.createBroker({
+      authorizePublish: (_client, packet, callback) => {
+        stored.push(Buffer.from(packet.payload).toString());
+        callback(null);
+      },
+    });
+    const lane = createPublishLane(broker);
+    const guard = createConnectionGuard({
+      maxConnections: 10,
+      maxPacketBytes: MAX,
+      onRefused: (code) => refused.push(code),
+    });
+    server = createServer((conn) => {
+      guard.accept(conn, (c, size) => {
+        const client = broker.handle(c);
+        expect(lane.attach(client, size)).toBe(true);
+        return client;
+      });
+      // The lane claimed the check: the guard put no scanner of its own on the stream.
+      dataListeners.push(conn.listenerCount('data'));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as { port: number }).port;
+  });
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    server.close();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+  });
+
+  const dial = async () => {
+    const socket = connect({ host: '127.0.0.1', port });
+    sockets.push(socket);
+    socket.setNoDelay(true);
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    return socket;
+  };
+
+  it('closes a connection on a header declaring too much, read byte by byte, before any body byte', async () => {
+    const socket = await dial();
+    const closed = once(socket, 'close');
+    socket.write(bytes(connectPacket('size')));
+    // 0x30: a PUBLISH; its Remaining Length starts 0xff 0xff: at least 16,384 bytes. Then the sender stalls.
+    for (const b of [0x30, 0xff, 0xff]) socket.write(Buffer.from([b]));
+    await closed;
+    expect(refused).toEqual(['GW_ERR_PACKET_TOO_LARGE']);
+    expect(dataListeners).toEqual([0]);
+  });
+
+  it('closes one on a Remaining Length of five bytes [MQTT-2.2.3], before CONNECT', async () => {
+    const socket = await dial();
+    const closed = once(socket, 'close');
+    socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    await closed;
+    expect(refused).toEqual(['GW_ERR_PACKET_MALFORMED']);
+  });
+
+  it('takes packets up to the limit, header included, and refuses the first one byte over it', async () => {
+    const socket = await dial();
+    const closed = once(socket, 'close');
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    const packets = queue<Packet>();
+    parser.on('packet', (p) => packets.push(p));
+    socket.on('data', (d) => parser.parse(d));
+    socket.write(bytes(connectPacket('edge')));
+    expect(await packets.next()).toMatchObject({ cmd: 'connack' });
+    // topic "devices/e/telemetry" (19 + 2 bytes) + packet id (2) + a fixed header of 3 bytes: 26 around the payload.
+    const fits = publish('devices/e/telemetry', 'a'.repeat(MAX - 26), 1, 1);
+    const over = publish('devices/e/telemetry', 'b'.repeat(MAX - 25), 1, 2);
+    expect(mqttPacket.generate(fits).length).toBe(MAX);
+    socket.write(bytes(fits));
+    expect(await packets.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
+    socket.write(bytes(over));
+    await closed;
+    expect(stored).toEqual(['a'.repeat(MAX - 26)]);
+    expect(refused).toEqual(['GW_ERR_PACKET_TOO_LARGE']);
+    expect(packets.drain()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResendMemory } from '../../gateway/resend-memory.js';
+import { createResendHold, createResendMemory } from '../../gateway/resend-memory.js';
 import { connectBytes } from '../hostile/support/raw-connection.js';
 import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
 
@@ -175,6 +175,40 @@ describe('createResendMemory', () => {
     expect(memory.admit('c', 1, true, 't', payload, 9).kind).toBe('new');
     memory.admit('b', 1, false, 't', payload, 1);
     memory.admit('a', 1, false, 't', payload, 1);
+    expect(memory.clients).toBe(2);
+  });
+
+  it("finds a client's ring through its connection's hold, and keeps the LRU order as without one", () => {
+    // The same sequence as the test below, with every admit through a hold per client.
+    const usedAgainAt = (again: number) => {
+      const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+      const holds = new Map([...'abc'].map((c) => [c, createResendHold()]));
+      for (const [client, now] of [
+        ['c', 0],
+        ['b', 0],
+        ['c', again],
+        ['a', again],
+      ] as const) {
+        const d = memory.admit(client, 1, false, 't', payload, now, holds.get(client));
+        if (d.kind === 'new') d.settled();
+      }
+      return (client: string) =>
+        memory.admit(client, 1, true, 't', payload, again + 100, holds.get(client)).kind === 'committed';
+    };
+    const later = usedAgainAt(1500);
+    expect([later('c'), later('b')]).toEqual([true, false]);
+    const sooner = usedAgainAt(500);
+    expect([sooner('b'), sooner('c')]).toEqual([true, false]);
+  });
+
+  it('does not carry a hold over to another ClientId', () => {
+    const memory = createResendMemory({ perClient: 4, maxClients: 10 });
+    const hold = createResendHold();
+    const first = memory.admit('x', 1, false, 't', payload, 0, hold);
+    if (first.kind === 'new') first.settled();
+    // The same hold, another ClientId (a takeover by a different client on a reused memo must not share x's ring).
+    expect(memory.admit('y', 1, true, 't', payload, 10, hold).kind).toBe('new');
+    expect(memory.admit('x', 1, true, 't', payload, 20, hold).kind).toBe('committed');
     expect(memory.clients).toBe(2);
   });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createConnectionGuard } from '../../gateway/limits/connection-guard.js';
 import { createPacketSizeScanner } from '../../gateway/limits/packet-size-guard.js';
 import { createPublishThrottle } from '../../gateway/limits/publish-throttle.js';
-import { createRateBudget } from '../../gateway/limits/rate-budget.js';
+import { createBudgetHold, createRateBudget } from '../../gateway/limits/rate-budget.js';
 
 const publish = (bytes: number) =>
   mqttPacket.generate({
@@ -88,6 +88,24 @@ describe('rate budget', () => {
     // the debtor's 100 held messages are repaid by 2 s: then it goes too
     budget.reserve('later', 2000);
     expect(budget.tracked).toBe(1);
+  });
+
+  it("finds a key's bucket through a hold, and a swept one again by its key, never as a second bucket", () => {
+    const budget = createRateBudget<string>({ ratePerSecond: 10, burst: 2 });
+    const hold = createBudgetHold<string>();
+    expect(Array.from({ length: 3 }, () => budget.reserve('a', 0, hold))).toEqual([0, 0, 100]);
+    // the same bucket, whether through the hold or by key
+    expect(budget.reserve('a', 0)).toBe(200);
+    expect(budget.reserve('a', 0, hold)).toBe(300);
+    // another key through the same hold has its own bucket
+    expect(budget.reserve('b', 0, hold)).toBe(0);
+    expect(budget.tracked).toBe(2);
+    // By 10 s both have refilled and are swept. The hold's old bucket must not
+    // come back beside the one a caller without the hold makes for 'b'.
+    expect(budget.reserve('b', 10_000)).toBe(0);
+    expect(budget.reserve('b', 10_000, hold)).toBe(0);
+    expect(budget.reserve('b', 10_000, hold)).toBe(100);
+    expect(budget.reserve('b', 10_000)).toBe(200);
   });
 
   it('is off at rate 0', () => {
