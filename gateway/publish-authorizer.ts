@@ -8,7 +8,7 @@ import type { IngestMessage } from '../pipelines/telemetry.js';
 import { type ConnectionMemo, createConnectionMemo } from './connection-memo.js';
 import type { PublishThrottle } from './limits/publish-throttle.js';
 import type { LanePacket } from './publish-lane.js';
-import type { ResendMemory } from './resend-memory.js';
+import type { ClientRing, ResendMemory, ResendTicket } from './resend-memory.js';
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
 
@@ -111,7 +111,8 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     const message = new HeldPublish(packet.topic, payload, qos, now(), client, ack, viaLane, deps);
     const memo = memoOf(client, packet);
     if (qos > 0 && client !== null && deps.resends !== undefined && packet.messageId !== undefined) {
-      const seen = deps.resends.admit(
+      const seen = deps.resends.admitInto(
+        message,
         client.id,
         packet.messageId,
         packet.dup === true,
@@ -125,10 +126,8 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
           return ack(null);
         case 'pending':
           return seen.wait((err) => ack(err ?? null));
-        case 'new':
         case 'retry':
           message.receivedAt = seen.receivedAt;
-          message.reported = seen;
       }
     }
     // Read now, not after a hold: a closed session's identity is gone by then.
@@ -154,12 +153,14 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
  * commit, long enough to be copied by the young generation's collections;
  * closures and spread objects per message were several objects each.
  */
-class HeldPublish implements IngestMessage {
+class HeldPublish implements IngestMessage, ResendTicket {
   route?: TopicRoute | ErrorCode;
   allowedMetrics?: ReadonlySet<string>;
   adapter?: PayloadAdapter;
-  /** where the resend memory hears the outcome */
-  reported: { settled(err?: Error): void } | undefined = undefined;
+  /** its slot in the resend memory, which hears the outcome (set by admitInto) */
+  resendRing: ClientRing | undefined = undefined;
+  resendSlot = 0;
+  resendGeneration = 0;
   private called = false;
   private heldSince = 0;
 
@@ -172,7 +173,7 @@ class HeldPublish implements IngestMessage {
     private readonly callback: (err: Error | null) => void,
     /** the publish lane writes this one's PUBACK itself, gathered per connection */
     private readonly viaLane: boolean,
-    private readonly deps: Pick<PublishAuthorizerDeps, 'pipeline' | 'isDraining' | 'acked'>,
+    private readonly deps: Pick<PublishAuthorizerDeps, 'pipeline' | 'isDraining' | 'acked' | 'resends'>,
   ) {}
 
   /** The rate budgets let it go (gateway/limits/publish-throttle.ts), at once or after a hold. */
@@ -200,7 +201,7 @@ class HeldPublish implements IngestMessage {
   release(err?: Error, at?: number): void {
     if (this.called) return;
     this.called = true;
-    this.reported?.settled(err);
+    if (this.resendRing !== undefined) this.deps.resends?.settle(this, err);
     if (!err && this.qos > 0) this.deps.acked?.((at ?? performance.now()) - this.heldSince);
     // A batch settles many messages of one connection in one loop: corking
     // until the loop is done turns the PUBACKs aedes writes into one write,

@@ -10,8 +10,6 @@
 // fingerprint of topic and payload, and a DUP delivery that matches it is
 // settled by the original's outcome instead of entering the pipeline again.
 
-export type ResendState = 'pending' | 'committed' | 'failed';
-
 export interface ResendMemoryOptions {
   /** packet ids kept per ClientId: about a client's in-flight window */
   perClient: number;
@@ -19,18 +17,35 @@ export interface ResendMemoryOptions {
   maxClients: number;
 }
 
+/**
+ * Where a first delivery's slot is noted, in the caller's own object (the
+ * held message): its outcome then reaches the ring through `settle` with no
+ * object made per message, and with one place less to fetch from memory.
+ */
+export interface ResendTicket {
+  resendRing: ClientRing | undefined;
+  resendSlot: number;
+  resendGeneration: number;
+}
+
 export type ResendDecision =
-  /** a first delivery: ingest it, then report its outcome */
-  | { kind: 'new'; receivedAt: number; settled(err?: Error): void }
+  /** a first delivery, noted in the ticket: ingest it, then settle it */
+  | { kind: 'new' }
   /** the original is committed: acknowledge at once */
   | { kind: 'committed' }
   /** the original is still in the pipeline: its outcome settles this one too */
   | { kind: 'pending'; wait: (settle: (err?: Error) => void) => void }
-  /** the original failed to commit: ingest again, with the original receive time */
-  | { kind: 'retry'; receivedAt: number; settled(err?: Error): void };
+  /** the original failed to commit, noted in the ticket: ingest again, with the original receive time */
+  | { kind: 'retry'; receivedAt: number };
 
 export interface ResendMemory {
-  admit(
+  /**
+   * A QoS 1/2 delivery: a first one (or a retry of one that failed) is noted
+   * in `ticket`, and its outcome goes to `settle`; a DUP of one remembered is
+   * answered by that one's outcome.
+   */
+  admitInto(
+    ticket: ResendTicket,
     clientId: string,
     messageId: number,
     dup: boolean,
@@ -39,6 +54,8 @@ export interface ResendMemory {
     now: number,
     hold?: ResendHold,
   ): ResendDecision;
+  /** The outcome of a message admitInto noted; once, and a ticket whose slot was reused since changes nothing. */
+  settle(ticket: ResendTicket, err?: Error): void;
   readonly clients: number;
 }
 
@@ -57,27 +74,31 @@ export function createResendHold(): ResendHold {
   return { clientId: undefined, ring: undefined };
 }
 
-const STATE_CODE: Record<ResendState, number> = { pending: 0, committed: 1, failed: 2 };
-const STATES: readonly ResendState[] = ['pending', 'committed', 'failed'];
+const PENDING = 0;
+const COMMITTED_STATE = 1;
+const FAILED = 2;
+/** in a slot's STATE beside the state: resends wait in ring.waiters for this slot's outcome */
+const WAITED = 4;
 
 /**
- * One client's last `perClient` packet ids, as a ring of typed arrays. Every
- * QoS 1/2 PUBLISH is remembered for as long as its client sends `perClient`
- * more: far beyond a young-generation GC, so one object per message would die
- * in the old generation. At 5000 clients that garbage made the main thread's
- * heap swing by hundreds of MB between major GCs, and each major GC stall the
- * event loop (issue: never blocks). A ring allocates once per client.
+ * One client's last `perClient` packet ids, as a ring of slots in one
+ * Float64Array. Every QoS 1/2 PUBLISH is remembered for as long as its client
+ * sends `perClient` more: far beyond a young-generation GC, so one object per
+ * message would die in the old generation. At 5000 clients that garbage made
+ * the main thread's heap swing by hundreds of MB between major GCs, and each
+ * major GC stall the event loop (issue: never blocks). A ring allocates once
+ * per client.
  *
- * The arrays share one buffer, and a slot's fields sit side by side: each
- * message touches a ring gone cold since its client's last one, and six
- * arrays with buffers of their own were that many more places to miss the cache.
+ * A slot's fields sit side by side, so that admitting a message and settling
+ * it each fetch one slot's worth of memory: each message touches a ring gone
+ * cold since its client's last one, and fields kept in arrays of their own
+ * were that many more places to miss the cache.
  */
 export interface ClientRing {
-  /** packet ids, -1 for an empty slot: searched for each DUP, newest first (newestSlot), so kept contiguous */
-  ids: Int32Array;
-  /** per slot, FIELDS words: generation, fingerprint, payload length, state */
-  fields: Uint32Array;
-  receivedAt: Float64Array;
+  /** SLOT numbers per slot: ID (-1 for empty), GENERATION, HASH, LENGTH, STATE, RECEIVED_AT */
+  slots: Float64Array;
+  /** slots in the ring */
+  size: number;
   next: number;
   /** when it last moved to the recent end of the LRU order */
   movedAt: number;
@@ -85,25 +106,19 @@ export interface ClientRing {
   waiters: Map<number, Array<(err?: Error) => void>> | null;
 }
 
-const FIELDS = 4;
+const SLOT = 6;
+const ID = 0;
 /** bumped each time a slot is reused, so a late settle of an evicted message changes nothing */
-const GENERATION = 0;
-const HASH = 1;
-const LENGTH = 2;
-const STATE = 3;
+const GENERATION = 1;
+const HASH = 2;
+const LENGTH = 3;
+const STATE = 4;
+const RECEIVED_AT = 5;
 
 function newRing(n: number, now: number): ClientRing {
-  const buffer = new ArrayBuffer(n * (8 + 4 + 4 * FIELDS));
-  const ids = new Int32Array(buffer, 8 * n, n);
-  ids.fill(-1);
-  return {
-    ids,
-    fields: new Uint32Array(buffer, 12 * n, n * FIELDS),
-    receivedAt: new Float64Array(buffer, 0, n),
-    next: 0,
-    movedAt: now,
-    waiters: null,
-  };
+  const slots = new Float64Array(n * SLOT);
+  for (let s = 0; s < n; s++) slots[s * SLOT + ID] = -1;
+  return { slots, size: n, next: 0, movedAt: now, waiters: null };
 }
 
 export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
@@ -130,62 +145,111 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     return ring;
   };
 
+  /** A DUP that matches a remembered message (same packet id, length and fingerprint): its slot, or -1. */
+  const remembered = (clientId: string, messageId: number, hash: number, length: number) => {
+    // By ClientId, not through a hold: a resend mostly comes on a new connection.
+    const known = byClient.get(clientId);
+    if (known === undefined) return { known, slot: -1 };
+    const slot = newestSlot(known, messageId);
+    const at = slot * SLOT;
+    const match = slot >= 0 && known.slots[at + LENGTH] === length && known.slots[at + HASH] === hash;
+    return { known, slot: match ? slot : -1 };
+  };
+
+  const waitOn = (ring: ClientRing, slot: number) => (settle: (err?: Error) => void) => {
+    ring.slots[slot * SLOT + STATE] = ring.slots[slot * SLOT + STATE]! | WAITED;
+    ring.waiters ??= new Map();
+    const waiting = ring.waiters.get(slot) ?? [];
+    waiting.push(settle);
+    ring.waiters.set(slot, waiting);
+  };
+
+  /** The next slot of the client's ring for a first delivery: its ring, slot and generation. */
+  const note = (
+    clientId: string,
+    messageId: number,
+    hash: number,
+    length: number,
+    now: number,
+    hold: ResendHold | undefined,
+  ): ClientRing => {
+    const held = hold?.clientId === clientId ? hold.ring : undefined;
+    const ring =
+      held !== undefined && now - held.movedAt < RECENCY_RESOLUTION_MS && now >= held.movedAt
+        ? held
+        : ringOf(clientId, now);
+    if (hold !== undefined && held !== ring) {
+      hold.clientId = clientId;
+      hold.ring = ring;
+    }
+    // A packet id seen again without a match is a new message. It takes the
+    // next slot like any other; the older slot with its id stays behind,
+    // harmless, since a DUP is matched against the newest (newestSlot).
+    // Searching the ring for the id on every message was a scan of memory
+    // gone cold since the client's last message.
+    const to = ring.next;
+    ring.next = to + 1 === ring.size ? 0 : to + 1;
+    const f = ring.slots;
+    const base = to * SLOT;
+    if ((f[base + STATE]! & WAITED) !== 0) ring.waiters?.delete(to);
+    f[base + ID] = messageId;
+    // Kept in int32 range, like the copy in a ticket: a small integer there is no heap number.
+    f[base + GENERATION] = (f[base + GENERATION]! + 1) | 0;
+    f[base + HASH] = hash;
+    f[base + LENGTH] = length;
+    f[base + STATE] = PENDING;
+    f[base + RECEIVED_AT] = now;
+    return ring;
+  };
+
+  const settle = (ring: ClientRing, slot: number, generation: number, err?: Error) => {
+    const f = ring.slots;
+    const base = slot * SLOT;
+    if ((f[base + GENERATION]! | 0) !== generation) return;
+    const waited = (f[base + STATE]! & WAITED) !== 0;
+    f[base + STATE] = err === undefined ? COMMITTED_STATE : FAILED;
+    if (!waited) return;
+    const waiters = ring.waiters?.get(slot);
+    if (waiters === undefined) return;
+    ring.waiters!.delete(slot);
+    for (const w of waiters) w(err);
+  };
+
   return {
-    admit(clientId, messageId, dup, topic, payload, now, hold) {
+    admitInto(ticket, clientId, messageId, dup, topic, payload, now, hold) {
       const hash = fingerprint(topic, payload);
-      const known = dup ? byClient.get(clientId) : undefined;
-      const slot = known === undefined ? -1 : newestSlot(known, messageId);
-      const at = slot * FIELDS;
-      if (
-        known !== undefined &&
-        slot >= 0 &&
-        known.fields[at + LENGTH] === payload.byteLength &&
-        known.fields[at + HASH] === hash
-      ) {
-        switch (STATES[known.fields[at + STATE]!]!) {
-          case 'committed':
-            return COMMITTED;
-          case 'pending':
-            return {
-              kind: 'pending',
-              wait: (settle) => {
-                known.waiters ??= new Map();
-                const waiting = known.waiters.get(slot) ?? [];
-                waiting.push(settle);
-                known.waiters.set(slot, waiting);
-              },
-            };
-          case 'failed':
-            known.fields[at + STATE] = STATE_CODE.pending;
-            return new Ticket('retry', known.receivedAt[slot]!, known, slot);
+      const length = payload.byteLength;
+      if (dup) {
+        const { known, slot } = remembered(clientId, messageId, hash, length);
+        if (known !== undefined && slot >= 0) {
+          const base = slot * SLOT;
+          switch (known.slots[base + STATE]! & 3) {
+            case COMMITTED_STATE:
+              return COMMITTED;
+            case PENDING:
+              return { kind: 'pending', wait: waitOn(known, slot) };
+            default:
+              // Failed: ingested again under the same slot, at the original receive time.
+              known.slots[base + STATE] = PENDING | (known.slots[base + STATE]! & WAITED);
+              ticket.resendRing = known;
+              ticket.resendSlot = slot;
+              ticket.resendGeneration = known.slots[base + GENERATION]! | 0;
+              return { kind: 'retry', receivedAt: known.slots[base + RECEIVED_AT]! };
+          }
         }
       }
-      const held = hold?.clientId === clientId ? hold.ring : undefined;
-      const ring =
-        held !== undefined && now - held.movedAt < RECENCY_RESOLUTION_MS && now >= held.movedAt
-          ? held
-          : ringOf(clientId, now);
-      if (hold !== undefined && held !== ring) {
-        hold.clientId = clientId;
-        hold.ring = ring;
-      }
-      // A packet id seen again without a match is a new message. It takes the
-      // next slot like any other; the older slot with its id stays behind,
-      // harmless, since a DUP is matched against the newest (newestSlot).
-      // Searching the ring for the id on every message was a 64-entry scan
-      // of memory gone cold since the client's last message.
-      const to = ring.next;
-      ring.next = (ring.next + 1) % ring.ids.length;
-      const f = ring.fields;
-      const base = to * FIELDS;
-      f[base + GENERATION] = f[base + GENERATION]! + 1;
-      f[base + HASH] = hash;
-      f[base + LENGTH] = payload.byteLength;
-      f[base + STATE] = STATE_CODE.pending;
-      ring.waiters?.delete(to);
-      ring.ids[to] = messageId;
-      ring.receivedAt[to] = now;
-      return new Ticket('new', now, ring, to);
+      const ring = note(clientId, messageId, hash, length, now, hold);
+      const slot = ring.next === 0 ? ring.size - 1 : ring.next - 1;
+      ticket.resendRing = ring;
+      ticket.resendSlot = slot;
+      ticket.resendGeneration = ring.slots[slot * SLOT + GENERATION]! | 0;
+      return NEW;
+    },
+    settle(ticket, err) {
+      const ring = ticket.resendRing;
+      if (ring === undefined) return;
+      ticket.resendRing = undefined;
+      settle(ring, ticket.resendSlot, ticket.resendGeneration, err);
     },
     get clients() {
       return byClient.size;
@@ -202,44 +266,16 @@ const RECENCY_RESOLUTION_MS = 1000;
  * clean session before a reconnect, still pending here or not.
  */
 function newestSlot(ring: ClientRing, messageId: number): number {
-  const { ids } = ring;
-  const n = ids.length;
-  for (let k = 1; k <= n; k++) {
-    const slot = (ring.next - k + n) % n;
-    if (ids[slot] === messageId) return slot;
+  const { slots, size } = ring;
+  for (let k = 1; k <= size; k++) {
+    const slot = (ring.next - k + size) % size;
+    if (slots[slot * SLOT + ID] === messageId) return slot;
   }
   return -1;
 }
 
-const COMMITTED: ResendDecision = { kind: 'committed' };
-
-/**
- * A first delivery (or a retry) and where its outcome goes: one object per
- * message, where a closure over the slot was three.
- */
-class Ticket {
-  private readonly generation: number;
-
-  constructor(
-    readonly kind: 'new' | 'retry',
-    readonly receivedAt: number,
-    private readonly ring: ClientRing,
-    private readonly slot: number,
-  ) {
-    this.generation = ring.fields[slot * FIELDS + GENERATION]!;
-  }
-
-  settled(err?: Error): void {
-    const { ring, slot } = this;
-    const base = slot * FIELDS;
-    if (ring.fields[base + GENERATION] !== this.generation) return;
-    ring.fields[base + STATE] = STATE_CODE[err === undefined ? 'committed' : 'failed'];
-    const waiters = ring.waiters?.get(slot);
-    if (waiters === undefined) return;
-    ring.waiters!.delete(slot);
-    for (const w of waiters) w(err);
-  }
-}
+const COMMITTED = { kind: 'committed' } as const;
+const NEW = { kind: 'new' } as const;
 
 /**
  * FNV-1a over topic and payload: only compared when ClientId, packet id and

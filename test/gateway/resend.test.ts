@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResendHold, createResendMemory } from '../../gateway/resend-memory.js';
+import { createResendHold, createResendMemory, type ResendMemory } from '../../gateway/resend-memory.js';
 import { connectBytes } from '../hostile/support/raw-connection.js';
 import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
 
@@ -126,41 +126,58 @@ describe('a resent PUBLISH is acknowledged, not stored twice', () => {
   });
 });
 
+type AdmitArgs = Parameters<ResendMemory['admitInto']> extends [unknown, ...infer Rest] ? Rest : never;
+
+/** admitInto with a ticket of its own, and the decision's outcome reported through it, as the held message does. */
+function admitting(memory: ResendMemory) {
+  return (...args: AdmitArgs) => {
+    const ticket = { resendRing: undefined, resendSlot: -1, resendGeneration: 0 };
+    const d = memory.admitInto(ticket, ...args);
+    return {
+      ...d,
+      receivedAt: d.kind === 'retry' ? d.receivedAt : args[5],
+      settled: (err?: Error) => memory.settle(ticket, err),
+    };
+  };
+}
+
 describe('createResendMemory', () => {
   const payload = Buffer.from('{"t":1}');
 
   it('settles a pending resend with the original outcome, and retries a failed one at the original time', () => {
     const memory = createResendMemory({ perClient: 4, maxClients: 10 });
-    const first = memory.admit('c', 1, false, 'devices/d/telemetry', payload, 100);
+    const admit = admitting(memory);
+    const first = admit('c', 1, false, 'devices/d/telemetry', payload, 100);
     expect(first).toMatchObject({ kind: 'new', receivedAt: 100 });
-    const dup = memory.admit('c', 1, true, 'devices/d/telemetry', payload, 200);
+    const dup = admit('c', 1, true, 'devices/d/telemetry', payload, 200);
     expect(dup.kind).toBe('pending');
     const outcomes: Array<Error | undefined> = [];
     if (dup.kind === 'pending') dup.wait((err) => outcomes.push(err));
     if (first.kind === 'new') first.settled(new Error('disk full'));
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]?.message).toBe('disk full');
-    const retry = memory.admit('c', 1, true, 'devices/d/telemetry', payload, 300);
+    const retry = admit('c', 1, true, 'devices/d/telemetry', payload, 300);
     expect(retry).toMatchObject({ kind: 'retry', receivedAt: 100 });
     if (retry.kind === 'retry') retry.settled();
-    expect(memory.admit('c', 1, true, 'devices/d/telemetry', payload, 400).kind).toBe('committed');
+    expect(admit('c', 1, true, 'devices/d/telemetry', payload, 400).kind).toBe('committed');
   });
 
   it('matches a DUP against the newest message with its packet id, and an older one still settles its waiters', () => {
     const memory = createResendMemory({ perClient: 4, maxClients: 10 });
+    const admit = admitting(memory);
     const a = Buffer.from('{"t":1}');
     const b = Buffer.from('{"t":2}');
-    const first = memory.admit('c', 7, false, 't', a, 1);
-    const waiting = memory.admit('c', 7, true, 't', a, 2);
+    const first = admit('c', 7, false, 't', a, 1);
+    const waiting = admit('c', 7, true, 't', a, 2);
     expect(waiting.kind).toBe('pending');
     const outcomes: Array<Error | undefined> = [];
     if (waiting.kind === 'pending') waiting.wait((err) => outcomes.push(err));
     // The same id again without DUP (a clean session after a reconnect): a new message.
-    const second = memory.admit('c', 7, false, 't', b, 3);
+    const second = admit('c', 7, false, 't', b, 3);
     expect(second.kind).toBe('new');
     // Its DUP waits for it, not for the first; the first's content is no resend any more.
-    expect(memory.admit('c', 7, true, 't', b, 4).kind).toBe('pending');
-    expect(memory.admit('c', 7, true, 't', a, 5).kind).toBe('new');
+    expect(admit('c', 7, true, 't', b, 4).kind).toBe('pending');
+    expect(admit('c', 7, true, 't', a, 5).kind).toBe('new');
     // The first still answers the resend that waited for it.
     if (first.kind === 'new') first.settled();
     expect(outcomes).toEqual([undefined]);
@@ -168,13 +185,14 @@ describe('createResendMemory', () => {
 
   it('forgets the oldest packet ids of a client and the least recently seen clients', () => {
     const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+    const admit = admitting(memory);
     for (const id of [1, 2, 3]) {
-      const d = memory.admit('c', id, false, 't', payload, id);
+      const d = admit('c', id, false, 't', payload, id);
       if (d.kind === 'new') d.settled();
     }
-    expect(memory.admit('c', 1, true, 't', payload, 9).kind).toBe('new');
-    memory.admit('b', 1, false, 't', payload, 1);
-    memory.admit('a', 1, false, 't', payload, 1);
+    expect(admit('c', 1, true, 't', payload, 9).kind).toBe('new');
+    admit('b', 1, false, 't', payload, 1);
+    admit('a', 1, false, 't', payload, 1);
     expect(memory.clients).toBe(2);
   });
 
@@ -182,6 +200,7 @@ describe('createResendMemory', () => {
     // The same sequence as the test below, with every admit through a hold per client.
     const usedAgainAt = (again: number) => {
       const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+      const admit = admitting(memory);
       const holds = new Map([...'abc'].map((c) => [c, createResendHold()]));
       for (const [client, now] of [
         ['c', 0],
@@ -189,11 +208,11 @@ describe('createResendMemory', () => {
         ['c', again],
         ['a', again],
       ] as const) {
-        const d = memory.admit(client, 1, false, 't', payload, now, holds.get(client));
+        const d = admit(client, 1, false, 't', payload, now, holds.get(client));
         if (d.kind === 'new') d.settled();
       }
       return (client: string) =>
-        memory.admit(client, 1, true, 't', payload, again + 100, holds.get(client)).kind === 'committed';
+        admit(client, 1, true, 't', payload, again + 100, holds.get(client)).kind === 'committed';
     };
     const later = usedAgainAt(1500);
     expect([later('c'), later('b')]).toEqual([true, false]);
@@ -201,14 +220,39 @@ describe('createResendMemory', () => {
     expect([sooner('b'), sooner('c')]).toEqual([true, false]);
   });
 
+  it("notes a message in the caller's ticket; a ticket whose slot was reused since settles nothing", () => {
+    const memory = createResendMemory({ perClient: 2, maxClients: 10 });
+    const ticket = () => ({ resendRing: undefined, resendSlot: -1, resendGeneration: 0 });
+    const first = ticket();
+    expect(memory.admitInto(first, 'c', 1, false, 't', payload, 0)).toEqual({ kind: 'new' });
+    const outcomes: Array<Error | undefined> = [];
+    const dup = memory.admitInto(ticket(), 'c', 1, true, 't', payload, 1);
+    expect(dup.kind).toBe('pending');
+    if (dup.kind === 'pending') dup.wait((err) => outcomes.push(err));
+    // Two more messages take both slots: the first's slot is reused, its waiter with it.
+    const second = ticket();
+    memory.admitInto(second, 'c', 2, false, 't', payload, 2);
+    const third = ticket();
+    memory.admitInto(third, 'c', 3, false, 't', payload, 3);
+    memory.settle(first, new Error('late'));
+    expect(outcomes).toEqual([]);
+    // The reused slot belongs to message 3: its state is its own.
+    expect(memory.admitInto(ticket(), 'c', 3, true, 't', payload, 4).kind).toBe('pending');
+    memory.settle(third);
+    memory.settle(third, new Error('twice'));
+    expect(memory.admitInto(ticket(), 'c', 3, true, 't', payload, 5).kind).toBe('committed');
+    expect(outcomes).toEqual([]);
+  });
+
   it('does not carry a hold over to another ClientId', () => {
     const memory = createResendMemory({ perClient: 4, maxClients: 10 });
+    const admit = admitting(memory);
     const hold = createResendHold();
-    const first = memory.admit('x', 1, false, 't', payload, 0, hold);
+    const first = admit('x', 1, false, 't', payload, 0, hold);
     if (first.kind === 'new') first.settled();
     // The same hold, another ClientId (a takeover by a different client on a reused memo must not share x's ring).
-    expect(memory.admit('y', 1, true, 't', payload, 10, hold).kind).toBe('new');
-    expect(memory.admit('x', 1, true, 't', payload, 20, hold).kind).toBe('committed');
+    expect(admit('y', 1, true, 't', payload, 10, hold).kind).toBe('new');
+    expect(admit('x', 1, true, 't', payload, 20, hold).kind).toBe('committed');
     expect(memory.clients).toBe(2);
   });
 
@@ -216,18 +260,18 @@ describe('createResendMemory', () => {
     // c and b arrive at 0, c is used again at `again`, then a arrives and one of c and b must go.
     const usedAgainAt = (again: number) => {
       const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+      const admit = admitting(memory);
       for (const [client, now] of [
         ['c', 0],
         ['b', 0],
         ['c', again],
         ['a', again],
       ] as const) {
-        const d = memory.admit(client, 1, false, 't', payload, now);
+        const d = admit(client, 1, false, 't', payload, now);
         if (d.kind === 'new') d.settled();
       }
       // A DUP that is not remembered is remembered from then on: ask for the kept one first.
-      return (client: string) =>
-        memory.admit(client, 1, true, 't', payload, again + 100).kind === 'committed';
+      return (client: string) => admit(client, 1, true, 't', payload, again + 100).kind === 'committed';
     };
     // Used again 1.5 s later, c is the more recent: b goes.
     const later = usedAgainAt(1500);
