@@ -36,6 +36,8 @@ interface ClientInternals {
   waitForDrain(done: (err: Error | null) => void): void;
 }
 
+/** Payloads up to this many bytes are copied by a loop, larger ones by Buffer#copy. */
+const SMALL_PAYLOAD = 256;
 /** Packets larger than this are not gathered across reads: they go to aedes' parser as they come. */
 const MAX_GATHERED_BYTES = 64 * 1024;
 const PUBLISH = 3;
@@ -297,9 +299,13 @@ function readPublish(
   const messageId = qos === 1 ? buf.readUInt16BE(topicEnd) : 0;
   if (qos === 1 && messageId === 0) return undefined;
   // A copy: the read's buffer must not live as long as the message waits for
-  // its commit. Copied into place, not through a view of the read (one object less).
-  const payload = Buffer.allocUnsafe(end - idEnd);
-  buf.copy(payload, 0, idEnd, end);
+  // its commit. Copied into place, not through a view of the read (one object
+  // less); a sensor's payload byte by byte, since Buffer#copy makes a view of
+  // the source for each call (node:buffer _copyActual), a second object.
+  const length = end - idEnd;
+  const payload = Buffer.allocUnsafe(length);
+  if (length <= SMALL_PAYLOAD) for (let k = 0; k < length; k++) payload[k] = buf[idEnd + k]!;
+  else buf.copy(payload, 0, idEnd, end);
   return {
     cmd: 'publish',
     topic,
@@ -384,13 +390,20 @@ interface AckBatcher {
 // those go to the next round, never into the list being walked.
 function createAckBatcher(broker: Aedes): AckBatcher {
   const owedBy = new WeakMap<Client, OwedAcks>();
+  // A round's lists, and the spare set the next round fills while this one is
+  // walked: reused with counts, so a round allocates no arrays (fresh ones
+  // grew by copying, round after round).
   let listed: OwedAcks[] = [];
+  let listedCount = 0;
   let releasedClients: Client[] = [];
   let releasedPackets: LanePacket[] = [];
+  let releasedCount = 0;
+  let spare = { listed: [] as OwedAcks[], clients: [] as Client[], packets: [] as LanePacket[] };
 
+  // aedes' nextBatch takes a falsy error as none: it is the routing's callback as it is.
   const route = (client: Client, packet: LanePacket) => {
     const c = client as unknown as ClientInternals;
-    (broker.publish as unknown as RoutePublish)(packet, client, (err) => c._nextBatch(err ?? null));
+    (broker.publish as unknown as RoutePublish)(packet, client, c._nextBatch);
   };
 
   const write = (owed: OwedAcks) => {
@@ -406,15 +419,27 @@ function createAckBatcher(broker: Aedes): AckBatcher {
 
   const flush = () => {
     const round = listed;
-    listed = [];
-    for (const owed of round) write(owed);
+    const owedCount = listedCount;
     const clients = releasedClients;
     const packets = releasedPackets;
-    releasedClients = [];
-    releasedPackets = [];
-    for (let i = 0; i < clients.length; i++) {
+    const n = releasedCount;
+    listed = spare.listed;
+    releasedClients = spare.clients;
+    releasedPackets = spare.packets;
+    listedCount = 0;
+    releasedCount = 0;
+    spare = { listed: round, clients, packets };
+    // Each entry is let go of as it is taken: the lists live on as the next
+    // round's spare, and must not keep a message or a closed client alive.
+    for (let i = 0; i < owedCount; i++) {
+      write(round[i]!);
+      round[i] = undefined as unknown as OwedAcks;
+    }
+    for (let i = 0; i < n; i++) {
       const client = clients[i]!;
       const packet = packets[i]!;
+      clients[i] = undefined as unknown as Client;
+      packets[i] = undefined as unknown as LanePacket;
       const c = client as unknown as ClientInternals;
       const conn = client.conn;
       // aedes routes QoS 0 whatever the connection's state, and does not wait
@@ -439,12 +464,12 @@ function createAckBatcher(broker: Aedes): AckBatcher {
         owed.ids[owed.count++] = packet.messageId!;
         if (!owed.listed) {
           owed.listed = true;
-          listed.push(owed);
+          listed[listedCount++] = owed;
         }
       }
-      if (releasedClients.length === 0) process.nextTick(flush);
-      releasedClients.push(owed.client);
-      releasedPackets.push(packet);
+      if (releasedCount === 0) process.nextTick(flush);
+      releasedClients[releasedCount] = owed.client;
+      releasedPackets[releasedCount++] = packet;
     },
     flushAcks(client) {
       const owed = owedBy.get(client);
