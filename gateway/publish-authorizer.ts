@@ -3,6 +3,7 @@ import { type ErrorCode, gatewayError } from '../core/errors.js';
 import type { PayloadAdapter } from '../pipelines/adapters/adapter.js';
 import type { AdapterRegistry } from '../pipelines/adapters/adapter-registry.js';
 import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/decode-telemetry.js';
+import type { DeviceNumbers } from '../pipelines/device-numbers.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { IngestMessage } from '../pipelines/telemetry.js';
 import { type ConnectionMemo, createConnectionMemo } from './connection-memo.js';
@@ -18,6 +19,8 @@ export interface PublishAuthorizerDeps {
   /** payload adapters for topics outside devices/ (pipelines/adapters/); without them those topics are plain MQTT */
   adapters?: Pick<AdapterRegistry, 'match'>;
   now?: () => number;
+  /** numbers a route's device, once per connection and topic, for the state kept per device behind the batch */
+  deviceNumbers?: DeviceNumbers;
   /** per-device and per-connection budgets; over them a message is held, not refused (gateway/limits/publish-throttle.ts) */
   throttle?: PublishThrottle;
   /** recognises DUP resends of messages already admitted (gateway/resend-memory.ts) */
@@ -66,10 +69,16 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
   // A sensor publishes on one topic, and the publish lane hands the same
   // string back each time (gateway/publish-lane.ts), so the route is found
   // once per connection.
-  const routeOf = (memo: ConnectionMemo | undefined, topic: string): TopicRoute | ErrorCode => {
-    if (memo === undefined) return routeTopic(topic);
-    if (memo.topic === topic && memo.route !== undefined) return memo.route;
+  const numbered = (topic: string): TopicRoute | ErrorCode => {
     const route = routeTopic(topic);
+    if (typeof route !== 'string' && deps.deviceNumbers !== undefined)
+      route.deviceNo = deps.deviceNumbers.of(route.deviceId);
+    return route;
+  };
+  const routeOf = (memo: ConnectionMemo | undefined, topic: string): TopicRoute | ErrorCode => {
+    if (memo === undefined) return numbered(topic);
+    if (memo.topic === topic && memo.route !== undefined) return memo.route;
+    const route = numbered(topic);
     memo.topic = topic;
     memo.route = route;
     return route;

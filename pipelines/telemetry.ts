@@ -8,6 +8,8 @@ export interface TopicRoute {
   deviceId: string;
   /** set for devices/{id}/telemetry/{metric} */
   metric?: string;
+  /** the device's number (device-numbers.ts), when the broker hook gave it one */
+  deviceNo?: number;
 }
 
 export interface Reading {

@@ -1,4 +1,5 @@
 import type { DeadLetter, ReadingColumns, SeriesMeta, WriteBatch } from '../storage/port.js';
+import { NO_DEVICE_NUMBER } from './device-numbers.js';
 import type { IngestMessage, ParsedMessage } from './telemetry.js';
 
 export interface DeadLetterOptions {
@@ -22,6 +23,8 @@ export class WriteBatchBuilder {
   readonly messages: IngestMessage[] = [];
   #rows = 0;
   readonly #devices: string[] = [];
+  /** by device index: its number (device-numbers.ts), or NO_DEVICE_NUMBER */
+  readonly #deviceNumbers: number[] = [];
   readonly #metrics: string[] = [];
   readonly #deviceIds = new Map<string, number>();
   readonly #metricIds = new Map<string, number>();
@@ -45,14 +48,19 @@ export class WriteBatchBuilder {
       this.messages.push(m.message);
       if (m.deviceId !== null && m.readings.length > 0) {
         this.#reserve(m.readings.length);
-        const d = this.#device(m.deviceId, m.message.receivedAt);
+        const route = m.message.route;
+        const no =
+          typeof route === 'object' && route.deviceNo !== undefined && route.deviceId === m.deviceId
+            ? route.deviceNo
+            : NO_DEVICE_NUMBER;
+        const d = this.#device(m.deviceId, m.message.receivedAt, no);
         for (const r of m.readings) {
           const row = this.#rows++;
           // An adapter's message may hold several devices (Influx lines).
           this.#deviceIndex[row] =
             r.deviceId === undefined || r.deviceId === m.deviceId
               ? d
-              : this.#device(r.deviceId, m.message.receivedAt);
+              : this.#device(r.deviceId, m.message.receivedAt, NO_DEVICE_NUMBER);
           this.#metricIndex[row] = this.#metric(r.metric);
           this.#ts[row] = r.ts;
           this.#value[row] = r.value;
@@ -89,6 +97,7 @@ export class WriteBatchBuilder {
     const n = this.#rows;
     return {
       devices: this.#devices,
+      deviceNumbers: Int32Array.from(this.#deviceNumbers),
       metrics: this.#metrics,
       deviceIndex: this.#deviceIndex.slice(0, n),
       metricIndex: this.#metricIndex.slice(0, n),
@@ -108,13 +117,17 @@ export class WriteBatchBuilder {
     this.#value = grow(this.#value, new Float64Array(size));
   }
 
-  #device(deviceId: string, receivedAt: number): number {
+  #device(deviceId: string, receivedAt: number, no: number): number {
     let d = this.#deviceIds.get(deviceId);
     if (d === undefined) {
       d = this.#devices.push(deviceId) - 1;
       this.#deviceIds.set(deviceId, d);
       this.#seen.push(receivedAt);
-    } else if (receivedAt > this.#seen[d]!) this.#seen[d] = receivedAt;
+      this.#deviceNumbers.push(no);
+    } else {
+      if (receivedAt > this.#seen[d]!) this.#seen[d] = receivedAt;
+      if (no !== NO_DEVICE_NUMBER) this.#deviceNumbers[d] = no;
+    }
     return d;
   }
 

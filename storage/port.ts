@@ -14,6 +14,12 @@ import type { ForwardLog, ForwardStatus } from './forward-port.js';
  */
 export interface ReadingColumns {
   devices: string[];
+  /**
+   * By device index: the device's number on the main thread
+   * (pipelines/device-numbers.ts), or -1 for none; where present, state kept
+   * per device behind the batch is found by it instead of by name.
+   */
+  deviceNumbers?: Int32Array;
   metrics: string[];
   deviceIndex: Uint32Array;
   metricIndex: Uint32Array;

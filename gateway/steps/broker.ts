@@ -1,6 +1,7 @@
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../../core/errors.js';
+import { createDeviceNumbers } from '../../pipelines/device-numbers.js';
 import type { IngestPipeline } from '../../pipelines/ingest-pipeline.js';
 import type { AckLatency } from '../ack-latency.js';
 import { createGatewayAdapters } from '../adapters-setup.js';
@@ -74,6 +75,7 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
         pipeline: deps.pipeline,
         isDraining: deps.isDraining,
         adapters: adapters.registry,
+        deviceNumbers: createDeviceNumbers(),
         throttle: createPublishThrottle({
           device: { ratePerSecond: config.deviceRate, burst: config.deviceBurst },
           connection: { ratePerSecond: config.connectionRate, burst: config.connectionBurst },

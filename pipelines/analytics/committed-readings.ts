@@ -41,7 +41,15 @@ export function committedReadings(
     return undefined;
   }
   const suspectDuplicates = settled.result.duplicates > 0;
-  const { devices, metrics, deviceIndex, metricIndex, ts: inTs, value: inValue } = settled.columns;
+  const {
+    devices,
+    deviceNumbers,
+    metrics,
+    deviceIndex,
+    metricIndex,
+    ts: inTs,
+    value: inValue,
+  } = settled.columns;
   const n = inTs.length;
   const slot = new Uint32Array(n);
   const ts = new Float64Array(n);
@@ -50,7 +58,14 @@ export function committedReadings(
   let skipped = 0;
   let unslotted = 0;
   for (let i = 0; i < n; i++) {
-    const s = slots.slot(devices[deviceIndex[i]!]!, metrics[metricIndex[i]!]!, at.task, at.finished);
+    const d = deviceIndex[i]!;
+    const s = slots.slot(
+      devices[d]!,
+      metrics[metricIndex[i]!]!,
+      at.task,
+      at.finished,
+      deviceNumbers === undefined ? -1 : deviceNumbers[d]!,
+    );
     if (s < 0) {
       unslotted++;
       continue;

@@ -9,6 +9,11 @@
 export class SeriesSlots {
   readonly #capacity: number;
   readonly #byDevice = new Map<string, Map<string, number>>();
+  // The same maps by device number (pipelines/device-numbers.ts), where the
+  // batch carries one: found by index, not by the device's name.
+  readonly #byNumber: Array<Map<string, number> | undefined> = [];
+  /** each slot's device number, or -1 */
+  #deviceNo = new Int32Array(0);
   #device: string[] = [];
   #metric: string[] = [];
   // The recency list, most recent first, linked through the slots; -1 ends it.
@@ -47,8 +52,11 @@ export class SeriesSlots {
    * `task`; tasks up to `finished` have come back. -1 when every slot is
    * named by a task that has not: the reading cannot be scored.
    */
-  slot(deviceId: string, metric: string, task: number, finished: number): number {
-    let metrics = deviceId === this.#lastDevice ? this.#lastMetrics : this.#byDevice.get(deviceId);
+  slot(deviceId: string, metric: string, task: number, finished: number, deviceNo = -1): number {
+    let metrics =
+      deviceId === this.#lastDevice
+        ? this.#lastMetrics
+        : ((deviceNo >= 0 ? this.#byNumber[deviceNo] : undefined) ?? this.#byDevice.get(deviceId));
     let s = metrics?.get(metric);
     if (s === undefined) {
       s = this.#take(finished);
@@ -59,7 +67,13 @@ export class SeriesSlots {
         metrics = new Map();
         this.#byDevice.set(deviceId, metrics);
       }
+      if (deviceNo >= 0 && this.#byNumber[deviceNo] !== metrics) {
+        // Grown without holes: an index far past the end would turn the array into a hash table.
+        while (this.#byNumber.length <= deviceNo) this.#byNumber.push(undefined);
+        this.#byNumber[deviceNo] = metrics;
+      }
       metrics.set(metric, s);
+      this.#deviceNo[s] = deviceNo;
       this.#device[s] = deviceId;
       this.#metric[s] = metric;
       this.#newest[s] = Number.NEGATIVE_INFINITY;
@@ -107,6 +121,8 @@ export class SeriesSlots {
     metrics.delete(this.#metric[victim]!);
     if (metrics.size === 0) {
       this.#byDevice.delete(this.#device[victim]!);
+      const no = this.#deviceNo[victim]!;
+      if (no >= 0 && this.#byNumber[no] === metrics) this.#byNumber[no] = undefined;
       if (metrics === this.#lastMetrics) this.#lastDevice = this.#lastMetrics = undefined;
     }
     this.#evicted++;
@@ -140,5 +156,6 @@ export class SeriesSlots {
     this.#next = grow(this.#next, new Int32Array(size), -1);
     this.#task = grow(this.#task, new Float64Array(size), 0);
     this.#newest = grow(this.#newest, new Float64Array(size), Number.NEGATIVE_INFINITY);
+    this.#deviceNo = grow(this.#deviceNo, new Int32Array(size), -1);
   }
 }

@@ -91,6 +91,9 @@ export function prepareBatchApplier(
   // batch looks each of its devices up once. Two levels, not one
   // "device\0metric" key: a key built per row was a string made and hashed per row.
   const knownDevices = new Map<string, KnownDevice>();
+  // The same entries by the main thread's device number, where the batch
+  // carries one (ReadingColumns.deviceNumbers): found by index, not by name.
+  const knownByNumber: Array<KnownDevice | undefined> = [];
   const knownDevice = (deviceId: string): KnownDevice => {
     let entry = knownDevices.get(deviceId);
     if (entry === undefined) {
@@ -105,9 +108,12 @@ export function prepareBatchApplier(
 
   const apply = db.transaction(
     (batch: WriteBatch, created: SeriesIds, seen: Map<string, number>): WriteResult => {
-      const { devices } = batch.readings;
+      const { devices, deviceNumbers } = batch.readings;
       const known = new Array<KnownDevice | undefined>(devices.length);
-      for (let d = 0; d < devices.length; d++) known[d] = knownDevices.get(devices[d]!);
+      for (let d = 0; d < devices.length; d++) {
+        const no = deviceNumbers === undefined ? -1 : deviceNumbers[d]!;
+        known[d] = no >= 0 ? knownByNumber[no] : knownDevices.get(devices[d]!);
+      }
 
       const { first, last } = seenRangesByIndex(batch);
       for (let d = 0; d < devices.length; d++) {
@@ -205,6 +211,15 @@ export function prepareBatchApplier(
       }
     }
     for (const [deviceId, last] of seen) knownDevice(deviceId).lastSeen = last;
+    const { devices, deviceNumbers } = batch.readings;
+    if (deviceNumbers !== undefined)
+      for (let d = 0; d < devices.length; d++) {
+        const no = deviceNumbers[d]!;
+        if (no < 0 || knownByNumber[no] !== undefined) continue;
+        // Grown without holes: an index far past the end would turn the array into a hash table.
+        while (knownByNumber.length <= no) knownByNumber.push(undefined);
+        knownByNumber[no] = knownDevices.get(devices[d]!);
+      }
     return { ...result, commitMs };
   };
 }

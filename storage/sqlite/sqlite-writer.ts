@@ -279,7 +279,9 @@ function transferables({ readings, devices }: WriteBatch): ArrayBuffer[] {
     readings.value,
     devices.deviceIndex,
     devices.seenAt,
+    readings.deviceNumbers,
   ]) {
+    if (column === undefined) continue;
     const { buffer } = column;
     if (buffer instanceof ArrayBuffer && column.byteOffset === 0 && column.byteLength === buffer.byteLength) {
       buffers.add(buffer);

@@ -2,6 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { SeriesSlots } from '../../pipelines/analytics/series-slots.js';
 
 describe('SeriesSlots', () => {
+  it('finds a device by its number as by its name, and drops the number with its last slot', () => {
+    const slots = new SeriesSlots(2);
+    expect(slots.slot('a', 'm', 1, 0, 5)).toBe(0);
+    expect(slots.slot('b', 'm', 1, 0, 9)).toBe(1);
+    // by number, by name, and a number given later: the same series
+    expect(slots.slot('a', 'm', 2, 1, 5)).toBe(0);
+    expect(slots.slot('b', 'm', 2, 1)).toBe(1);
+    expect(slots.slot('a', 'm', 2, 1, 5)).toBe(0);
+    // c takes b's slot (the least recent); a's number still finds a, b's finds nothing of b's
+    expect(slots.slot('c', 'm', 3, 2, 4)).toBe(1);
+    expect(slots.slot('a', 'm', 3, 2, 5)).toBe(0);
+    slots.takeReassigned();
+    expect(slots.slot('b', 'm', 4, 3, 9)).toBe(1);
+    expect(Array.from(slots.takeReassigned())).toEqual([1]);
+    expect([slots.deviceName(1), slots.evicted]).toEqual(['b', 2]);
+  });
+
   it('gives each series one slot and lists new slots once', () => {
     const slots = new SeriesSlots(10);
     expect(slots.slot('pi-1', 'temp', 1, 0)).toBe(0);

@@ -26,6 +26,25 @@ const rows = (metric: string, n: number, from = 0): Reading[] =>
   Array.from({ length: n }, (_, i) => ({ metric, ts: from + i, value: i / 2 }));
 
 describe('WriteBatchBuilder', () => {
+  it("carries each device's number from its route, and none for a device named otherwise", () => {
+    const numbered = (deviceId: string, deviceNo: number, readings: Reading[]): ParsedMessage => {
+      const p = parsed(deviceId, 1, readings);
+      p.message.route = { deviceId, deviceNo };
+      return p;
+    };
+    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 });
+    builder.add([
+      numbered('a', 7, rows('t', 1)),
+      parsed('b', 1, rows('t', 1)),
+      // an adapter's message speaking for another device too (Influx lines): that one has no number
+      numbered('c', 2, [...rows('t', 1), { deviceId: 'z', metric: 't', ts: 5, value: 1 }]),
+      numbered('a', 7, rows('h', 1)),
+    ]);
+    const { devices, deviceNumbers } = builder.build().readings;
+    expect(devices).toEqual(['a', 'b', 'c', 'z']);
+    expect([...deviceNumbers!]).toEqual([7, -1, 2, -1]);
+  });
+
   it('folds arrivals into columns past its first capacity, in order, and keeps the messages to settle', () => {
     const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 });
     builder.add([parsed('a', 10, rows('t', 50)), parsed('b', 11, rows('h', 3))]);

@@ -63,13 +63,20 @@ describe('insert order', () => {
 });
 
 describe('a shuffled batch through the applier', () => {
-  function store(batches: ReadingSpec[][]) {
+  function store(batches: ReadingSpec[][], numbers?: Array<((device: string) => number) | undefined>) {
     const db = new Database(':memory:');
     migrate(db);
     const marks = prepareStaleMarks(db);
     const folds = prepareMinuteFolds(db);
     const apply = prepareBatchApplier(db, marks, () => {}, undefined, folds);
-    const results = batches.map((b) => apply(makeBatch(b)));
+    const results = batches.map((b, i) => {
+      const batch = makeBatch(b);
+      const numberOf = numbers?.[i];
+      if (numberOf !== undefined)
+        batch.readings.deviceNumbers = Int32Array.from(batch.readings.devices, numberOf);
+      return apply(batch);
+    });
+    const seriesCount = (db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n;
     // The minute's fold, series by series, as far as it vouches for them.
     const minute = folds.minute(T);
     const folded = new Map(
@@ -87,7 +94,7 @@ describe('a shuffled batch through the applier', () => {
       )
       .all();
     db.close();
-    return { results, rows, folded };
+    return { results, rows, folded, seriesCount };
   }
 
   it('stores what arrival order stores, a duplicate key keeping its first reading', () => {
@@ -125,6 +132,28 @@ describe('a shuffled batch through the applier', () => {
     expect(results.map((r) => r.inserted)).toEqual([600, 600]);
     for (const { device, metric, value } of readings(T + 1))
       expect(rows).toContainEqual({ device, metric, ts: T + 1, value });
+  });
+
+  it('finds each device again by its number where a batch carries one, and by name where not', () => {
+    // Ten devices, numbered in reverse of the order they first arrive; some
+    // batches carry no numbers, one numbers only half its devices.
+    const readings = (ts: number): ReadingSpec[] =>
+      Array.from({ length: 30 }, (_, i) => ({
+        device: `d${i % 10}`,
+        metric: `m${i % 3}`,
+        ts,
+        value: ts + i,
+      }));
+    const reverse = (device: string) => 9 - Number(device.slice(1));
+    const half = (device: string) => (Number(device.slice(1)) % 2 === 0 ? reverse(device) : -1);
+    const batches = [readings(T), readings(T + 1), readings(T + 2), readings(T + 3)];
+    const numbered = store(batches, [undefined, reverse, half, reverse]);
+    const byName = store(batches);
+    expect(numbered.rows).toEqual(byName.rows);
+    expect(numbered.results.map((r) => r.inserted)).toEqual([30, 30, 30, 30]);
+    // No series made twice: a device found by number is the one its name names.
+    expect(numbered.seriesCount).toBe(byName.seriesCount);
+    expect(numbered.seriesCount).toBe(30);
   });
 
   it("folds a minute's readings as arrival order does", () => {
