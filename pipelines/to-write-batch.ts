@@ -28,6 +28,9 @@ export class WriteBatchBuilder {
   readonly #metrics: string[] = [];
   readonly #deviceIds = new Map<string, number>();
   readonly #metricIds = new Map<string, number>();
+  /** the last message's metric names and their indexes, by position */
+  readonly #lastNames: string[] = [];
+  readonly #lastIndexes: number[] = [];
   #deviceIndex = new Uint32Array(64);
   #metricIndex = new Uint32Array(64);
   #ts = new Float64Array(64);
@@ -54,14 +57,25 @@ export class WriteBatchBuilder {
             ? route.deviceNo
             : NO_DEVICE_NUMBER;
         const d = this.#device(m.deviceId, m.message.receivedAt, no);
-        for (const r of m.readings) {
+        const readings = m.readings;
+        for (let j = 0; j < readings.length; j++) {
+          const r = readings[j]!;
           const row = this.#rows++;
           // An adapter's message may hold several devices (Influx lines).
           this.#deviceIndex[row] =
             r.deviceId === undefined || r.deviceId === m.deviceId
               ? d
               : this.#device(r.deviceId, m.message.receivedAt, NO_DEVICE_NUMBER);
-          this.#metricIndex[row] = this.#metric(r.metric);
+          // A fleet's messages mostly name the same metrics in the same order:
+          // the last message's j-th metric answers without a lookup.
+          let k: number;
+          if (j < this.#lastNames.length && this.#lastNames[j] === r.metric) k = this.#lastIndexes[j]!;
+          else {
+            k = this.#metric(r.metric);
+            this.#lastNames[j] = r.metric;
+            this.#lastIndexes[j] = k;
+          }
+          this.#metricIndex[row] = k;
           this.#ts[row] = r.ts;
           this.#value[row] = r.value;
         }

@@ -90,6 +90,8 @@ describe('the publish lane in front of aedes', () => {
   let server: Server;
   let port: number;
   let hooks: ReturnType<typeof queue<Held>>;
+  /** the lane's clock, moved by hand */
+  let clock = 0;
   let serverSides: ReturnType<typeof queue<ServerSide>>;
   const sockets: Socket[] = [];
   const mqttClients: MqttClient[] = [];
@@ -113,7 +115,8 @@ describe('the publish lane in front of aedes', () => {
         });
       },
     });
-    lane = createPublishLane(broker);
+    clock = 0;
+    lane = createPublishLane(broker, { now: () => clock });
     server = createServer((conn) => {
       // Taps on the socket, not on the lane: what aedes read from it and what was written to it.
       const reads = queue<number>();
@@ -294,10 +297,17 @@ describe('the publish lane in front of aedes', () => {
     for (const h of held) h.release();
     for (const id of ids) expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: id });
 
+    // A read within half the keepalive (60 s here) of the last refresh skips it:
+    // the timer still runs a keepalive past it. One after that refreshes.
     const before = refreshes;
     raw.send(publish('devices/k24/telemetry', 'v24', 1, 24));
     (await hooks.next()).release();
     expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 24 });
+    expect(refreshes).toBe(before);
+    clock += 30_001;
+    raw.send(publish('devices/k25/telemetry', 'v25', 1, 25));
+    (await hooks.next()).release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 25 });
     expect(refreshes).toBe(before + 1);
   });
 

@@ -26,6 +26,30 @@ const rows = (metric: string, n: number, from = 0): Reading[] =>
   Array.from({ length: n }, (_, i) => ({ metric, ts: from + i, value: i / 2 }));
 
 describe('WriteBatchBuilder', () => {
+  it('names each row by its own metric when messages list metrics in another order', () => {
+    const r = (metric: string) => ({ metric, ts: 1, value: 0 });
+    const builder = new WriteBatchBuilder({ maxPayloadBytes: 4 });
+    builder.add([
+      parsed('a', 1, [r('t'), r('h')]),
+      parsed('b', 1, [r('h'), r('t')]),
+      parsed('c', 1, [r('t'), r('x'), r('h')]),
+      parsed('d', 1, [r('t'), r('x'), r('h')]),
+    ]);
+    const { metrics, metricIndex } = builder.build().readings;
+    expect([...metricIndex].map((k) => metrics[k])).toEqual([
+      't',
+      'h',
+      'h',
+      't',
+      't',
+      'x',
+      'h',
+      't',
+      'x',
+      'h',
+    ]);
+  });
+
   it("carries each device's number from its route, and none for a device named otherwise", () => {
     const numbered = (deviceId: string, deviceNo: number, readings: Reading[]): ParsedMessage => {
       const p = parsed(deviceId, 1, readings);
