@@ -7,7 +7,9 @@
 // MAJOR_GC_SAMPLE_AFTER_S seconds in (default 8: after the connections and
 // warm-up) and lasts MAJOR_GC_SAMPLE_FOR_S (default 10); the profile goes to
 // MAJOR_GC_PROFILE (a .heapprofile file, for `heap-profile-summary.js` or
-// Chrome's DevTools). Without MAJOR_GC_PROFILE it does nothing.
+// Chrome's DevTools). Without MAJOR_GC_PROFILE it does nothing. With
+// MAJOR_GC_SAMPLE_YOUNG=1 the objects that die young are sampled too: then
+// the profile is all the allocation of those seconds, by site.
 
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -27,7 +29,7 @@ if (out !== undefined && out !== '') {
     await post('HeapProfiler.startSampling', {
       samplingInterval: 16_384,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: false,
+      includeObjectsCollectedByMinorGC: process.env.MAJOR_GC_SAMPLE_YOUNG === '1',
     });
     await new Promise((resolve) => setTimeout(resolve, during).unref());
     const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };

@@ -74,7 +74,16 @@ function batches(count: number, values: WriterValues, seed: number): WriteBatch[
       }
     }
     out.push({
-      readings: { devices, metrics: METRICS, deviceIndex, metricIndex, ts, value },
+      // Numbered as the gateway numbers them (pipelines/device-numbers.ts); a build from before ignores the numbers.
+      readings: {
+        devices,
+        deviceNumbers: Int32Array.from(devices, (name) => Number(name.slice('bench-'.length))),
+        metrics: METRICS,
+        deviceIndex,
+        metricIndex,
+        ts,
+        value,
+      },
       deadLetters: [],
       devices: { deviceIndex: Uint32Array.from(devices, (_, i) => i), seenAt: Float64Array.from(seen) },
     });
