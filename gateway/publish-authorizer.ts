@@ -87,7 +87,8 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
     // Keep aedes' own refusal of $SYS publishes, wills included (aedes #597).
     if (packet.topic.startsWith('$SYS/')) return callback(gatewayError('GW_ERR_SYS_TOPIC'));
     // The rest of a chunk whose packet broke a limit is still parsed after the
-    // connection was destroyed (gateway/limits/packet-size-guard.ts); none of it can be acked.
+    // connection was destroyed (gateway/limits/packet-size-guard.ts, on a
+    // connection the publish lane does not take); none of it can be acked.
     // A will comes after close (client.closed) and is not refused here.
     if (client !== null && !client.closed && client.conn.destroyed)
       return callback(gatewayError('GW_ERR_CONNECTION_CLOSED'));

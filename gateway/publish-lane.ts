@@ -36,6 +36,8 @@ interface ClientInternals {
   waitForDrain(done: (err: Error | null) => void): void;
 }
 
+/** The longest a read may follow the lane's last keepalive refresh and skip its own. */
+const MAX_REFRESH_SKIP_MS = 1000;
 /** Payloads up to this many bytes are copied by a loop, larger ones by Buffer#copy. */
 const SMALL_PAYLOAD = 256;
 /** Packets larger than this are not gathered across reads: they go to aedes' parser as they come. */
@@ -94,11 +96,12 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
       // refresh stands for the rest (a timer refresh per message was ~1 % of
       // the main thread at saturation). It comes before the hook, which may
       // close the client, and a closed client's timer must stay cleared.
-      // And a read within a third of the timeout (half the keepalive) of the
-      // lane's last refresh skips it: the timer then still runs at least one
-      // keepalive past this read, by which a client must send again
-      // [MQTT-3.1.2-23], so no client is closed early; a refresh per read was
-      // again ~1 % of the main thread, a timer list moved each time.
+      // And a read soon after the lane's last refresh skips it: a refresh per
+      // read was again ~1 % of the main thread, a timer list moved each time.
+      // "Soon" is a thirtieth of the timeout (1.5 keepalives), at most a
+      // second: the timer may then run out that much before 1.5 keepalives
+      // after this read, a tenth of the half keepalive of grace a client has
+      // past its own keepalive [MQTT-3.1.2-23], [MQTT-3.1.2-24].
       let refreshed = false;
       let refreshedAt = Number.NEGATIVE_INFINITY;
       const framer = createFramer(
@@ -116,7 +119,7 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
             refreshed = true;
             if (c._keepaliveInterval > 0) {
               const at = now();
-              if (at - refreshedAt >= c._keepaliveInterval / 3) {
+              if (at - refreshedAt >= Math.min(c._keepaliveInterval / 30, MAX_REFRESH_SKIP_MS)) {
                 refreshedAt = at;
                 c._keepaliveTimer?.refresh();
               }
@@ -195,17 +198,18 @@ function createFramer(
         continue;
       }
       const header = readHeader(buf, i);
+      // Judged from the header alone, before any of the body is read or kept;
+      // a header cut short or malformed by what its length bytes so far declare,
+      // as the guard's scanner judges it, whatever the reads it came in.
+      const declared = typeof header === 'object' ? header.bodyAt - i + header.length : declaredSoFar(buf, i);
+      if (declared > maxPacketBytes)
+        return refuse(new GatewayError('GW_ERR_PACKET_TOO_LARGE', [declared, maxPacketBytes]));
       if (header === MALFORMED) {
         if (size !== undefined)
           return refuse(gatewayError('GW_ERR_PACKET_MALFORMED', 'Remaining Length over 4 bytes'));
         lost = true;
         break;
       }
-      // Judged from the header alone, before any of the body is read or kept;
-      // an incomplete header by the length its bytes so far already declare.
-      const declared = header === INCOMPLETE ? declaredSoFar(buf, i) : header.bodyAt - i + header.length;
-      if (declared > maxPacketBytes)
-        return refuse(new GatewayError('GW_ERR_PACKET_TOO_LARGE', [declared, maxPacketBytes]));
       const end = header === INCOMPLETE ? -1 : header.bodyAt + header.length;
       if (header === INCOMPLETE || end > n) {
         const total = header === INCOMPLETE ? 0 : end - i;
@@ -278,12 +282,16 @@ function readHeader(
   return MALFORMED;
 }
 
-/** The size a packet whose fixed header at `i` is cut short declares at least: its bytes so far, with the Remaining Length read so far. */
+/**
+ * The size a packet whose fixed header at `i` is cut short (or has a
+ * Remaining Length over four bytes) declares at least: its bytes so far, with
+ * the Remaining Length read from at most four of them.
+ */
 function declaredSoFar(buf: Buffer, i: number): number {
   let length = 0;
   let multiplier = 1;
   let p = i + 1;
-  while (p < buf.length) {
+  while (p < buf.length && p <= i + 4) {
     length += (buf[p++]! & 0x7f) * multiplier;
     multiplier *= 128;
   }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
 import { LAST_SEEN_RESOLUTION_MS, seenRangesByIndex } from '../device-sightings.js';
-import type { WriteBatch, WriteResult } from '../port.js';
+import type { ReadingColumns, WriteBatch, WriteResult } from '../port.js';
 import { prepareExtrasApplier } from './apply-extras.js';
 import type { SqliteForwardLog } from './forward-log.js';
 import { prepareReadingsInserter } from './insert-readings.js';
@@ -55,6 +55,48 @@ function createMetricNumbers(): (metric: string) => number {
 }
 
 /**
+ * What the writer knows of each device as committed (only committed values
+ * enter it): its series ids by metric, and its last_seen. One entry, so a
+ * batch looks each of its devices up once. Two levels, not one
+ * "device\0metric" key: a key built per row was a string made and hashed per
+ * row. The same entries by the main thread's device number, where the batch
+ * carries one (ReadingColumns.deviceNumbers): found by index, not by name.
+ */
+function createKnownDevices() {
+  const byName = new Map<string, KnownDevice>();
+  const byNumber: Array<KnownDevice | undefined> = [];
+  return {
+    /** by number where the batch gives one and it is linked, else by name */
+    find(deviceId: string, no: number): KnownDevice | undefined {
+      return (no >= 0 ? byNumber[no] : undefined) ?? byName.get(deviceId);
+    },
+    byName(deviceId: string): KnownDevice | undefined {
+      return byName.get(deviceId);
+    },
+    /** the device's entry, made empty on first sight; call after COMMIT only */
+    entry(deviceId: string): KnownDevice {
+      let entry = byName.get(deviceId);
+      if (entry === undefined) {
+        entry = { lastSeen: Number.NaN, series: new Map(), byMetric: [] };
+        byName.set(deviceId, entry);
+      }
+      return entry;
+    },
+    /** Links a committed batch's numbered devices to their entries; after COMMIT only. */
+    number({ devices, deviceNumbers }: Pick<ReadingColumns, 'devices' | 'deviceNumbers'>): void {
+      if (deviceNumbers === undefined) return;
+      for (let d = 0; d < devices.length; d++) {
+        const no = deviceNumbers[d]!;
+        if (no < 0 || byNumber[no] !== undefined) continue;
+        // Grown without holes: an index far past the end would turn the array into a hash table.
+        while (byNumber.length <= no) byNumber.push(undefined);
+        byNumber[no] = byName.get(devices[d]!);
+      }
+    },
+  };
+}
+
+/**
  * Prepares the statements once and returns a function that stores one batch
  * in ONE transaction: the batch is the unit the ack protocol waits for.
  */
@@ -86,22 +128,7 @@ export function prepareBatchApplier(
       WHERE id = @id AND (unit IS NOT coalesce(@unit, unit) OR device_class IS NOT coalesce(@dc, device_class))`,
   );
 
-  // What the writer knows of each device as committed (only committed values
-  // enter it): its series ids by metric, and its last_seen. One entry, so a
-  // batch looks each of its devices up once. Two levels, not one
-  // "device\0metric" key: a key built per row was a string made and hashed per row.
-  const knownDevices = new Map<string, KnownDevice>();
-  // The same entries by the main thread's device number, where the batch
-  // carries one (ReadingColumns.deviceNumbers): found by index, not by name.
-  const knownByNumber: Array<KnownDevice | undefined> = [];
-  const knownDevice = (deviceId: string): KnownDevice => {
-    let entry = knownDevices.get(deviceId);
-    if (entry === undefined) {
-      entry = { lastSeen: Number.NaN, series: new Map(), byMetric: [] };
-      knownDevices.set(deviceId, entry);
-    }
-    return entry;
-  };
+  const knownDevices = createKnownDevices();
   const metricNumber = createMetricNumbers();
   // the batch's metric dictionary in metric numbers, reused from batch to batch
   const batchMetricNumbers: number[] = [];
@@ -110,10 +137,8 @@ export function prepareBatchApplier(
     (batch: WriteBatch, created: SeriesIds, seen: Map<string, number>): WriteResult => {
       const { devices, deviceNumbers } = batch.readings;
       const known = new Array<KnownDevice | undefined>(devices.length);
-      for (let d = 0; d < devices.length; d++) {
-        const no = deviceNumbers === undefined ? -1 : deviceNumbers[d]!;
-        known[d] = no >= 0 ? knownByNumber[no] : knownDevices.get(devices[d]!);
-      }
+      for (let d = 0; d < devices.length; d++)
+        known[d] = knownDevices.find(devices[d]!, deviceNumbers === undefined ? -1 : deviceNumbers[d]!);
 
       const { first, last } = seenRangesByIndex(batch);
       for (let d = 0; d < devices.length; d++) {
@@ -178,7 +203,7 @@ export function prepareBatchApplier(
   );
 
   function internSeries(deviceId: string, metric: string, created: SeriesIds): number {
-    const known = knownDevices.get(deviceId)?.series.get(metric) ?? created.get(deviceId)?.get(metric);
+    const known = knownDevices.byName(deviceId)?.series.get(metric) ?? created.get(deviceId)?.get(metric);
     if (known !== undefined) return known;
     const found = findSeries.get(deviceId, metric) as number | undefined;
     const id = found ?? Number(insertSeries.run(deviceId, metric).lastInsertRowid);
@@ -203,23 +228,15 @@ export function prepareBatchApplier(
     const commitMs = performance.now() - started;
     // Reached only after COMMIT: ids from a rolled-back transaction never enter the cache.
     for (const [deviceId, ids] of created) {
-      const { series, byMetric } = knownDevice(deviceId);
+      const { series, byMetric } = knownDevices.entry(deviceId);
       for (const [metric, id] of ids) {
         series.set(metric, id);
         const k = metricNumber(metric);
         if (k >= 0) byMetric[k] = id;
       }
     }
-    for (const [deviceId, last] of seen) knownDevice(deviceId).lastSeen = last;
-    const { devices, deviceNumbers } = batch.readings;
-    if (deviceNumbers !== undefined)
-      for (let d = 0; d < devices.length; d++) {
-        const no = deviceNumbers[d]!;
-        if (no < 0 || knownByNumber[no] !== undefined) continue;
-        // Grown without holes: an index far past the end would turn the array into a hash table.
-        while (knownByNumber.length <= no) knownByNumber.push(undefined);
-        knownByNumber[no] = knownDevices.get(devices[d]!);
-      }
+    for (const [deviceId, last] of seen) knownDevices.entry(deviceId).lastSeen = last;
+    knownDevices.number(batch.readings);
     return { ...result, commitMs };
   };
 }

@@ -297,14 +297,15 @@ describe('the publish lane in front of aedes', () => {
     for (const h of held) h.release();
     for (const id of ids) expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: id });
 
-    // A read within half the keepalive (60 s here) of the last refresh skips it:
-    // the timer still runs a keepalive past it. One after that refreshes.
+    // A read within a second of the last refresh skips it (with a keepalive of
+    // 60 s the timer runs 90 s); one after that refreshes.
     const before = refreshes;
+    clock += 999;
     raw.send(publish('devices/k24/telemetry', 'v24', 1, 24));
     (await hooks.next()).release();
     expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 24 });
     expect(refreshes).toBe(before);
-    clock += 30_001;
+    clock += 1;
     raw.send(publish('devices/k25/telemetry', 'v25', 1, 25));
     (await hooks.next()).release();
     expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 25 });
@@ -679,9 +680,21 @@ describe("the lane's packet size check", () => {
   it('closes one on a Remaining Length of five bytes [MQTT-2.2.3], before CONNECT', async () => {
     const socket = await dial();
     const closed = once(socket, 'close');
-    socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]));
+    socket.write(Buffer.from([0x30, 0x80, 0x80, 0x80, 0x80, 0x01]));
     await closed;
     expect(refused).toEqual(['GW_ERR_PACKET_MALFORMED']);
+  });
+
+  it('counts a five-byte length that already declares too much as too large, in one read or split, as the guard did', async () => {
+    const bytes5 = Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    for (const split of [bytes5.length, 2]) {
+      const socket = await dial();
+      const closed = once(socket, 'close');
+      socket.write(bytes5.subarray(0, split));
+      if (split < bytes5.length) socket.write(bytes5.subarray(split));
+      await closed;
+    }
+    expect(refused).toEqual(['GW_ERR_PACKET_TOO_LARGE', 'GW_ERR_PACKET_TOO_LARGE']);
   });
 
   it('takes packets up to the limit, header included, and refuses the first one byte over it', async () => {
