@@ -3,9 +3,9 @@
 // touches state its connection left cold thousands of messages ago: a hashed
 // lookup per table (the route by client, the resend ring by ClientId, the
 // budgets by device id and by connection) was a cache miss each, about 3 %
-// of the main thread together. The publish lane makes one memo per
-// connection and hands it with each message; a message on aedes' own path
-// finds its connection's memo through one WeakMap (publish-authorizer.ts).
+// of the main thread together. One memo per connection (ConnectionMemos):
+// the publish lane takes it once, when it attaches, and hands it with each
+// message; a message on aedes' own path finds the same one by its client.
 
 import type { ErrorCode } from '../core/errors.js';
 import type { TopicRoute } from '../pipelines/decode-telemetry.js';
@@ -30,5 +30,24 @@ export function createConnectionMemo(): ConnectionMemo {
     resend: createResendHold(),
     deviceBudget: createBudgetHold<string>(),
     connectionBudget: createBudgetHold<object>(),
+  };
+}
+
+/** Each connection's memo, by its aedes client: one registry for the publish lane and the publish hook. */
+export interface ConnectionMemos {
+  of(client: object): ConnectionMemo;
+}
+
+export function createConnectionMemos(): ConnectionMemos {
+  const memos = new WeakMap<object, ConnectionMemo>();
+  return {
+    of(client) {
+      let memo = memos.get(client);
+      if (memo === undefined) {
+        memo = createConnectionMemo();
+        memos.set(client, memo);
+      }
+      return memo;
+    },
   };
 }

@@ -6,7 +6,7 @@ import { isTelemetryTopic, routeTopic, type TopicRoute } from '../pipelines/deco
 import type { DeviceNumbers } from '../pipelines/device-numbers.js';
 import type { IngestPipeline } from '../pipelines/ingest-pipeline.js';
 import type { IngestMessage } from '../pipelines/telemetry.js';
-import { type ConnectionMemo, createConnectionMemo } from './connection-memo.js';
+import { type ConnectionMemo, type ConnectionMemos, createConnectionMemos } from './connection-memo.js';
 import type { PublishThrottle } from './limits/publish-throttle.js';
 import type { LanePacket } from './publish-lane.js';
 import type { ClientRing, ResendMemory, ResendTicket } from './resend-memory.js';
@@ -19,6 +19,8 @@ export interface PublishAuthorizerDeps {
   /** payload adapters for topics outside devices/ (pipelines/adapters/); without them those topics are plain MQTT */
   adapters?: Pick<AdapterRegistry, 'match'>;
   now?: () => number;
+  /** each connection's memo, shared with the publish lane (gateway/connection-memo.ts); a registry of its own by default */
+  memos?: ConnectionMemos;
   /** numbers a route's device, once per connection and topic, for the state kept per device behind the batch */
   deviceNumbers?: DeviceNumbers;
   /** per-device and per-connection budgets; over them a message is held, not refused (gateway/limits/publish-throttle.ts) */
@@ -54,18 +56,10 @@ export interface PublishAuthorizerDeps {
 export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizePublish {
   const now = deps.now ?? Date.now;
   // The publish lane hands each message its connection's memo; a message on
-  // aedes' path finds it here.
-  const memos = new WeakMap<Client, ConnectionMemo>();
-  const memoOf = (client: Client | null, packet: Partial<LanePacket>): ConnectionMemo | undefined => {
-    if (packet.memo !== undefined) return packet.memo;
-    if (client === null) return undefined;
-    let memo = memos.get(client);
-    if (memo === undefined) {
-      memo = createConnectionMemo();
-      memos.set(client, memo);
-    }
-    return memo;
-  };
+  // aedes' path finds the same one by its client. A will (no client) has none.
+  const memos = deps.memos ?? createConnectionMemos();
+  const memoOf = (client: Client | null, packet: Partial<LanePacket>): ConnectionMemo | undefined =>
+    packet.memo ?? (client === null ? undefined : memos.of(client));
   // A sensor publishes on one topic, and the publish lane hands the same
   // string back each time (gateway/publish-lane.ts), so the route is found
   // once per connection.

@@ -21,7 +21,7 @@
 
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { GatewayError, gatewayError } from '../core/errors.js';
-import { type ConnectionMemo, createConnectionMemo } from './connection-memo.js';
+import { type ConnectionMemo, type ConnectionMemos, createConnectionMemos } from './connection-memo.js';
 import type { PacketSizeCheck } from './limits/connection-guard.js';
 
 /** The parts of aedes 1.2's Client the lane relies on (node_modules/aedes/lib/client.js). */
@@ -71,10 +71,13 @@ export interface PublishLane {
 export interface PublishLaneOptions {
   /** a monotonic clock in ms, for the keepalive refreshes; performance.now by default */
   now?: () => number;
+  /** the registry of connection memos the publish hook uses too; a registry of its own by default */
+  memos?: ConnectionMemos;
 }
 
 export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {}): PublishLane {
   const now = options.now ?? (() => performance.now());
+  const memos = options.memos ?? createConnectionMemos();
   const acks = createAckBatcher(broker);
   // aedes closes a connection whose PUBLISH is deeper than this; such a packet is left to it.
   const maxLevels = (broker as unknown as { maxTopicLevels?: number }).maxTopicLevels ?? 100;
@@ -91,7 +94,7 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
         return false;
       const aedesParse = c._parser.parse.bind(c._parser);
       const owed = acks.open(client);
-      const memo = createConnectionMemo();
+      const memo = memos.of(client);
       // The packets of one read arrived together: the first one's keepalive
       // refresh stands for the rest (a timer refresh per message was ~1 % of
       // the main thread at saturation). It comes before the hook, which may
@@ -201,18 +204,18 @@ function createFramer(
       // Judged from the header alone, before any of the body is read or kept;
       // a header cut short or malformed by what its length bytes so far declare,
       // as the guard's scanner judges it, whatever the reads it came in.
-      const declared = typeof header === 'object' ? header.bodyAt - i + header.length : declaredSoFar(buf, i);
+      const declared = header.bodyAt - i + header.length;
       if (declared > maxPacketBytes)
         return refuse(new GatewayError('GW_ERR_PACKET_TOO_LARGE', [declared, maxPacketBytes]));
-      if (header === MALFORMED) {
+      if (header.state === MALFORMED) {
         if (size !== undefined)
           return refuse(gatewayError('GW_ERR_PACKET_MALFORMED', 'Remaining Length over 4 bytes'));
         lost = true;
         break;
       }
-      const end = header === INCOMPLETE ? -1 : header.bodyAt + header.length;
-      if (header === INCOMPLETE || end > n) {
-        const total = header === INCOMPLETE ? 0 : end - i;
+      const end = header.state === INCOMPLETE ? -1 : header.bodyAt + header.length;
+      if (header.state === INCOMPLETE || end > n) {
+        const total = header.state === INCOMPLETE ? 0 : end - i;
         if (total <= MAX_GATHERED_BYTES) {
           if (from < i) toAedes(buf.subarray(from, i));
           gathered.push(Buffer.from(buf.subarray(i)));
@@ -261,41 +264,31 @@ function createFramer(
   };
 }
 
-const INCOMPLETE = 0;
-const MALFORMED = 1;
+const WHOLE = 0;
+const INCOMPLETE = 1;
+const MALFORMED = 2;
 
-/** The fixed header at `i` [MQTT-2.2]: where the body starts and how long it is. */
+/**
+ * The fixed header at `i` [MQTT-2.2]: where the body starts and how long it
+ * is; or, for a header cut short (INCOMPLETE) or with a Remaining Length over
+ * four bytes (MALFORMED), where its length bytes so far end and the length
+ * they declare. Either way `bodyAt - i + length` is the least size it declares.
+ */
 function readHeader(
   buf: Buffer,
   i: number,
-): { bodyAt: number; length: number } | typeof INCOMPLETE | typeof MALFORMED {
+): { state: typeof WHOLE | typeof INCOMPLETE | typeof MALFORMED; bodyAt: number; length: number } {
   let length = 0;
   let multiplier = 1;
   let p = i + 1;
   for (let k = 0; k < 4; k++) {
-    if (p >= buf.length) return INCOMPLETE;
+    if (p >= buf.length) return { state: INCOMPLETE, bodyAt: p, length };
     const byte = buf[p++]!;
     length += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) return { bodyAt: p, length };
+    if ((byte & 0x80) === 0) return { state: WHOLE, bodyAt: p, length };
     multiplier *= 128;
   }
-  return MALFORMED;
-}
-
-/**
- * The size a packet whose fixed header at `i` is cut short (or has a
- * Remaining Length over four bytes) declares at least: its bytes so far, with
- * the Remaining Length read from at most four of them.
- */
-function declaredSoFar(buf: Buffer, i: number): number {
-  let length = 0;
-  let multiplier = 1;
-  let p = i + 1;
-  while (p < buf.length && p <= i + 4) {
-    length += (buf[p++]! & 0x7f) * multiplier;
-    multiplier *= 128;
-  }
-  return p - i + length;
+  return { state: MALFORMED, bodyAt: p, length };
 }
 
 /**

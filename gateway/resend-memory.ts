@@ -164,15 +164,23 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     ring.waiters.set(slot, waiting);
   };
 
-  /** The next slot of the client's ring for a first delivery: its ring, slot and generation. */
+  /** The ticket now names this slot, as it is now. */
+  const hand = (ticket: ResendTicket, ring: ClientRing, slot: number) => {
+    ticket.resendRing = ring;
+    ticket.resendSlot = slot;
+    ticket.resendGeneration = ring.slots[slot * SLOT + GENERATION]! | 0;
+  };
+
+  /** A first delivery takes the next slot of the client's ring, named in the ticket. */
   const note = (
+    ticket: ResendTicket,
     clientId: string,
     messageId: number,
     hash: number,
     length: number,
     now: number,
     hold: ResendHold | undefined,
-  ): ClientRing => {
+  ): void => {
     const held = hold?.clientId === clientId ? hold.ring : undefined;
     const ring =
       held !== undefined && now - held.movedAt < RECENCY_RESOLUTION_MS && now >= held.movedAt
@@ -199,7 +207,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     f[base + LENGTH] = length;
     f[base + STATE] = PENDING;
     f[base + RECEIVED_AT] = now;
-    return ring;
+    hand(ticket, ring, to);
   };
 
   const settle = (ring: ClientRing, slot: number, generation: number, err?: Error) => {
@@ -231,18 +239,12 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
             default:
               // Failed: ingested again under the same slot, at the original receive time.
               known.slots[base + STATE] = PENDING | (known.slots[base + STATE]! & WAITED);
-              ticket.resendRing = known;
-              ticket.resendSlot = slot;
-              ticket.resendGeneration = known.slots[base + GENERATION]! | 0;
+              hand(ticket, known, slot);
               return { kind: 'retry', receivedAt: known.slots[base + RECEIVED_AT]! };
           }
         }
       }
-      const ring = note(clientId, messageId, hash, length, now, hold);
-      const slot = ring.next === 0 ? ring.size - 1 : ring.next - 1;
-      ticket.resendRing = ring;
-      ticket.resendSlot = slot;
-      ticket.resendGeneration = ring.slots[slot * SLOT + GENERATION]! | 0;
+      note(ticket, clientId, messageId, hash, length, now, hold);
       return NEW;
     },
     settle(ticket, err) {

@@ -7,6 +7,7 @@ import type { AckLatency } from '../ack-latency.js';
 import { createGatewayAdapters } from '../adapters-setup.js';
 import type { GatewaySecurity } from '../auth/security.js';
 import type { GatewayConfig } from '../config.js';
+import { createConnectionMemos } from '../connection-memo.js';
 import { createConnectionGuard } from '../limits/connection-guard.js';
 import { createPublishThrottle } from '../limits/publish-throttle.js';
 import { createSlowSubscriberGuard } from '../limits/slow-subscriber-guard.js';
@@ -69,12 +70,15 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   const adapters = createGatewayAdapters(config);
   // Made once the broker exists; the publish hook needs it only once clients publish.
   let lane: PublishLane | undefined;
+  // One memo per connection, for the lane and the hook alike.
+  const memos = createConnectionMemos();
   const broker = await Aedes.createBroker({
     ...security.brokerHooks({
       publish: createPublishAuthorizer({
         pipeline: deps.pipeline,
         isDraining: deps.isDraining,
         adapters: adapters.registry,
+        memos,
         deviceNumbers: createDeviceNumbers(),
         throttle: createPublishThrottle({
           device: { ratePerSecond: config.deviceRate, burst: config.deviceBurst },
@@ -102,7 +106,7 @@ export async function brokerStep(deps: BrokerStepDeps): Promise<Started<Broker>>
   adapters.attach(broker);
   // Before any client connects: every subscription must be counted.
   skipUnroutedTelemetry(broker);
-  const publishLane = createPublishLane(broker);
+  const publishLane = createPublishLane(broker, { memos });
   lane = publishLane;
   let laneWarned = false;
   broker.on('clientError', (client, err) => {

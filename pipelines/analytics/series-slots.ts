@@ -6,6 +6,8 @@
 // has not come back is never given away, so a result always names the
 // series its task meant.
 
+import { setByNumber } from '../../core/by-number.js';
+
 export class SeriesSlots {
   readonly #capacity: number;
   readonly #byDevice = new Map<string, Map<string, number>>();
@@ -67,11 +69,8 @@ export class SeriesSlots {
         metrics = new Map();
         this.#byDevice.set(deviceId, metrics);
       }
-      if (deviceNo >= 0 && this.#byNumber[deviceNo] !== metrics) {
-        // Grown without holes: an index far past the end would turn the array into a hash table.
-        while (this.#byNumber.length <= deviceNo) this.#byNumber.push(undefined);
-        this.#byNumber[deviceNo] = metrics;
-      }
+      if (deviceNo >= 0 && this.#byNumber[deviceNo] !== metrics)
+        setByNumber(this.#byNumber, deviceNo, metrics);
       metrics.set(metric, s);
       this.#deviceNo[s] = deviceNo;
       this.#device[s] = deviceId;

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'better-sqlite3';
+import { setByNumber } from '../../core/by-number.js';
 import { LAST_SEEN_RESOLUTION_MS, seenRangesByIndex } from '../device-sightings.js';
 import type { ReadingColumns, WriteBatch, WriteResult } from '../port.js';
 import { prepareExtrasApplier } from './apply-extras.js';
@@ -87,10 +88,7 @@ function createKnownDevices() {
       if (deviceNumbers === undefined) return;
       for (let d = 0; d < devices.length; d++) {
         const no = deviceNumbers[d]!;
-        if (no < 0 || byNumber[no] !== undefined) continue;
-        // Grown without holes: an index far past the end would turn the array into a hash table.
-        while (byNumber.length <= no) byNumber.push(undefined);
-        byNumber[no] = byName.get(devices[d]!);
+        if (no >= 0 && byNumber[no] === undefined) setByNumber(byNumber, no, byName.get(devices[d]!));
       }
     },
   };

@@ -10,6 +10,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ConnectionMemos, createConnectionMemos } from '../../gateway/connection-memo.js';
 import { createConnectionGuard } from '../../gateway/limits/connection-guard.js';
 import { createPublishLane, type LanePacket, type PublishLane } from '../../gateway/publish-lane.js';
 import { skipUnroutedTelemetry } from '../../gateway/telemetry-routing.js';
@@ -92,6 +93,7 @@ describe('the publish lane in front of aedes', () => {
   let hooks: ReturnType<typeof queue<Held>>;
   /** the lane's clock, moved by hand */
   let clock = 0;
+  let memos: ConnectionMemos;
   let serverSides: ReturnType<typeof queue<ServerSide>>;
   const sockets: Socket[] = [];
   const mqttClients: MqttClient[] = [];
@@ -116,7 +118,8 @@ describe('the publish lane in front of aedes', () => {
       },
     });
     clock = 0;
-    lane = createPublishLane(broker, { now: () => clock });
+    memos = createConnectionMemos();
+    lane = createPublishLane(broker, { now: () => clock, memos });
     server = createServer((conn) => {
       // Taps on the socket, not on the lane: what aedes read from it and what was written to it.
       const reads = queue<number>();
@@ -269,6 +272,21 @@ describe('the publish lane in front of aedes', () => {
     // Gathered by the lane, they are one write to the socket and reach the client as one chunk.
     expect(side.writes.slice(writesBefore)).toEqual([pubacks]);
     expect(raw.chunks.slice(chunksBefore)).toEqual([pubacks]);
+  });
+
+  it("hands each message its connection's memo from the registry the publish hook shares", async () => {
+    const { raw, side } = await connectRaw('memo');
+    const other = await connectRaw('memo-2');
+    raw.send(publish('devices/m/telemetry', 'a', 1, 1));
+    other.raw.send(publish('devices/n/telemetry', 'b', 1, 1));
+    const held = [await hooks.next(), await hooks.next()];
+    const memoOf = (h: Held) => (h.packet as Partial<LanePacket>).memo;
+    const mine = held.find((h) => h.client === side.client)!;
+    const theirs = held.find((h) => h.client === other.side.client)!;
+    expect(memoOf(mine)).toBe(memos.of(side.client));
+    expect(memoOf(theirs)).toBe(memos.of(other.side.client));
+    expect(memoOf(mine)).not.toBe(memoOf(theirs));
+    for (const h of held) h.release();
   });
 
   it('refreshes the keepalive once per read, before the hook sees that read’s messages', async () => {

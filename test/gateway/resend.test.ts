@@ -144,6 +144,30 @@ function admitting(memory: ResendMemory) {
 describe('createResendMemory', () => {
   const payload = Buffer.from('{"t":1}');
 
+  /**
+   * c and b arrive at 0, c is used again at `again`, then a arrives and one of c
+   * and b must go (maxClients 2). Each admit through a hold of its client's, or
+   * none. Returns whether a client's message is still remembered.
+   */
+  function usedAgainAt(again: number, withHolds: boolean) {
+    const memory = createResendMemory({ perClient: 2, maxClients: 2 });
+    const admit = admitting(memory);
+    const holds = new Map([...'abc'].map((c) => [c, createResendHold()]));
+    const holdOf = (client: string) => (withHolds ? holds.get(client) : undefined);
+    for (const [client, now] of [
+      ['c', 0],
+      ['b', 0],
+      ['c', again],
+      ['a', again],
+    ] as const) {
+      const d = admit(client, 1, false, 't', payload, now, holdOf(client));
+      if (d.kind === 'new') d.settled();
+    }
+    // A DUP that is not remembered is remembered from then on: ask for the kept one first.
+    return (client: string) =>
+      admit(client, 1, true, 't', payload, again + 100, holdOf(client)).kind === 'committed';
+  }
+
   it('settles a pending resend with the original outcome, and retries a failed one at the original time', () => {
     const memory = createResendMemory({ perClient: 4, maxClients: 10 });
     const admit = admitting(memory);
@@ -198,25 +222,9 @@ describe('createResendMemory', () => {
 
   it("finds a client's ring through its connection's hold, and keeps the LRU order as without one", () => {
     // The same sequence as the test below, with every admit through a hold per client.
-    const usedAgainAt = (again: number) => {
-      const memory = createResendMemory({ perClient: 2, maxClients: 2 });
-      const admit = admitting(memory);
-      const holds = new Map([...'abc'].map((c) => [c, createResendHold()]));
-      for (const [client, now] of [
-        ['c', 0],
-        ['b', 0],
-        ['c', again],
-        ['a', again],
-      ] as const) {
-        const d = admit(client, 1, false, 't', payload, now, holds.get(client));
-        if (d.kind === 'new') d.settled();
-      }
-      return (client: string) =>
-        admit(client, 1, true, 't', payload, again + 100, holds.get(client)).kind === 'committed';
-    };
-    const later = usedAgainAt(1500);
+    const later = usedAgainAt(1500, true);
     expect([later('c'), later('b')]).toEqual([true, false]);
-    const sooner = usedAgainAt(500);
+    const sooner = usedAgainAt(500, true);
     expect([sooner('b'), sooner('c')]).toEqual([true, false]);
   });
 
@@ -257,27 +265,11 @@ describe('createResendMemory', () => {
   });
 
   it('keeps the clients used in the last second over ones idle longer, to the second', () => {
-    // c and b arrive at 0, c is used again at `again`, then a arrives and one of c and b must go.
-    const usedAgainAt = (again: number) => {
-      const memory = createResendMemory({ perClient: 2, maxClients: 2 });
-      const admit = admitting(memory);
-      for (const [client, now] of [
-        ['c', 0],
-        ['b', 0],
-        ['c', again],
-        ['a', again],
-      ] as const) {
-        const d = admit(client, 1, false, 't', payload, now);
-        if (d.kind === 'new') d.settled();
-      }
-      // A DUP that is not remembered is remembered from then on: ask for the kept one first.
-      return (client: string) => admit(client, 1, true, 't', payload, again + 100).kind === 'committed';
-    };
     // Used again 1.5 s later, c is the more recent: b goes.
-    const later = usedAgainAt(1500);
+    const later = usedAgainAt(1500, false);
     expect([later('c'), later('b')]).toEqual([true, false]);
     // Within the same second the order is not refreshed: c, first in, goes first.
-    const sameSecond = usedAgainAt(500);
+    const sameSecond = usedAgainAt(500, false);
     expect([sameSecond('b'), sameSecond('c')]).toEqual([true, false]);
   });
 });
