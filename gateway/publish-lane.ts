@@ -22,6 +22,7 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { GatewayError, gatewayError } from '../core/errors.js';
 import { type ConnectionMemo, type ConnectionMemos, createConnectionMemos } from './connection-memo.js';
+import { readAhead } from './lane-read-ahead.js';
 import type { PacketSizeCheck } from './limits/connection-guard.js';
 
 /** The parts of aedes 1.2's Client the lane relies on (node_modules/aedes/lib/client.js). */
@@ -46,9 +47,10 @@ const PUBLISH = 3;
 
 /**
  * A message of the lane as the publish hook sees it; `batchedAck` marks it
- * (aedes' own packets have no such field), `memo` is its connection's.
+ * (aedes' own packets have no such field), `memo` is its connection's, `seq`
+ * its place among the lane's messages of that connection.
  */
-export type LanePacket = PublishPacket & { batchedAck: true; memo: ConnectionMemo };
+export type LanePacket = PublishPacket & { batchedAck: true; memo: ConnectionMemo; seq: number };
 
 export interface PublishLane {
   /**
@@ -107,6 +109,8 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
       // past its own keepalive [MQTT-3.1.2-23], [MQTT-3.1.2-24].
       let refreshed = false;
       let refreshedAt = Number.NEGATIVE_INFINITY;
+      // Read ahead (lane-read-ahead.ts) once the session is up; until then aedes reads.
+      let flowing = false;
       const framer = createFramer(
         maxLevels,
         memo,
@@ -118,6 +122,7 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
           if (c.closed || client.conn.destroyed) return;
           messages++;
           c._parsingBatch++;
+          packet.seq = owed.taken++;
           if (!refreshed) {
             refreshed = true;
             if (c._keepaliveInterval > 0) {
@@ -135,11 +140,26 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
           });
         },
         aedesParse,
+        () => flowing && c._parsingBatch > 0,
       );
-      size?.claim();
-      c._parser.parse = (buf: Buffer) => {
+      const feed = (buf: Buffer) => {
         refreshed = false;
         framer.feed(buf, c.connackSent && !c.closed);
+      };
+      size?.claim();
+      c._parser.parse = (buf: Buffer) => {
+        // aedes reads only with nothing in flight: the read-ahead can take over here.
+        if (!flowing && c.connackSent && !c.closed && c._parsingBatch === 0) {
+          flowing = true;
+          readAhead(client, {
+            feed,
+            get waiting() {
+              return framer.waiting;
+            },
+            resume: () => framer.resume(c.connackSent && !c.closed),
+          });
+        }
+        feed(buf);
       };
       return true;
     },
@@ -159,6 +179,10 @@ interface Framer {
    * aedes', and only the packet boundaries are followed.
    */
   feed(chunk: Buffer, lane: boolean): void;
+  /** bytes from a PUBLISH for aedes on wait while packets before it are in flight */
+  readonly waiting: boolean;
+  /** frames the bytes that waited: nothing is in flight any more */
+  resume(lane: boolean): void;
 }
 
 function createFramer(
@@ -167,6 +191,8 @@ function createFramer(
   size: PacketSizeCheck | undefined,
   take: (packet: LanePacket) => void,
   toAedes: (buf: Buffer) => unknown,
+  /** packets of the connection are in flight, and the socket is read ahead (lane-read-ahead.ts) */
+  busy: () => boolean,
 ): Framer {
   const maxPacketBytes = size?.maxPacketBytes ?? Number.POSITIVE_INFINITY;
   // Bytes of a packet already handed to aedes that are still to come.
@@ -188,6 +214,14 @@ function createFramer(
     size?.violated(err);
   };
   const topics = new TopicMemo();
+  // A PUBLISH for aedes that came while packets before it were in flight, and
+  // all that came after it: aedes would ack it at once (a retained message, a
+  // QoS 2 one), ahead of lane messages still waiting for their commit.
+  const waiting: Buffer[] = [];
+  const wait = (buf: Buffer, from: number, i: number) => {
+    if (from < i) toAedes(buf.subarray(from, i));
+    waiting.push(buf.subarray(i));
+  };
 
   const follow = (buf: Buffer, lane: boolean) => {
     let i = 0;
@@ -223,6 +257,7 @@ function createFramer(
           gatheredNeeds = total;
           return;
         }
+        if (lane && busy()) return wait(buf, from, i);
         aedesOwes = end - n;
         i = n;
         break;
@@ -234,7 +269,7 @@ function createFramer(
         if (from < i) toAedes(buf.subarray(from, i));
         take(packet);
         from = end;
-      }
+      } else if (lane && buf[i]! >> 4 === PUBLISH && busy()) return wait(buf, from, i);
       i = end;
     }
     if (lost) i = n;
@@ -254,12 +289,24 @@ function createFramer(
     return joined;
   };
 
+  const feed = (chunk: Buffer, lane: boolean) => {
+    if (refused) return;
+    if (waiting.length > 0) return void waiting.push(chunk);
+    if (lost) return void toAedes(chunk);
+    const buf = withGathered(chunk);
+    if (buf !== undefined) follow(buf, lane);
+  };
+
   return {
-    feed(chunk, lane) {
-      if (refused) return;
-      if (lost) return void toAedes(chunk);
-      const buf = withGathered(chunk);
-      if (buf !== undefined) follow(buf, lane);
+    feed,
+    get waiting() {
+      return waiting.length > 0;
+    },
+    resume(lane) {
+      if (waiting.length === 0) return;
+      const buf = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
+      waiting.length = 0;
+      feed(buf, lane);
     },
   };
 }
@@ -335,6 +382,7 @@ function readPublish(
     messageId,
     batchedAck: true,
     memo,
+    seq: 0,
   } as LanePacket;
 }
 
@@ -386,12 +434,20 @@ interface OwedAcks {
   count: number;
   /** in the round's list of connections to write */
   listed: boolean;
+  /** the lane's messages of the connection taken so far, and the seq of the next to settle */
+  taken: number;
+  next: number;
+  /** messages the hook let through ahead of one before them, by seq (a plain topic's, a resend's) */
+  early: Map<number, LanePacket> | undefined;
 }
 
 interface AckBatcher {
   /** Once per attached client: where its released PUBACKs wait for the end of the round. */
   open(client: Client): OwedAcks;
-  /** The hook let the message through (committed, for QoS 1): ack it this round, then route it. */
+  /**
+   * The hook let the message through (committed, for QoS 1): ack it this
+   * round, then route it; after the messages before it, in the order taken.
+   */
   release(owed: OwedAcks, packet: LanePacket): void;
   flushAcks(client: Client): void;
 }
@@ -474,27 +530,54 @@ function createAckBatcher(broker: Aedes): AckBatcher {
 
   return {
     open(client) {
-      const owed: OwedAcks = { client, ids: [], count: 0, listed: false };
+      const owed: OwedAcks = {
+        client,
+        ids: [],
+        count: 0,
+        listed: false,
+        taken: 0,
+        next: 0,
+        early: undefined,
+      };
       owedBy.set(client, owed);
       return owed;
     },
     release(owed, packet) {
-      if (packet.qos === 1) {
-        owed.ids[owed.count++] = packet.messageId!;
-        if (!owed.listed) {
-          owed.listed = true;
-          listed[listedCount++] = owed;
-        }
+      // Telemetry is let through in the order taken, by commits in order. A
+      // plain topic is let through at once, a resent message once its first
+      // copy commits: either can pass one still waiting [MQTT-4.6.0-2].
+      if (packet.seq !== owed.next) {
+        owed.early ??= new Map();
+        owed.early.set(packet.seq, packet);
+        return;
       }
-      if (releasedCount === 0) process.nextTick(flush);
-      releasedClients[releasedCount] = owed.client;
-      releasedPackets[releasedCount++] = packet;
+      settle(owed, packet);
+      const early = owed.early;
+      if (early === undefined || early.size === 0) return;
+      for (let p = early.get(owed.next); p !== undefined; p = early.get(owed.next)) {
+        early.delete(p.seq);
+        settle(owed, p);
+      }
     },
     flushAcks(client) {
       const owed = owedBy.get(client);
       if (owed !== undefined && owed.count > 0) write(owed);
     },
   };
+
+  function settle(owed: OwedAcks, packet: LanePacket): void {
+    owed.next++;
+    if (packet.qos === 1) {
+      owed.ids[owed.count++] = packet.messageId!;
+      if (!owed.listed) {
+        owed.listed = true;
+        listed[listedCount++] = owed;
+      }
+    }
+    if (releasedCount === 0) process.nextTick(flush);
+    releasedClients[releasedCount] = owed.client;
+    releasedPackets[releasedCount++] = packet;
+  }
 }
 
 /** PUBACKs [MQTT-3.4], back to back: type 4, remaining length 2, the packet id. */
