@@ -22,7 +22,6 @@
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { GatewayError, gatewayError } from '../core/errors.js';
 import { type ConnectionMemo, type ConnectionMemos, createConnectionMemos } from './connection-memo.js';
-import { readAhead } from './lane-read-ahead.js';
 import type { PacketSizeCheck } from './limits/connection-guard.js';
 
 /** The parts of aedes 1.2's Client the lane relies on (node_modules/aedes/lib/client.js). */
@@ -109,8 +108,6 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
       // past its own keepalive [MQTT-3.1.2-23], [MQTT-3.1.2-24].
       let refreshed = false;
       let refreshedAt = Number.NEGATIVE_INFINITY;
-      // Read ahead (lane-read-ahead.ts) once the session is up; until then aedes reads.
-      let flowing = false;
       const framer = createFramer(
         maxLevels,
         memo,
@@ -140,26 +137,11 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
           });
         },
         aedesParse,
-        () => flowing && c._parsingBatch > 0,
       );
-      const feed = (buf: Buffer) => {
-        refreshed = false;
-        framer.feed(buf, c.connackSent && !c.closed);
-      };
       size?.claim();
       c._parser.parse = (buf: Buffer) => {
-        // aedes reads only with nothing in flight: the read-ahead can take over here.
-        if (!flowing && c.connackSent && !c.closed && c._parsingBatch === 0) {
-          flowing = true;
-          readAhead(client, {
-            feed,
-            get waiting() {
-              return framer.waiting;
-            },
-            resume: () => framer.resume(c.connackSent && !c.closed),
-          });
-        }
-        feed(buf);
+        refreshed = false;
+        framer.feed(buf, c.connackSent && !c.closed);
       };
       return true;
     },
@@ -179,10 +161,6 @@ interface Framer {
    * aedes', and only the packet boundaries are followed.
    */
   feed(chunk: Buffer, lane: boolean): void;
-  /** bytes from a PUBLISH for aedes on wait while packets before it are in flight */
-  readonly waiting: boolean;
-  /** frames the bytes that waited: nothing is in flight any more */
-  resume(lane: boolean): void;
 }
 
 function createFramer(
@@ -191,8 +169,6 @@ function createFramer(
   size: PacketSizeCheck | undefined,
   take: (packet: LanePacket) => void,
   toAedes: (buf: Buffer) => unknown,
-  /** packets of the connection are in flight, and the socket is read ahead (lane-read-ahead.ts) */
-  busy: () => boolean,
 ): Framer {
   const maxPacketBytes = size?.maxPacketBytes ?? Number.POSITIVE_INFINITY;
   // Bytes of a packet already handed to aedes that are still to come.
@@ -214,14 +190,6 @@ function createFramer(
     size?.violated(err);
   };
   const topics = new TopicMemo();
-  // A PUBLISH for aedes that came while packets before it were in flight, and
-  // all that came after it: aedes would ack it at once (a retained message, a
-  // QoS 2 one), ahead of lane messages still waiting for their commit.
-  const waiting: Buffer[] = [];
-  const wait = (buf: Buffer, from: number, i: number) => {
-    if (from < i) toAedes(buf.subarray(from, i));
-    waiting.push(buf.subarray(i));
-  };
 
   const follow = (buf: Buffer, lane: boolean) => {
     let i = 0;
@@ -257,7 +225,6 @@ function createFramer(
           gatheredNeeds = total;
           return;
         }
-        if (lane && busy()) return wait(buf, from, i);
         aedesOwes = end - n;
         i = n;
         break;
@@ -269,7 +236,7 @@ function createFramer(
         if (from < i) toAedes(buf.subarray(from, i));
         take(packet);
         from = end;
-      } else if (lane && buf[i]! >> 4 === PUBLISH && busy()) return wait(buf, from, i);
+      }
       i = end;
     }
     if (lost) i = n;
@@ -289,24 +256,12 @@ function createFramer(
     return joined;
   };
 
-  const feed = (chunk: Buffer, lane: boolean) => {
-    if (refused) return;
-    if (waiting.length > 0) return void waiting.push(chunk);
-    if (lost) return void toAedes(chunk);
-    const buf = withGathered(chunk);
-    if (buf !== undefined) follow(buf, lane);
-  };
-
   return {
-    feed,
-    get waiting() {
-      return waiting.length > 0;
-    },
-    resume(lane) {
-      if (waiting.length === 0) return;
-      const buf = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting);
-      waiting.length = 0;
-      feed(buf, lane);
+    feed(chunk, lane) {
+      if (refused) return;
+      if (lost) return void toAedes(chunk);
+      const buf = withGathered(chunk);
+      if (buf !== undefined) follow(buf, lane);
     },
   };
 }
@@ -454,10 +409,11 @@ interface AckBatcher {
 
 // The acks a commit releases come in one synchronous loop (the pipeline
 // settles a whole batch at once). A connection's PUBACKs are gathered in
-// release order and leave, once the loop is done, as one buffer in one write:
-// a write per PUBACK into a corked stream cost a Buffer and the stream's
-// bookkeeping each, and a writev of them all. Order holds: the lane's
-// PUBACKs leave in the order released, which is the order received, and an
+// the order received and leave, once the loop is done, as one buffer in one
+// write: a write per PUBACK into a corked stream cost a Buffer and the
+// stream's bookkeeping each, and a writev of them all. Order holds: the
+// lane's PUBACKs leave in the order received (a message the hook lets through
+// ahead of one before it waits for that one, `release`), and an
 // ack aedes writes for the same connection (a retained message, a packet too
 // big for the lane) first has the lane's owed ones written (flushAcks, called
 // by the publish hook) [MQTT-4.6.0-2]. Routing, and with it aedes reading
