@@ -121,13 +121,14 @@ describe('the publish lane in front of aedes', () => {
     memos = createConnectionMemos();
     lane = createPublishLane(broker, { now: () => clock, memos });
     server = createServer((conn) => {
-      // Taps on the socket, not on the lane: each chunk it read and what was written to it.
+      // Taps on the socket, not on the lane: what aedes read from it and what was written to it.
       const reads = queue<number>();
       const writes: Buffer[] = [];
-      const push = conn.push.bind(conn);
-      conn.push = (chunk: unknown, encoding?: BufferEncoding) => {
-        if (chunk !== null) reads.push((chunk as Buffer).length);
-        return push(chunk, encoding);
+      const read = conn.read.bind(conn);
+      conn.read = (size?: number) => {
+        const buf = read(size);
+        if (buf !== null) reads.push((buf as Buffer).length);
+        return buf;
       };
       const write = conn.write.bind(conn) as (chunk: unknown, ...rest: unknown[]) => boolean;
       conn.write = ((chunk: unknown, ...rest: unknown[]) => {
