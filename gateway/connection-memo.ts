@@ -9,27 +9,33 @@
 
 import type { ErrorCode } from '../core/errors.js';
 import type { TopicRoute } from '../pipelines/decode-telemetry.js';
-import { type BudgetHold, createBudgetHold } from './limits/rate-budget.js';
-import { createResendHold, type ResendHold } from './resend-memory.js';
+import type { BudgetHold, OwnBucket } from './limits/rate-budget.js';
+import type { ResendHold } from './resend-memory.js';
 
-export interface ConnectionMemo {
+/**
+ * The holds are the memo's own fields, not objects of their own: each would
+ * be one more object per message to fetch from memory gone cold, and the
+ * connection budget needs no bucket by key at all (gateway/limits/).
+ */
+export interface ConnectionMemo extends ResendHold, BudgetHold<string>, OwnBucket {
   /** the connection's last topic and its route: a sensor publishes on one topic */
   topic: string | undefined;
   route: TopicRoute | ErrorCode | undefined;
-  /** its ClientId's resend ring */
-  readonly resend: ResendHold;
-  /** its device budget (by the last device id it published for) and its connection budget */
-  readonly deviceBudget: BudgetHold<string>;
-  readonly connectionBudget: BudgetHold<object>;
 }
 
 export function createConnectionMemo(): ConnectionMemo {
   return {
     topic: undefined,
     route: undefined,
-    resend: createResendHold(),
-    deviceBudget: createBudgetHold<string>(),
-    connectionBudget: createBudgetHold<object>(),
+    // its ClientId's resend ring
+    heldClientId: undefined,
+    heldRing: undefined,
+    // its device budget, by the last device id it published for
+    budgetKey: undefined,
+    budgetBucket: undefined,
+    // its connection budget: untouched, so full
+    ownTokens: Number.NaN,
+    ownAt: 0,
   };
 }
 

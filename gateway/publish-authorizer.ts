@@ -123,7 +123,7 @@ export function createPublishAuthorizer(deps: PublishAuthorizerDeps): AuthorizeP
         packet.topic,
         payload,
         message.receivedAt,
-        memo?.resend,
+        memo,
       );
       switch (seen.kind) {
         case 'committed':

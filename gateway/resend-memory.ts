@@ -66,18 +66,18 @@ export interface ResendMemory {
  * which keeps the LRU order and lets a ring evicted meanwhile be replaced as before.
  */
 export interface ResendHold {
-  clientId: string | undefined;
-  ring: ClientRing | undefined;
+  heldClientId: string | undefined;
+  heldRing: ClientRing | undefined;
 }
 
 export function createResendHold(): ResendHold {
-  return { clientId: undefined, ring: undefined };
+  return { heldClientId: undefined, heldRing: undefined };
 }
 
 const PENDING = 0;
 const COMMITTED_STATE = 1;
 const FAILED = 2;
-/** in a slot's STATE beside the state: resends wait in ring.waiters for this slot's outcome */
+/** in a slot's STATE beside the state: resends wait (waitersOf) for this slot's outcome */
 const WAITED = 4;
 
 /**
@@ -94,17 +94,16 @@ const WAITED = 4;
  * cold since its client's last one, and fields kept in arrays of their own
  * were that many more places to miss the cache.
  */
-export interface ClientRing {
-  /** SLOT numbers per slot: ID (-1 for empty), GENERATION, HASH, LENGTH, STATE, RECEIVED_AT */
-  slots: Float64Array;
-  /** slots in the ring */
-  size: number;
-  next: number;
-  /** when it last moved to the recent end of the LRU order */
-  movedAt: number;
-  /** resends waiting for the original's outcome, by slot; rare, so made on demand */
-  waiters: Map<number, Array<(err?: Error) => void>> | null;
-}
+export type ClientRing = Float64Array;
+
+/**
+ * The ring's own numbers come first, in the same array: a ring object
+ * beside it was one more object to fetch per message. Then SLOT numbers per slot.
+ */
+const NEXT = 0;
+/** when it last moved to the recent end of the LRU order */
+const MOVED_AT = 1;
+const HEADER = 2;
 
 const SLOT = 6;
 const ID = 0;
@@ -116,20 +115,27 @@ const STATE = 4;
 const RECEIVED_AT = 5;
 
 function newRing(n: number, now: number): ClientRing {
-  const slots = new Float64Array(n * SLOT);
-  for (let s = 0; s < n; s++) slots[s * SLOT + ID] = -1;
-  return { slots, size: n, next: 0, movedAt: now, waiters: null };
+  const ring = new Float64Array(HEADER + n * SLOT);
+  ring[MOVED_AT] = now;
+  for (let s = 0; s < n; s++) ring[HEADER + s * SLOT + ID] = -1;
+  return ring;
 }
 
 export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
   const byClient = new Map<string, ClientRing>();
+  const size = options.perClient;
+  // Resends waiting for the original's outcome, by ring and slot: rare, so
+  // kept aside; weakly, so a ring evicted with a waiter still goes.
+  const waitersOf = new WeakMap<ClientRing, Map<number, Array<(err?: Error) => void>>>();
+  const fresh = (ring: ClientRing, now: number) =>
+    now - ring[MOVED_AT]! < RECENCY_RESOLUTION_MS && now >= ring[MOVED_AT]!;
 
   const ringOf = (clientId: string, now: number): ClientRing => {
     let ring = byClient.get(clientId);
     // LRU to the second: moving a ring to the recent end is a Map delete and
     // insert, and doing it on every message was a measurable share of the
     // main thread at saturation. An active client still moves once a second.
-    if (ring !== undefined && now - ring.movedAt < RECENCY_RESOLUTION_MS && now >= ring.movedAt) return ring;
+    if (ring !== undefined && fresh(ring, now)) return ring;
     if (ring === undefined) {
       if (byClient.size >= options.maxClients) {
         const oldest = byClient.keys().next().value;
@@ -139,7 +145,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     } else {
       // Re-insert: Map order is recency order.
       byClient.delete(clientId);
-      ring.movedAt = now;
+      ring[MOVED_AT] = now;
     }
     byClient.set(clientId, ring);
     return ring;
@@ -150,25 +156,29 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     // By ClientId, not through a hold: a resend mostly comes on a new connection.
     const known = byClient.get(clientId);
     if (known === undefined) return { known, slot: -1 };
-    const slot = newestSlot(known, messageId);
-    const at = slot * SLOT;
-    const match = slot >= 0 && known.slots[at + LENGTH] === length && known.slots[at + HASH] === hash;
+    const slot = newestSlot(known, size, messageId);
+    const at = HEADER + slot * SLOT;
+    const match = slot >= 0 && known[at + LENGTH] === length && known[at + HASH] === hash;
     return { known, slot: match ? slot : -1 };
   };
 
   const waitOn = (ring: ClientRing, slot: number) => (settle: (err?: Error) => void) => {
-    ring.slots[slot * SLOT + STATE] = ring.slots[slot * SLOT + STATE]! | WAITED;
-    ring.waiters ??= new Map();
-    const waiting = ring.waiters.get(slot) ?? [];
+    ring[HEADER + slot * SLOT + STATE] = ring[HEADER + slot * SLOT + STATE]! | WAITED;
+    let waiters = waitersOf.get(ring);
+    if (waiters === undefined) {
+      waiters = new Map();
+      waitersOf.set(ring, waiters);
+    }
+    const waiting = waiters.get(slot) ?? [];
     waiting.push(settle);
-    ring.waiters.set(slot, waiting);
+    waiters.set(slot, waiting);
   };
 
   /** The ticket now names this slot, as it is now. */
   const hand = (ticket: ResendTicket, ring: ClientRing, slot: number) => {
     ticket.resendRing = ring;
     ticket.resendSlot = slot;
-    ticket.resendGeneration = ring.slots[slot * SLOT + GENERATION]! | 0;
+    ticket.resendGeneration = ring[HEADER + slot * SLOT + GENERATION]! | 0;
   };
 
   /** A first delivery takes the next slot of the client's ring, named in the ticket. */
@@ -181,25 +191,22 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     now: number,
     hold: ResendHold | undefined,
   ): void => {
-    const held = hold?.clientId === clientId ? hold.ring : undefined;
-    const ring =
-      held !== undefined && now - held.movedAt < RECENCY_RESOLUTION_MS && now >= held.movedAt
-        ? held
-        : ringOf(clientId, now);
+    const held = hold?.heldClientId === clientId ? hold.heldRing : undefined;
+    const ring = held !== undefined && fresh(held, now) ? held : ringOf(clientId, now);
     if (hold !== undefined && held !== ring) {
-      hold.clientId = clientId;
-      hold.ring = ring;
+      hold.heldClientId = clientId;
+      hold.heldRing = ring;
     }
     // A packet id seen again without a match is a new message. It takes the
     // next slot like any other; the older slot with its id stays behind,
     // harmless, since a DUP is matched against the newest (newestSlot).
     // Searching the ring for the id on every message was a scan of memory
     // gone cold since the client's last message.
-    const to = ring.next;
-    ring.next = to + 1 === ring.size ? 0 : to + 1;
-    const f = ring.slots;
-    const base = to * SLOT;
-    if ((f[base + STATE]! & WAITED) !== 0) ring.waiters?.delete(to);
+    const to = ring[NEXT]!;
+    ring[NEXT] = to + 1 === size ? 0 : to + 1;
+    const f = ring;
+    const base = HEADER + to * SLOT;
+    if ((f[base + STATE]! & WAITED) !== 0) waitersOf.get(ring)?.delete(to);
     f[base + ID] = messageId;
     // Kept in int32 range, like the copy in a ticket: a small integer there is no heap number.
     f[base + GENERATION] = (f[base + GENERATION]! + 1) | 0;
@@ -211,16 +218,17 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
   };
 
   const settle = (ring: ClientRing, slot: number, generation: number, err?: Error) => {
-    const f = ring.slots;
-    const base = slot * SLOT;
+    const f = ring;
+    const base = HEADER + slot * SLOT;
     if ((f[base + GENERATION]! | 0) !== generation) return;
     const waited = (f[base + STATE]! & WAITED) !== 0;
     f[base + STATE] = err === undefined ? COMMITTED_STATE : FAILED;
     if (!waited) return;
-    const waiters = ring.waiters?.get(slot);
-    if (waiters === undefined) return;
-    ring.waiters!.delete(slot);
-    for (const w of waiters) w(err);
+    const waiters = waitersOf.get(ring);
+    const waiting = waiters?.get(slot);
+    if (waiting === undefined) return;
+    waiters!.delete(slot);
+    for (const w of waiting) w(err);
   };
 
   return {
@@ -230,17 +238,17 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
       if (dup) {
         const { known, slot } = remembered(clientId, messageId, hash, length);
         if (known !== undefined && slot >= 0) {
-          const base = slot * SLOT;
-          switch (known.slots[base + STATE]! & 3) {
+          const base = HEADER + slot * SLOT;
+          switch (known[base + STATE]! & 3) {
             case COMMITTED_STATE:
               return COMMITTED;
             case PENDING:
               return { kind: 'pending', wait: waitOn(known, slot) };
             default:
               // Failed: ingested again under the same slot, at the original receive time.
-              known.slots[base + STATE] = PENDING | (known.slots[base + STATE]! & WAITED);
+              known[base + STATE] = PENDING | (known[base + STATE]! & WAITED);
               hand(ticket, known, slot);
-              return { kind: 'retry', receivedAt: known.slots[base + RECEIVED_AT]! };
+              return { kind: 'retry', receivedAt: known[base + RECEIVED_AT]! };
           }
         }
       }
@@ -267,11 +275,11 @@ const RECENCY_RESOLUTION_MS = 1000;
  * message the client has since acknowledged or given up, such as one of a
  * clean session before a reconnect, still pending here or not.
  */
-function newestSlot(ring: ClientRing, messageId: number): number {
-  const { slots, size } = ring;
+function newestSlot(ring: ClientRing, size: number, messageId: number): number {
+  const next = ring[NEXT]!;
   for (let k = 1; k <= size; k++) {
-    const slot = (ring.next - k + size) % size;
-    if (slots[slot * SLOT + ID] === messageId) return slot;
+    const slot = (next - k + size) % size;
+    if (ring[HEADER + slot * SLOT + ID] === messageId) return slot;
   }
   return -1;
 }

@@ -15,7 +15,7 @@
 // flood over many ids). A bridge carrying many devices gets a device budget
 // per id it carries and one connection budget, set by its own options.
 
-import { type BudgetHold, createRateBudget, type RateBudgetOptions } from './rate-budget.js';
+import { type BudgetHold, createRateBudget, type OwnBucket, type RateBudgetOptions } from './rate-budget.js';
 
 export type BudgetScope = 'device' | 'connection';
 
@@ -45,11 +45,12 @@ export interface PublishThrottleOptions {
   timers?: ThrottleTimers;
 }
 
-/** A connection's own holds on its buckets (gateway/connection-memo.ts): its messages then find them without a lookup. */
-export interface ThrottleHolds {
-  readonly deviceBudget: BudgetHold<string>;
-  readonly connectionBudget: BudgetHold<object>;
-}
+/**
+ * A connection's hold on its device's bucket, and its own connection bucket,
+ * both fields of its memo (gateway/connection-memo.ts): its messages find
+ * them without a lookup, and the connection budget in no Map at all.
+ */
+export type ThrottleHolds = BudgetHold<string> & OwnBucket;
 
 /** What runs when the message may go: a function, or an object with a go() (no closure per message). */
 export type Go = (() => void) | { go(): void };
@@ -105,9 +106,14 @@ export function createPublishThrottle(options: PublishThrottleOptions): PublishT
   return {
     admit(deviceId, connection, go, holds) {
       const t = now();
-      const deviceWait = devices.reserve(deviceId, t, holds?.deviceBudget);
+      const deviceWait = devices.reserve(deviceId, t, holds);
+      // The holds are the connection's own: its budget is kept there.
       const connectionWait =
-        connection === null ? 0 : connections.reserve(connection, t, holds?.connectionBudget);
+        connection === null
+          ? 0
+          : holds !== undefined
+            ? connections.reserveOwn(holds, t)
+            : connections.reserve(connection, t);
       const wait = Math.max(deviceWait, connectionWait);
       if (wait <= 0) {
         run(go);

@@ -11,6 +11,12 @@ export interface RateBudget<K> {
    * the same key, which then finds it without a lookup.
    */
   reserve(key: K, nowMs: number, hold?: BudgetHold<K>): number;
+  /**
+   * Takes one token from a bucket its owner keeps (a connection's own
+   * budget, in its memo): never in the Map and never swept, it goes when its
+   * owner does. Resolves like reserve.
+   */
+  reserveOwn(own: OwnBucket, nowMs: number): number;
   /** keys with a bucket in memory */
   readonly tracked: number;
 }
@@ -30,16 +36,27 @@ export interface Bucket {
 }
 
 /**
+ * A bucket kept by its owner, not by key. Fields of the owner's own object:
+ * a bucket of its own would be one more object to fetch per message, cold
+ * since the connection's last one. NaN tokens: untouched, so full.
+ */
+export interface OwnBucket {
+  ownTokens: number;
+  ownAt: number;
+}
+
+/**
  * One caller's last key and its bucket (a connection's device id, say).
- * Opaque to the caller; made by createBudgetHold.
+ * Opaque to the caller: made by createBudgetHold, or fields of the caller's
+ * own object (a connection's memo).
  */
 export interface BudgetHold<K> {
-  key: K | undefined;
-  bucket: Bucket | undefined;
+  budgetKey: K | undefined;
+  budgetBucket: Bucket | undefined;
 }
 
 export function createBudgetHold<K>(): BudgetHold<K> {
-  return { key: undefined, bucket: undefined };
+  return { budgetKey: undefined, budgetBucket: undefined };
 }
 
 export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
@@ -66,8 +83,8 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
       if (ratePerSecond <= 0) return 0;
       if (nowMs - lastSweep >= fullAfterMs) sweep(nowMs);
       let b =
-        hold !== undefined && hold.key === key && hold.bucket?.swept === false
-          ? hold.bucket
+        hold !== undefined && hold.budgetKey === key && hold.budgetBucket?.swept === false
+          ? hold.budgetBucket
           : buckets.get(key);
       if (b === undefined) {
         b = { tokens: burst, at: nowMs, swept: false };
@@ -77,11 +94,23 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
         b.at = nowMs;
       }
       if (hold !== undefined) {
-        hold.key = key;
-        hold.bucket = b;
+        hold.budgetKey = key;
+        hold.budgetBucket = b;
       }
       b.tokens -= 1;
       return b.tokens >= 0 ? 0 : (-b.tokens * 1000) / ratePerSecond;
+    },
+    reserveOwn(own, nowMs) {
+      if (ratePerSecond <= 0) return 0;
+      if (Number.isNaN(own.ownTokens)) {
+        own.ownTokens = burst;
+        own.ownAt = nowMs;
+      } else if (nowMs > own.ownAt) {
+        own.ownTokens = Math.min(burst, own.ownTokens + ((nowMs - own.ownAt) * ratePerSecond) / 1000);
+        own.ownAt = nowMs;
+      }
+      own.ownTokens -= 1;
+      return own.ownTokens >= 0 ? 0 : (-own.ownTokens * 1000) / ratePerSecond;
     },
     get tracked() {
       return buckets.size;

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
+import { createConnectionMemo } from '../../gateway/connection-memo.js';
 import { createConnectionGuard } from '../../gateway/limits/connection-guard.js';
 import { createPacketSizeScanner } from '../../gateway/limits/packet-size-guard.js';
 import { createPublishThrottle } from '../../gateway/limits/publish-throttle.js';
@@ -169,30 +170,45 @@ describe('publish throttle', () => {
     expect(throttle.held).toBe(0);
   });
 
-  it('bounds a connection over many device ids, without making one id wait behind another', () => {
-    const time = virtualTime();
-    const held: string[] = [];
-    const throttle = createPublishThrottle({
-      device: { ratePerSecond: 1, burst: 1 },
-      connection: { ratePerSecond: 100, burst: 3 },
-      onHeld: (scope) => held.push(scope),
-      now: time.now,
-      timers: time.timers,
-    });
-    const out: string[] = [];
-    const bridge = {};
+  it('bounds a connection over many device ids, without making one id wait behind another, through its memo as without one', () => {
+    // A bridge publishing for several ids. Through each connection's memo
+    // (the gateway's path: the connection budget in no Map, the device's
+    // bucket found through the memo), and beside it the same calls without one.
+    const run = (withMemo: boolean) => {
+      const time = virtualTime();
+      const held: string[] = [];
+      const throttle = createPublishThrottle({
+        device: { ratePerSecond: 1, burst: 1 },
+        connection: { ratePerSecond: 100, burst: 3 },
+        onHeld: (scope) => held.push(scope),
+        now: time.now,
+        timers: time.timers,
+      });
+      const out: string[] = [];
+      const bridge = {};
+      const memo = withMemo ? createConnectionMemo() : undefined;
+      for (const id of ['x', 'x', 'y', 'z', 'w']) throttle.admit(id, bridge, () => out.push(id), memo);
+      const atOnce = [...out];
+      time.advance(20);
+      const after20 = [...out];
+      time.advance(1000);
+      // another connection, another memo: its own connection budget
+      const other = withMemo ? createConnectionMemo() : undefined;
+      for (let i = 0; i < 3; i++) throttle.admit(`v${i}`, {}, () => out.push(`v${i}`), other);
+      return { atOnce, after20, out, held, memo };
+    };
+    const viaMemo = run(true);
     // x twice: its second message waits 1 s for its device budget
-    for (const id of ['x', 'x', 'y', 'z', 'w']) throttle.admit(id, bridge, () => out.push(id));
-    expect(out).toEqual(['x', 'y']);
-    expect(held).toEqual(['device', 'connection', 'connection']);
-    time.advance(20);
+    expect(viaMemo.atOnce).toEqual(['x', 'y']);
     // z and w were held by the connection budget only: they pass x's held message
-    expect(out).toEqual(['x', 'y', 'z', 'w']);
-    time.advance(1000);
-    expect(out).toEqual(['x', 'y', 'z', 'w', 'x']);
-    // another connection has its own connection budget
-    throttle.admit('v', {}, () => out.push('v'));
-    expect(out.at(-1)).toBe('v');
+    expect(viaMemo.after20).toEqual(['x', 'y', 'z', 'w']);
+    expect(viaMemo.out).toEqual(['x', 'y', 'z', 'w', 'x', 'v0', 'v1', 'v2']);
+    expect(viaMemo.held).toEqual(['device', 'connection', 'connection']);
+    // The memo holds the connection's tokens: a burst of 3, less the 5 its messages took at once.
+    expect(viaMemo.memo!.ownTokens).toBe(-2);
+    const { memo: _, ...withMemo } = viaMemo;
+    const { memo: __, ...without } = run(false);
+    expect(withMemo).toEqual(without);
   });
 
   it('lets everything through at once with both budgets off', () => {
