@@ -114,10 +114,15 @@ const LENGTH = 3;
 const STATE = 4;
 const RECEIVED_AT = 5;
 
+/** Where a slot's numbers start in its ring. */
+function slotBase(slot: number): number {
+  return HEADER + slot * SLOT;
+}
+
 function newRing(n: number, now: number): ClientRing {
   const ring = new Float64Array(HEADER + n * SLOT);
   ring[MOVED_AT] = now;
-  for (let s = 0; s < n; s++) ring[HEADER + s * SLOT + ID] = -1;
+  for (let s = 0; s < n; s++) ring[slotBase(s) + ID] = -1;
   return ring;
 }
 
@@ -157,13 +162,14 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     const known = byClient.get(clientId);
     if (known === undefined) return { known, slot: -1 };
     const slot = newestSlot(known, size, messageId);
-    const at = HEADER + slot * SLOT;
+    const at = slotBase(slot);
     const match = slot >= 0 && known[at + LENGTH] === length && known[at + HASH] === hash;
     return { known, slot: match ? slot : -1 };
   };
 
   const waitOn = (ring: ClientRing, slot: number) => (settle: (err?: Error) => void) => {
-    ring[HEADER + slot * SLOT + STATE] = ring[HEADER + slot * SLOT + STATE]! | WAITED;
+    const state = slotBase(slot) + STATE;
+    ring[state] = ring[state]! | WAITED;
     let waiters = waitersOf.get(ring);
     if (waiters === undefined) {
       waiters = new Map();
@@ -178,7 +184,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
   const hand = (ticket: ResendTicket, ring: ClientRing, slot: number) => {
     ticket.resendRing = ring;
     ticket.resendSlot = slot;
-    ticket.resendGeneration = ring[HEADER + slot * SLOT + GENERATION]! | 0;
+    ticket.resendGeneration = ring[slotBase(slot) + GENERATION]! | 0;
   };
 
   /** A first delivery takes the next slot of the client's ring, named in the ticket. */
@@ -204,25 +210,23 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
     // gone cold since the client's last message.
     const to = ring[NEXT]!;
     ring[NEXT] = to + 1 === size ? 0 : to + 1;
-    const f = ring;
-    const base = HEADER + to * SLOT;
-    if ((f[base + STATE]! & WAITED) !== 0) waitersOf.get(ring)?.delete(to);
-    f[base + ID] = messageId;
+    const base = slotBase(to);
+    if ((ring[base + STATE]! & WAITED) !== 0) waitersOf.get(ring)?.delete(to);
+    ring[base + ID] = messageId;
     // Kept in int32 range, like the copy in a ticket: a small integer there is no heap number.
-    f[base + GENERATION] = (f[base + GENERATION]! + 1) | 0;
-    f[base + HASH] = hash;
-    f[base + LENGTH] = length;
-    f[base + STATE] = PENDING;
-    f[base + RECEIVED_AT] = now;
+    ring[base + GENERATION] = (ring[base + GENERATION]! + 1) | 0;
+    ring[base + HASH] = hash;
+    ring[base + LENGTH] = length;
+    ring[base + STATE] = PENDING;
+    ring[base + RECEIVED_AT] = now;
     hand(ticket, ring, to);
   };
 
   const settle = (ring: ClientRing, slot: number, generation: number, err?: Error) => {
-    const f = ring;
-    const base = HEADER + slot * SLOT;
-    if ((f[base + GENERATION]! | 0) !== generation) return;
-    const waited = (f[base + STATE]! & WAITED) !== 0;
-    f[base + STATE] = err === undefined ? COMMITTED_STATE : FAILED;
+    const base = slotBase(slot);
+    if ((ring[base + GENERATION]! | 0) !== generation) return;
+    const waited = (ring[base + STATE]! & WAITED) !== 0;
+    ring[base + STATE] = err === undefined ? COMMITTED_STATE : FAILED;
     if (!waited) return;
     const waiters = waitersOf.get(ring);
     const waiting = waiters?.get(slot);
@@ -238,7 +242,7 @@ export function createResendMemory(options: ResendMemoryOptions): ResendMemory {
       if (dup) {
         const { known, slot } = remembered(clientId, messageId, hash, length);
         if (known !== undefined && slot >= 0) {
-          const base = HEADER + slot * SLOT;
+          const base = slotBase(slot);
           switch (known[base + STATE]! & 3) {
             case COMMITTED_STATE:
               return COMMITTED;
@@ -279,7 +283,7 @@ function newestSlot(ring: ClientRing, size: number, messageId: number): number {
   const next = ring[NEXT]!;
   for (let k = 1; k <= size; k++) {
     const slot = (next - k + size) % size;
-    if (ring[HEADER + slot * SLOT + ID] === messageId) return slot;
+    if (ring[slotBase(slot) + ID] === messageId) return slot;
   }
   return -1;
 }

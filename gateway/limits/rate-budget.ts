@@ -67,11 +67,17 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
   // bounded by the keys active (or still in debt) in the last two such spans.
   const fullAfterMs = ratePerSecond > 0 ? Math.ceil((burst / ratePerSecond) * 1000) : 0;
   let lastSweep = Number.NEGATIVE_INFINITY;
+  // One formula for the keyed buckets and the owner-kept ones alike.
+  /** tokens since `at`, uncapped */
+  const refilled = (tokens: number, at: number, nowMs: number) =>
+    tokens + ((nowMs - at) * ratePerSecond) / 1000;
+  /** ms until a bucket left at `tokens` (after its token was taken) would have held it */
+  const waitMs = (tokens: number) => (tokens >= 0 ? 0 : (-tokens * 1000) / ratePerSecond);
 
   const sweep = (nowMs: number) => {
     lastSweep = nowMs;
     for (const [key, b] of buckets) {
-      if (b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000 >= burst) {
+      if (refilled(b.tokens, b.at, nowMs) >= burst) {
         b.swept = true;
         buckets.delete(key);
       }
@@ -90,7 +96,7 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
         b = { tokens: burst, at: nowMs, swept: false };
         buckets.set(key, b);
       } else if (nowMs > b.at) {
-        b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) * ratePerSecond) / 1000);
+        b.tokens = Math.min(burst, refilled(b.tokens, b.at, nowMs));
         b.at = nowMs;
       }
       if (hold !== undefined) {
@@ -98,7 +104,7 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
         hold.budgetBucket = b;
       }
       b.tokens -= 1;
-      return b.tokens >= 0 ? 0 : (-b.tokens * 1000) / ratePerSecond;
+      return waitMs(b.tokens);
     },
     reserveOwn(own, nowMs) {
       if (ratePerSecond <= 0) return 0;
@@ -106,11 +112,11 @@ export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {
         own.ownTokens = burst;
         own.ownAt = nowMs;
       } else if (nowMs > own.ownAt) {
-        own.ownTokens = Math.min(burst, own.ownTokens + ((nowMs - own.ownAt) * ratePerSecond) / 1000);
+        own.ownTokens = Math.min(burst, refilled(own.ownTokens, own.ownAt, nowMs));
         own.ownAt = nowMs;
       }
       own.ownTokens -= 1;
-      return own.ownTokens >= 0 ? 0 : (-own.ownTokens * 1000) / ratePerSecond;
+      return waitMs(own.ownTokens);
     },
     get tracked() {
       return buckets.size;
