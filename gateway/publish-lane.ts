@@ -19,6 +19,7 @@
 // The lane reaches into fields of aedes' Client; `attach` checks them and
 // leaves a client on aedes' path if one is missing.
 
+import type { Readable } from 'node:stream';
 import type { Aedes, Client, PublishPacket } from 'aedes';
 import { GatewayError, gatewayError } from '../core/errors.js';
 import { type ConnectionMemo, type ConnectionMemos, createConnectionMemos } from './connection-memo.js';
@@ -28,6 +29,7 @@ import type { PacketSizeCheck } from './limits/connection-guard.js';
 interface ClientInternals {
   _parser: { parse(buf: Buffer): unknown };
   _parsingBatch: number;
+  _paused?: boolean;
   _nextBatch(err?: Error | null): void;
   _keepaliveInterval: number;
   _keepaliveTimer: { refresh(): void } | null;
@@ -142,6 +144,35 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
       c._parser.parse = (buf: Buffer) => {
         refreshed = false;
         framer.feed(buf, c.connackSent && !c.closed);
+      };
+      // The socket's reads reach the framer straight from the push of each
+      // read, when aedes would take that read at once anyway: the connection is
+      // past CONNACK, no packet of it is in progress, nothing waits in the
+      // stream's buffer ahead of it, and no 'data' listener must see it. On the
+      // way through the stream (buffered, a nextTick, 'readable', aedes'
+      // nextBatch, read(null)), each read cost about a tenth of the main
+      // thread at saturation (docs/benchmarks.md, "The lane takes the socket's
+      // reads"). Any other read goes through the stream as before, so holding
+      // a message still stops the reads: the next read waits in the buffer,
+      // and past its high-water mark the socket stops reading.
+      const conn = client.conn as Readable;
+      const push = conn.push;
+      conn.push = (chunk: unknown, encoding?: BufferEncoding) => {
+        if (
+          c._parsingBatch <= 0 &&
+          !c._paused &&
+          c.connackSent &&
+          !c.closed &&
+          Buffer.isBuffer(chunk) &&
+          conn.readableLength === 0 &&
+          conn.listenerCount('data') === 0
+        ) {
+          // What aedes' nextBatch does with a read.
+          c._parsingBatch = 0;
+          c._parser.parse(chunk);
+          return true;
+        }
+        return push.call(conn, chunk, encoding);
       };
       return true;
     },

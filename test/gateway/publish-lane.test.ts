@@ -48,6 +48,8 @@ interface Held {
 interface ServerSide {
   client: Client;
   reads: ReturnType<typeof queue<number>>;
+  /** the reads that came through the stream's buffer (its read()), not straight from the socket's push */
+  streamReads: ReturnType<typeof queue<number>>;
   writes: Buffer[];
 }
 
@@ -123,11 +125,12 @@ describe('the publish lane in front of aedes', () => {
     server = createServer((conn) => {
       // Taps on the socket, not on the lane: what aedes read from it and what was written to it.
       const reads = queue<number>();
+      const streamReads = queue<number>();
       const writes: Buffer[] = [];
       const read = conn.read.bind(conn);
       conn.read = (size?: number) => {
         const buf = read(size);
-        if (buf !== null) reads.push((buf as Buffer).length);
+        if (buf !== null) streamReads.push((buf as Buffer).length);
         return buf;
       };
       const write = conn.write.bind(conn) as (chunk: unknown, ...rest: unknown[]) => boolean;
@@ -137,7 +140,15 @@ describe('the publish lane in front of aedes', () => {
       }) as typeof conn.write;
       const client = broker.handle(conn);
       expect(lane.attach(client)).toBe(true);
-      serverSides.push({ client, reads, writes });
+      // Each read the broker takes in, whether through the stream or straight
+      // from the socket's push (the lane's own parse sees both).
+      const parser = (client as unknown as { _parser: { parse(buf: Buffer): unknown } })._parser;
+      const parse = parser.parse.bind(parser);
+      parser.parse = (buf: Buffer) => {
+        reads.push(buf.length);
+        return parse(buf);
+      };
+      serverSides.push({ client, reads, streamReads, writes });
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -272,6 +283,32 @@ describe('the publish lane in front of aedes', () => {
     // Gathered by the lane, they are one write to the socket and reach the client as one chunk.
     expect(side.writes.slice(writesBefore)).toEqual([pubacks]);
     expect(raw.chunks.slice(chunksBefore)).toEqual([pubacks]);
+  });
+
+  it('takes a read straight from the socket while nothing is in progress, and leaves one behind held messages in the stream', async () => {
+    const { raw, side } = await connectRaw('direct');
+    side.reads.drain();
+    side.streamReads.drain();
+    const first = bytes(publish('devices/d/telemetry', 'a', 1, 1), publish('devices/d/telemetry', 'b', 1, 2));
+    raw.socket.write(first);
+    const held = [await hooks.next(), await hooks.next()];
+    expect(side.reads.drain()).toEqual([first.length]);
+    // Not through the stream's buffer, 'readable' and read().
+    expect(side.streamReads.drain()).toEqual([]);
+
+    // Held, they are packets in progress: the next read waits in the stream,
+    // as it did on aedes' path ('readable' counts for one of them there), and
+    // is taken once the holds end.
+    const second = bytes(publish('devices/d/telemetry', 'c', 1, 3));
+    const waiting = once(side.client.conn, 'readable');
+    raw.socket.write(second);
+    await waiting;
+    expect(side.reads.drain()).toEqual([]);
+    for (const h of held) h.release();
+    for (const id of [1, 2]) expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: id });
+    (await hooks.next()).release();
+    expect(await raw.next()).toMatchObject({ cmd: 'puback', messageId: 3 });
+    expect(side.streamReads.drain()).toEqual([second.length]);
   });
 
   it("hands each message its connection's memo from the registry the publish hook shares", async () => {
