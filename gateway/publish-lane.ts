@@ -154,7 +154,10 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
       // thread at saturation (docs/benchmarks.md, "The lane takes the socket's
       // reads"). Any other read goes through the stream as before, so holding
       // a message still stops the reads: the next read waits in the buffer,
-      // and past its high-water mark the socket stops reading.
+      // and past its high-water mark the socket stops reading. One difference:
+      // reads pushed in one go (a WebSocket's frames, TLS records) were joined
+      // into one read on aedes' path; here the first is taken at once, and the
+      // rest take their turn through the stream behind its messages.
       const conn = client.conn as Readable;
       const push = conn.push;
       conn.push = (chunk: unknown, encoding?: BufferEncoding) => {
@@ -164,6 +167,9 @@ export function createPublishLane(broker: Aedes, options: PublishLaneOptions = {
           c.connackSent &&
           !c.closed &&
           Buffer.isBuffer(chunk) &&
+          // The stream's own push refuses these; it still does.
+          !conn.destroyed &&
+          !conn.readableEnded &&
           conn.readableLength === 0 &&
           conn.listenerCount('data') === 0
         ) {
