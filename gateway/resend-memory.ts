@@ -70,10 +70,6 @@ export interface ResendHold {
   heldRing: ClientRing | undefined;
 }
 
-export function createResendHold(): ResendHold {
-  return { heldClientId: undefined, heldRing: undefined };
-}
-
 const PENDING = 0;
 const COMMITTED_STATE = 1;
 const FAILED = 2;

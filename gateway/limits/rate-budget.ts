@@ -47,16 +47,12 @@ export interface OwnBucket {
 
 /**
  * One caller's last key and its bucket (a connection's device id, say).
- * Opaque to the caller: made by createBudgetHold, or fields of the caller's
- * own object (a connection's memo).
+ * Opaque to the caller: fields of the caller's own object (a connection's
+ * memo, gateway/connection-memo.ts).
  */
 export interface BudgetHold<K> {
   budgetKey: K | undefined;
   budgetBucket: Bucket | undefined;
-}
-
-export function createBudgetHold<K>(): BudgetHold<K> {
-  return { budgetKey: undefined, budgetBucket: undefined };
 }
 
 export function createRateBudget<K>(options: RateBudgetOptions): RateBudget<K> {

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResendHold, createResendMemory, type ResendMemory } from '../../gateway/resend-memory.js';
+import { createConnectionMemo } from '../../gateway/connection-memo.js';
+import { createResendMemory, type ResendMemory } from '../../gateway/resend-memory.js';
 import { connectBytes } from '../hostile/support/raw-connection.js';
 import { type InProcessGateway, startInProcessGateway } from '../support/in-process-gateway.js';
 
@@ -152,7 +153,7 @@ describe('createResendMemory', () => {
   function usedAgainAt(again: number, withHolds: boolean) {
     const memory = createResendMemory({ perClient: 2, maxClients: 2 });
     const admit = admitting(memory);
-    const holds = new Map([...'abc'].map((c) => [c, createResendHold()]));
+    const holds = new Map([...'abc'].map((c) => [c, createConnectionMemo()]));
     const holdOf = (client: string) => (withHolds ? holds.get(client) : undefined);
     for (const [client, now] of [
       ['c', 0],
@@ -255,7 +256,7 @@ describe('createResendMemory', () => {
   it('does not carry a hold over to another ClientId', () => {
     const memory = createResendMemory({ perClient: 4, maxClients: 10 });
     const admit = admitting(memory);
-    const hold = createResendHold();
+    const hold = createConnectionMemo();
     const first = admit('x', 1, false, 't', payload, 0, hold);
     if (first.kind === 'new') first.settled();
     // The same hold, another ClientId (a takeover by a different client on a reused memo must not share x's ring).

@@ -5,7 +5,7 @@ import { createConnectionMemo } from '../../gateway/connection-memo.js';
 import { createConnectionGuard } from '../../gateway/limits/connection-guard.js';
 import { createPacketSizeScanner } from '../../gateway/limits/packet-size-guard.js';
 import { createPublishThrottle } from '../../gateway/limits/publish-throttle.js';
-import { createBudgetHold, createRateBudget } from '../../gateway/limits/rate-budget.js';
+import { createRateBudget } from '../../gateway/limits/rate-budget.js';
 
 const publish = (bytes: number) =>
   mqttPacket.generate({
@@ -93,7 +93,7 @@ describe('rate budget', () => {
 
   it("finds a key's bucket through a hold, and a swept one again by its key, never as a second bucket", () => {
     const budget = createRateBudget<string>({ ratePerSecond: 10, burst: 2 });
-    const hold = createBudgetHold<string>();
+    const hold = createConnectionMemo();
     expect(Array.from({ length: 3 }, () => budget.reserve('a', 0, hold))).toEqual([0, 0, 100]);
     // the same bucket, whether through the hold or by key
     expect(budget.reserve('a', 0)).toBe(200);
